@@ -1,0 +1,150 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import type { ChangeApplier } from './change-applier';
+import { IndexerStoppingError } from './change-applier';
+import type { IndexerMetrics } from './indexer-metrics';
+
+export interface ChangeConsumerOptions {
+  brokers: string[];
+  groupId: string;
+  topicPrefix: string;
+  schemas: string[];
+  topicRefreshMs: number;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `<prefix>.<schema>.<table>` for the synced schemas only: Debezium's signal table topic, the
+ * heartbeat topic and our dead-letter topic stay out.
+ */
+export function tableTopicPattern(prefix: string, schemas: string[]): RegExp {
+  const schemaAlternatives = schemas.map(escapeRegExp).join('|');
+  return new RegExp(`^${escapeRegExp(prefix)}\\.(?:${schemaAlternatives})\\.[^.]+$`);
+}
+
+/**
+ * Consumes every table topic as one consumer group. kafkajs fixes a pattern subscription's
+ * topics when it subscribes, so new tables' topics are looked for periodically and the
+ * consumer is re-created when the set changes.
+ */
+export class ChangeConsumer {
+  private readonly logger = new Logger(ChangeConsumer.name);
+  private readonly kafka: Kafka;
+  private consumer: Consumer | null = null;
+  private topics = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private restarting: Promise<void> | null = null;
+  private stopping = false;
+  readonly producer: Producer;
+
+  constructor(
+    private readonly options: ChangeConsumerOptions,
+    private readonly applier: () => ChangeApplier,
+    private readonly metrics: IndexerMetrics,
+  ) {
+    this.kafka = new Kafka({
+      clientId: 'searchsync-indexer',
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: true });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.resubscribe();
+    this.refreshTimer = setInterval(() => {
+      this.refresh().catch((error: Error) =>
+        this.logger.warn(`topic refresh failed: ${error.message}`),
+      );
+    }, this.options.topicRefreshMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.restarting;
+    // disconnect() waits for the batch in flight, so its offsets are committed or not at all.
+    await this.consumer?.disconnect();
+    await this.producer.disconnect();
+  }
+
+  private async listTableTopics(): Promise<Set<string>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const pattern = tableTopicPattern(this.options.topicPrefix, this.options.schemas);
+      return new Set((await admin.listTopics()).filter((topic) => pattern.test(topic)));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.stopping || this.restarting) return;
+    const topics = await this.listTableTopics();
+    const added = [...topics].filter((topic) => !this.topics.has(topic));
+    if (added.length === 0) return;
+    this.logger.log(`new table topics: ${added.join(', ')}; re-subscribing`);
+    this.restarting = this.resubscribe().finally(() => (this.restarting = null));
+    await this.restarting;
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (this.consumer) await this.consumer.disconnect();
+    const topics = await this.listTableTopics();
+    this.topics = topics;
+    this.metrics.subscribedTopics.set(topics.size);
+    const consumer = this.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    if (topics.size === 0) {
+      this.logger.log('no table topics yet; waiting for the first change');
+      return;
+    }
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Partitions are independent; within one, order is kept because a batch is applied in order.
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.handleBatch(payload, consumer),
+    });
+    this.logger.log(`consuming ${topics.size} table topics`);
+  }
+
+  private async handleBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    const records = batch.messages.map((message) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+    }));
+    try {
+      await this.applier().apply(
+        records,
+        () => payload.isRunning() && !payload.isStale(),
+        () => payload.heartbeat(),
+      );
+    } catch (error) {
+      if (error instanceof IndexerStoppingError) return;
+      throw error;
+    }
+    const last = batch.messages[batch.messages.length - 1].offset;
+    payload.resolveOffset(last);
+    // Committed only now: everything up to `last` is in the engine or the dead-letter topic.
+    await consumer.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+    ]);
+  }
+}

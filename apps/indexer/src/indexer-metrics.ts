@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the indexer, on their own registry. */
+export class IndexerMetrics {
+  readonly registry = new Registry();
+
+  readonly eventsConsumed = new Counter({
+    name: 'searchsync_indexer_events_consumed_total',
+    help: 'Change events read from Kafka, by table and operation',
+    labelNames: ['table', 'op'],
+    registers: [this.registry],
+  });
+
+  readonly eventsApplied = new Counter({
+    name: 'searchsync_indexer_events_applied_total',
+    help: 'Change events written to the search engine, by table and operation',
+    labelNames: ['table', 'op'],
+    registers: [this.registry],
+  });
+
+  readonly versionConflicts = new Counter({
+    name: 'searchsync_indexer_version_conflicts_total',
+    help: 'Writes skipped because the engine already held a newer version of the row',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+
+  readonly deadLettered = new Counter({
+    name: 'searchsync_indexer_dead_lettered_total',
+    help: 'Records sent to the dead-letter topic, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  readonly retries = new Counter({
+    name: 'searchsync_indexer_bulk_retries_total',
+    help: 'Bulk writes retried after a retryable engine failure',
+    registers: [this.registry],
+  });
+
+  readonly bulkLatency = new Histogram({
+    name: 'searchsync_indexer_bulk_duration_seconds',
+    help: 'Duration of bulk requests',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly lastSourceTimestamp = new Gauge({
+    name: 'searchsync_indexer_last_applied_source_timestamp_seconds',
+    help: 'Source (PostgreSQL) time of the newest applied change, per table',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+
+  readonly subscribedTopics = new Gauge({
+    name: 'searchsync_indexer_subscribed_topics',
+    help: 'Table topics the consumer group is subscribed to',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'searchsync_indexer_' });
+  }
+}

@@ -1,0 +1,67 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { IndexerConfig } from '@searchsync/config';
+import { OpenSearchEngine, type SearchEngine } from '@searchsync/search-engine';
+import { ChangeApplier } from './change-applier';
+import { ChangeConsumer } from './change-consumer';
+import { DeadLetterPublisher } from './dead-letter-publisher';
+import { IndexerMetrics } from './indexer-metrics';
+
+export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
+
+/** Wires Kafka, the applier and the engine together for the life of the process. */
+@Injectable()
+export class IndexerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(IndexerService.name);
+  private readonly engine: SearchEngine;
+  private readonly consumer: ChangeConsumer;
+
+  constructor(
+    @Inject(INDEXER_CONFIG) config: IndexerConfig,
+    readonly metrics: IndexerMetrics,
+  ) {
+    this.engine = new OpenSearchEngine(config.SEARCH_URL);
+    let applier: ChangeApplier | null = null;
+    this.consumer = new ChangeConsumer(
+      {
+        brokers: config.KAFKA_BROKERS,
+        groupId: config.INDEXER_GROUP_ID,
+        topicPrefix: config.SEARCHSYNC_TOPIC_PREFIX,
+        schemas: config.SEARCHSYNC_SCHEMAS,
+        topicRefreshMs: config.INDEXER_TOPIC_REFRESH_MS,
+      },
+      () =>
+        (applier ??= new ChangeApplier(
+          this.engine,
+          new DeadLetterPublisher(
+            this.consumer.producer,
+            config.INDEXER_DEAD_LETTER_TOPIC,
+            metrics,
+          ),
+          metrics,
+          {
+            indexPrefix: config.SEARCHSYNC_INDEX_PREFIX,
+            maxActions: config.INDEXER_BULK_MAX_ACTIONS,
+            maxBytes: config.INDEXER_BULK_MAX_BYTES,
+          },
+        )),
+      metrics,
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const info = await this.engine.info();
+    this.logger.log(`search engine: ${info.distribution} ${info.version}`);
+    await this.consumer.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+    await this.engine.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v.length > 0),
+    );
+
+/**
+ * Variables every app reads. Each one is documented here once; the README table is generated
+ * from the same names.
+ */
+export const sharedEnvSchema = z.object({
+  /** PostgreSQL that is being synced. */
+  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:55432/app'),
+  /** Kafka bootstrap servers, comma-separated. */
+  KAFKA_BROKERS: list('127.0.0.1:9092'),
+  /** Elasticsearch or OpenSearch base URL. */
+  SEARCH_URL: z.url().default('http://127.0.0.1:9200'),
+  /** Kafka Connect REST base URL. */
+  CONNECT_URL: z.url().default('http://127.0.0.1:8083'),
+  /** Debezium `topic.prefix`: topics are `<prefix>.<schema>.<table>`. */
+  SEARCHSYNC_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, "_" and "-" only')
+    .default('searchsync'),
+  /** PostgreSQL schemas whose tables are synced, comma-separated. */
+  SEARCHSYNC_SCHEMAS: list('public'),
+  /** Prefix of every index and alias we own. */
+  SEARCHSYNC_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "_" and "-" only')
+    .default('searchsync'),
+  /** Log level for all apps. */
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+export const indexerEnvSchema = sharedEnvSchema.extend({
+  INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
+  INDEXER_METRICS_HOST: z.string().default('127.0.0.1'),
+  INDEXER_METRICS_PORT: port(3002),
+  /** How often new topics (new tables) are looked for. */
+  INDEXER_TOPIC_REFRESH_MS: z.coerce.number().int().min(500).default(5000),
+  /** Upper bounds of one bulk request. */
+  INDEXER_BULK_MAX_ACTIONS: z.coerce.number().int().min(1).default(2000),
+  INDEXER_BULK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024),
+  INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
+});
+
+export const apiEnvSchema = sharedEnvSchema.extend({
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(3000),
+});
+
+export const adminEnvSchema = sharedEnvSchema.extend({
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: port(3001),
+  ADMIN_CONNECTOR_NAME: z.string().min(1).default('searchsync-postgres'),
+});
+
+export type SharedConfig = z.infer<typeof sharedEnvSchema>;
+export type IndexerConfig = z.infer<typeof indexerEnvSchema>;
+export type ApiConfig = z.infer<typeof apiEnvSchema>;
+export type AdminConfig = z.infer<typeof adminEnvSchema>;

@@ -1,0 +1,27 @@
+export const REDACTED = '********';
+
+const SECRET_KEY =
+  /(password|secret|credential|token|sasl\.jaas\.config|api[._-]?key|private[._-]?key)/i;
+
+/** True for config keys whose values must never be shown. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key);
+}
+
+/** A copy of a connector config with every secret value replaced. */
+export function redactConfig(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, isSecretKey(key) ? REDACTED : value]),
+  );
+}
+
+/** Removes `key=value` / `"key":"value"` secrets from free text such as error messages. */
+export function redactText(text: string): string {
+  return text
+    .replace(
+      /("[^"]*(?:password|secret|token|jaas)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi,
+      `$1"${REDACTED}"`,
+    )
+    .replace(/((?:password|secret|token)\s*=\s*)\S+/gi, `$1${REDACTED}`)
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${REDACTED}@`);
+}

@@ -1,0 +1,230 @@
+import { Client, errors } from '@opensearch-project/opensearch';
+import {
+  isRetryableStatus,
+  SearchEngineError,
+  SearchEngineRequestError,
+  SearchEngineUnavailableError,
+} from './search-engine.errors';
+import type {
+  BulkAction,
+  BulkItemResult,
+  EngineInfo,
+  IndexedTable,
+  JsonObject,
+  SearchEngine,
+  SearchResult,
+} from './search-engine';
+import type { TableIndexNames } from './table-index';
+
+// Our mappings are derived at run time; the client's static Property union cannot describe them.
+type MappingProperties = Record<string, never>;
+
+interface BulkResponseItem {
+  status: number;
+  error?: { type?: string; reason?: string };
+}
+
+function toEngineError(error: unknown): SearchEngineError {
+  if (error instanceof SearchEngineError) return error;
+  if (error instanceof errors.ResponseError) {
+    const status = error.statusCode ?? 500;
+    const body = error.body as { error?: { type?: string; reason?: string } } | undefined;
+    const reason = body?.error?.reason ?? body?.error?.type ?? error.message;
+    return isRetryableStatus(status)
+      ? new SearchEngineUnavailableError(`search engine answered ${status}: ${reason}`, status)
+      : new SearchEngineRequestError(
+          `search engine refused the request (${status}): ${reason}`,
+          status,
+        );
+  }
+  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
+    return new SearchEngineUnavailableError(`search engine unreachable: ${error.message}`);
+  }
+  return new SearchEngineRequestError(`search engine call failed: ${(error as Error).message}`);
+}
+
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toEngineError(error);
+  }
+}
+
+function bulkLine(action: BulkAction): string {
+  // Built by hand so the 64-bit version goes out as an exact JSON number.
+  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external"}}`;
+  return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
+}
+
+function classifyBulkItem(item: BulkResponseItem, type: BulkAction['type']): BulkItemResult {
+  const { status } = item;
+  if (status === 409) return { status, outcome: 'stale', reason: item.error?.reason };
+  if (type === 'delete' && status === 404) return { status, outcome: 'applied' };
+  if (status >= 200 && status < 300) return { status, outcome: 'applied' };
+  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`;
+  return { status, outcome: isRetryableStatus(status) ? 'retryable' : 'rejected', reason };
+}
+
+function flattenMapping(
+  properties: JsonObject | undefined,
+  prefix = '',
+): { name: string; type: string }[] {
+  const out: { name: string; type: string }[] = [];
+  for (const [name, raw] of Object.entries(properties ?? {})) {
+    const spec = raw as { type?: string; properties?: JsonObject };
+    const path = prefix ? `${prefix}.${name}` : name;
+    if (spec.type) out.push({ name: path, type: spec.type });
+    else if (spec.properties) out.push(...flattenMapping(spec.properties, path));
+    else out.push({ name: path, type: 'object' });
+  }
+  return out;
+}
+
+/** SearchEngine over the OpenSearch JavaScript client. */
+export class OpenSearchEngine implements SearchEngine {
+  private readonly client: Client;
+
+  constructor(node: string) {
+    this.client = new Client({ node, requestTimeout: 30_000, maxRetries: 0 });
+  }
+
+  async info(): Promise<EngineInfo> {
+    const response = await call(() => this.client.info());
+    const body = response.body as { version: { number: string; distribution?: string } };
+    return {
+      distribution: body.version.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch',
+      version: body.version.number,
+    };
+  }
+
+  async ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void> {
+    const exists = await call(() => this.client.indices.exists({ index: names.alias }));
+    if (exists.body) return;
+    try {
+      await this.client.indices.create({
+        index: names.index,
+        body: {
+          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          mappings: {
+            // Unknown fields stay in _source unindexed until we map them from their schema.
+            dynamic: false,
+            properties: properties as MappingProperties,
+            _meta: { searchsync: { schema: names.schema, table: names.table } },
+          },
+          aliases: { [names.alias]: {} },
+        },
+      });
+    } catch (error) {
+      const engineError = toEngineError(error);
+      // Another indexer replica created it first: that is the state we wanted.
+      if (engineError.statusCode === 400 && /already.exists/.test(engineError.message)) return;
+      throw engineError;
+    }
+  }
+
+  async extendMapping(alias: string, properties: JsonObject): Promise<void> {
+    await call(() =>
+      this.client.indices.putMapping({
+        index: alias,
+        body: { properties: properties as MappingProperties },
+      }),
+    );
+  }
+
+  async bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
+    if (actions.length === 0) return [];
+    const body = actions.map(bulkLine).join('');
+    // The client sends a string body as-is; its typings only know the array form.
+    const response = await call(() =>
+      this.client.bulk({ body: body as unknown as Parameters<Client['bulk']>[0]['body'] }),
+    );
+    const items = (response.body as { items: Record<string, BulkResponseItem>[] }).items;
+    return items.map((entry, i) => classifyBulkItem(Object.values(entry)[0], actions[i].type));
+  }
+
+  async deleteAllDocuments(alias: string): Promise<number> {
+    const response = await call(() =>
+      this.client.deleteByQuery({
+        index: alias,
+        body: { query: { match_all: {} } },
+        conflicts: 'proceed',
+        refresh: true,
+      }),
+    );
+    return (response.body as { deleted?: number }).deleted ?? 0;
+  }
+
+  async getDocument(alias: string, id: string): Promise<JsonObject | null> {
+    try {
+      const response = await this.client.get({ index: alias, id });
+      const body = response.body as { found: boolean; _source?: JsonObject };
+      return body.found ? (body._source ?? {}) : null;
+    } catch (error) {
+      const engineError = toEngineError(error);
+      if (engineError.statusCode === 404) return null;
+      throw engineError;
+    }
+  }
+
+  async search(alias: string | string[], body: JsonObject): Promise<SearchResult> {
+    const response = await call(() =>
+      this.client.search({ index: Array.isArray(alias) ? alias.join(',') : alias, body }),
+    );
+    const result = response.body as {
+      took: number;
+      hits: {
+        total: { value: number; relation: 'eq' | 'gte' };
+        hits: { _id: string; _score: number | null; _source: JsonObject }[];
+      };
+    };
+    return {
+      total: result.hits.total.value,
+      totalRelation: result.hits.total.relation,
+      tookMs: result.took,
+      hits: result.hits.hits.map((hit) => ({
+        id: hit._id,
+        score: hit._score,
+        source: hit._source,
+      })),
+    };
+  }
+
+  async listTables(prefix: string): Promise<IndexedTable[]> {
+    const response = await call(() =>
+      this.client.indices.getMapping({ index: `${prefix}.*`, allow_no_indices: true }),
+    );
+    const indices = response.body as Record<
+      string,
+      {
+        mappings: {
+          _meta?: { searchsync?: { schema: string; table: string } };
+          properties?: JsonObject;
+        };
+      }
+    >;
+    const aliases = await call(() =>
+      this.client.indices.getAlias({ index: `${prefix}.*`, allow_no_indices: true }),
+    );
+    const aliasBody = aliases.body as Record<string, { aliases: Record<string, unknown> }>;
+    const tables: IndexedTable[] = [];
+    for (const [index, { mappings }] of Object.entries(indices)) {
+      const meta = mappings._meta?.searchsync;
+      const alias = Object.keys(aliasBody[index]?.aliases ?? {})[0];
+      if (!meta || !alias) continue;
+      const count = await call(() => this.client.count({ index: alias }));
+      tables.push({
+        schema: meta.schema,
+        table: meta.table,
+        alias,
+        documents: (count.body as { count: number }).count,
+        fields: flattenMapping(mappings.properties),
+      });
+    }
+    return tables.sort((a, b) => a.alias.localeCompare(b.alias));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

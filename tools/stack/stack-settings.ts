@@ -1,0 +1,63 @@
+/** Every address of the local stack, overridable by environment variables (see README). */
+export interface StackSettings {
+  databaseUrl: string;
+  /** True when DATABASE_URL names an existing server: we start no PostgreSQL of our own. */
+  externalDatabase: boolean;
+  pgPort: number;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  connectPort: number;
+  searchPort: number;
+  searchTransportPort: number;
+  apiPort: number;
+  adminPort: number;
+  indexerMetricsPort: number;
+  topicPrefix: string;
+  connectorName: string;
+  javaHome: string | undefined;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${name}=${raw} is not a port number (1-65535)`);
+  }
+  return value;
+}
+
+export function readStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
+  const pgPort = port(env, 'SEARCHSYNC_PG_PORT', 55432);
+  return {
+    databaseUrl: env.DATABASE_URL || `postgres://postgres@127.0.0.1:${pgPort}/app`,
+    externalDatabase: Boolean(env.DATABASE_URL),
+    pgPort,
+    kafkaPort: port(env, 'SEARCHSYNC_KAFKA_PORT', 9092),
+    kafkaControllerPort: port(env, 'SEARCHSYNC_KAFKA_CONTROLLER_PORT', 9093),
+    connectPort: port(env, 'SEARCHSYNC_CONNECT_PORT', 8083),
+    searchPort: port(env, 'SEARCHSYNC_SEARCH_PORT', 9200),
+    searchTransportPort: port(env, 'SEARCHSYNC_SEARCH_TRANSPORT_PORT', 9300),
+    apiPort: port(env, 'API_PORT', 3000),
+    adminPort: port(env, 'ADMIN_PORT', 3001),
+    indexerMetricsPort: port(env, 'INDEXER_METRICS_PORT', 3002),
+    topicPrefix: env.SEARCHSYNC_TOPIC_PREFIX || 'searchsync',
+    connectorName: env.ADMIN_CONNECTOR_NAME || 'searchsync-postgres',
+    javaHome: env.JAVA_HOME || undefined,
+  };
+}
+
+/** The environment our own apps get: the same names a user sets in production. */
+export function appEnvironment(settings: StackSettings): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: settings.databaseUrl,
+    KAFKA_BROKERS: `127.0.0.1:${settings.kafkaPort}`,
+    SEARCH_URL: `http://127.0.0.1:${settings.searchPort}`,
+    CONNECT_URL: `http://127.0.0.1:${settings.connectPort}`,
+    SEARCHSYNC_TOPIC_PREFIX: settings.topicPrefix,
+    API_PORT: String(settings.apiPort),
+    ADMIN_PORT: String(settings.adminPort),
+    INDEXER_METRICS_PORT: String(settings.indexerMetricsPort),
+    ADMIN_CONNECTOR_NAME: settings.connectorName,
+  };
+}
