@@ -4,6 +4,8 @@ const { compilerOptions } = require('./tsconfig.json');
 
 module.exports = {
   rootDir: '.',
+  // Only our sources: .stack/ holds PostgreSQL's *.snap files, which Jest would take for snapshots.
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
   testEnvironment: 'node',
   testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },

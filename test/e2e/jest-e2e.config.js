@@ -4,6 +4,8 @@ const { compilerOptions } = require('../../tsconfig.json');
 
 module.exports = {
   rootDir: '../..',
+  // Only the e2e folder: .stack/ holds PostgreSQL's *.snap files, which Jest would take for snapshots.
+  roots: ['<rootDir>/test/e2e'],
   testEnvironment: 'node',
   testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
