@@ -12,6 +12,7 @@ import type {
   IndexedTable,
   JsonObject,
   SearchEngine,
+  SearchHit,
   SearchResult,
 } from './search-engine';
 import type { TableIndexNames } from './table-index';
@@ -222,6 +223,45 @@ export class OpenSearchEngine implements SearchEngine {
       });
     }
     return tables.sort((a, b) => a.alias.localeCompare(b.alias));
+  }
+
+  async count(alias: string): Promise<number> {
+    await call(() => this.client.indices.refresh({ index: alias }));
+    const response = await call(() => this.client.count({ index: alias }));
+    return (response.body as { count: number }).count;
+  }
+
+  async *scanDocuments(alias: string, batchSize = 1000): AsyncIterable<SearchHit[]> {
+    type ScrollPage = {
+      _scroll_id?: string;
+      hits: { hits: { _id: string; _source: JsonObject }[] };
+    };
+    let page = (
+      await call(() =>
+        this.client.search({
+          index: alias,
+          scroll: '1m',
+          size: batchSize,
+          body: { sort: ['_doc'] },
+        }),
+      )
+    ).body as ScrollPage;
+    let scrollId = page._scroll_id;
+    try {
+      while (page.hits.hits.length > 0) {
+        yield page.hits.hits.map((hit) => ({ id: hit._id, score: null, source: hit._source }));
+        if (!scrollId) break;
+        const id = scrollId;
+        page = (await call(() => this.client.scroll({ scroll_id: id, scroll: '1m' })))
+          .body as ScrollPage;
+        scrollId = page._scroll_id ?? scrollId;
+      }
+    } finally {
+      if (scrollId) {
+        const id = scrollId;
+        await this.client.clearScroll({ scroll_id: id }).catch(() => undefined);
+      }
+    }
   }
 
   async close(): Promise<void> {

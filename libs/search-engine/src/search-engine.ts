@@ -49,5 +49,9 @@ export interface SearchEngine {
   getDocument(alias: string, id: string): Promise<JsonObject | null>;
   search(alias: string | string[], body: JsonObject): Promise<SearchResult>;
   listTables(prefix: string): Promise<IndexedTable[]>;
+  /** Documents in an alias/index (after a refresh, so recent writes count). */
+  count(alias: string): Promise<number>;
+  /** Every document of an alias in batches, with bounded memory (scroll). */
+  scanDocuments(alias: string, batchSize?: number): AsyncIterable<SearchHit[]>;
   close(): Promise<void>;
 }
