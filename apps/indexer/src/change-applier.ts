@@ -1,11 +1,15 @@
 import { Logger } from '@nestjs/common';
 import {
   ChangeEventDecodeError,
+  TableWithoutKeyError,
   decodeChangeEvent,
+  isUnavailableValue,
   propertiesFor,
   type ChangeEvent,
   type ConnectSchema,
+  type DocumentValue,
   type TableRef,
+  type UpsertEvent,
 } from '@searchsync/change-events';
 import {
   SearchEngineError,
@@ -75,6 +79,20 @@ export class ChangeApplier {
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
+    // Keeps the group membership alive while a write waits on a slow or absent engine.
+    const ticker = setInterval(() => void heartbeat().catch(() => undefined), 3000);
+    try {
+      await this.applyRecords(records, isRunning, heartbeat);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  private async applyRecords(
+    records: SourceRecord[],
+    isRunning: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     const letters: DeadLetter[] = [];
     let pending: PendingAction[] = [];
     let pendingBytes = 0;
@@ -107,6 +125,13 @@ export class ChangeApplier {
         await this.retrying(isRunning, heartbeat, () =>
           this.ensureMapping(event.table, event.columns),
         );
+        if (Object.values(event.document).some(isUnavailableValue)) {
+          // The stored document must reflect every earlier change of this row first.
+          await flush();
+          await this.retrying(isRunning, heartbeat, () =>
+            this.restoreUnchangedToast(names.alias, event),
+          );
+        }
         action = {
           type: 'index',
           index: names.alias,
@@ -139,6 +164,9 @@ export class ChangeApplier {
       return event.kind === 'skip' ? null : { record, event };
     } catch (error) {
       if (!(error instanceof ChangeEventDecodeError)) throw error;
+      if (error instanceof TableWithoutKeyError) {
+        this.metrics.tablesWithoutKey.set({ table: error.table }, 1);
+      }
       this.logger.warn(
         `dead-lettering ${record.topic}[${record.partition}]@${record.offset}: ${error.message}`,
       );
@@ -167,6 +195,27 @@ export class ChangeApplier {
     const fields = known ?? new Set<string>();
     for (const column of missing) fields.add(column.field ?? '');
     this.mappedFields.set(names.alias, fields);
+  }
+
+  /**
+   * An update that left a TOASTed column unchanged carries a placeholder instead of its value:
+   * take the value from the stored document rather than writing the placeholder.
+   */
+  private async restoreUnchangedToast(alias: string, event: UpsertEvent): Promise<void> {
+    const stored = await this.engine.getDocument(alias, event.id);
+    for (const [column, value] of Object.entries(event.document)) {
+      if (!isUnavailableValue(value)) continue;
+      if (stored && column in stored) {
+        event.document[column] = stored[column] as DocumentValue;
+      } else {
+        // Nothing stored to keep (the row's earlier versions never reached the index).
+        delete event.document[column];
+        this.metrics.toastUnresolved.inc({ table: tableLabel(event.table) });
+        this.logger.warn(
+          `${tableLabel(event.table)} id ${event.id}: column ${column} unchanged in PostgreSQL but absent from the index; set REPLICA IDENTITY FULL on the table or resync it`,
+        );
+      }
+    }
   }
 
   private async truncate(table: TableRef): Promise<void> {

@@ -59,6 +59,9 @@ export class ChangeConsumer {
       this.refresh().catch((error: Error) =>
         this.logger.warn(`topic refresh failed: ${error.message}`),
       );
+      this.measureLag().catch((error: Error) =>
+        this.logger.debug(`lag measurement failed: ${error.message}`),
+      );
     }, this.options.topicRefreshMs);
   }
 
@@ -77,6 +80,30 @@ export class ChangeConsumer {
     try {
       const pattern = tableTopicPattern(this.options.topicPrefix, this.options.schemas);
       return new Set((await admin.listTopics()).filter((topic) => pattern.test(topic)));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Records not yet committed by the group, per topic: end offsets minus committed offsets. */
+  private async measureLag(): Promise<void> {
+    if (this.topics.size === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = [...this.topics];
+      const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics });
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const done = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
+        let lag = 0n;
+        for (const end of ends) {
+          const offset = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          const from = offset === '-1' ? BigInt(end.low) : BigInt(offset);
+          lag += BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
+        }
+        this.metrics.consumerLag.set({ topic }, Number(lag));
+      }
     } finally {
       await admin.disconnect();
     }
@@ -102,6 +129,9 @@ export class ChangeConsumer {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 2 * 1024 * 1024,
+      // A lost membership (e.g. a session that expired while the engine was down) is not the
+      // end: rejoin and go on from the last committed offsets.
+      retry: { retries: 10, restartOnFailure: () => Promise.resolve(true) },
     });
     this.consumer = consumer;
     await consumer.connect();

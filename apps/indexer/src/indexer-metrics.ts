@@ -52,6 +52,27 @@ export class IndexerMetrics {
     registers: [this.registry],
   });
 
+  readonly toastUnresolved = new Counter({
+    name: 'searchsync_indexer_toast_unresolved_total',
+    help: 'Unchanged TOAST columns that had no stored value to keep (the column was left out)',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+
+  readonly tablesWithoutKey = new Gauge({
+    name: 'searchsync_indexer_table_without_primary_key',
+    help: 'Tables whose changes cannot be indexed for want of a primary key (1 = affected); fix: add a key or set message.key.columns',
+    labelNames: ['table'],
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'searchsync_indexer_consumer_lag',
+    help: 'Records in Kafka not yet applied by the indexer group, per table topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+
   readonly subscribedTopics = new Gauge({
     name: 'searchsync_indexer_subscribed_topics',
     help: 'Table topics the consumer group is subscribed to',

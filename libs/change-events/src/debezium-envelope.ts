@@ -1,6 +1,6 @@
 import { parse } from 'lossless-json';
 import type { ChangeEvent, TableRef } from './change-event';
-import { ChangeEventDecodeError } from './change-event.errors';
+import { ChangeEventDecodeError, TableWithoutKeyError } from './change-event.errors';
 import type { ConnectMessage, ConnectSchema } from './connect-schema';
 import { documentId } from './document-id';
 import { convertStruct, type DocumentValue } from './value-converter';
@@ -46,9 +46,7 @@ function sourceOf(payload: Record<string, unknown>): {
 
 function idFromKey(key: Buffer | null, table: TableRef): string {
   if (!key) {
-    throw new ChangeEventDecodeError(
-      `table ${table.schema}.${table.table} has no primary key: add one, or set message.key.columns for it in the connector`,
-    );
+    throw new TableWithoutKeyError(`${table.schema}.${table.table}`);
   }
   const message = parseMessage(key, 'record key');
   if (!message.schema?.fields) {

@@ -40,14 +40,35 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
       return { type: 'keyword' };
     case 'io.debezium.data.Json':
       return { type: 'flat_object' };
+    case 'io.debezium.data.geometry.Point':
+      return { type: 'keyword' };
     case undefined:
     default:
       break;
   }
-  const pgType = sourceType(schema);
-  if (pgType === 'numeric' || pgType === 'decimal' || pgType === 'money') {
-    // Exact digits stay in `_source`; the indexed double makes ranges and sorting work.
-    return { type: 'double', ignore_malformed: true, fields: { exact: { type: 'keyword' } } };
+  const pgType = sourceType(schema)?.replace(/^_/, '');
+  switch (pgType) {
+    case 'numeric':
+    case 'decimal':
+    case 'money':
+      // Exact digits stay in `_source`; the indexed double makes ranges and sorting work.
+      return { type: 'double', ignore_malformed: true, fields: { exact: { type: 'keyword' } } };
+    case 'bytea':
+      return { type: 'binary' };
+    case 'inet':
+    case 'cidr':
+    case 'macaddr':
+    case 'macaddr8':
+    case 'int4range':
+    case 'int8range':
+    case 'numrange':
+    case 'daterange':
+    case 'tsrange':
+    case 'tstzrange':
+      return { type: 'keyword' };
+    case undefined:
+    default:
+      break;
   }
   switch (schema.type) {
     case 'int8':
@@ -57,9 +78,9 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
       return { type: 'integer' };
     case 'int64':
       return { type: 'long' };
-    case 'float32':
+    case 'float':
       return { type: 'float', ignore_malformed: true };
-    case 'float64':
+    case 'double':
       return { type: 'double', ignore_malformed: true };
     case 'boolean':
       return { type: 'boolean' };

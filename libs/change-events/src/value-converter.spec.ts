@@ -4,6 +4,7 @@ import {
   epochDaysToDate,
   epochMicrosToIso,
   exactInteger,
+  isUnavailableValue,
   microsToTime,
   zonedTimestampToUtc,
 } from './value-converter';
@@ -73,7 +74,20 @@ describe('value conversion', () => {
 
   it('passes NULL through and keeps NaN/Infinity as strings', () => {
     expect(convertValue({ type: 'string', optional: true }, null, 'x')).toBeNull();
-    expect(convertValue({ type: 'float64' }, 'NaN', 'f')).toBe('NaN');
-    expect(convertValue({ type: 'float64' }, lossless('1.5'), 'f')).toBe(1.5);
+    expect(convertValue({ type: 'double' }, 'NaN', 'f')).toBe('NaN');
+    expect(convertValue({ type: 'double' }, lossless('1.5'), 'f')).toBe(1.5);
+  });
+
+  it('passes the unchanged-TOAST placeholder through whatever the column type', () => {
+    const placeholder = '__debezium_unavailable_value';
+    expect(convertValue({ type: 'string', name: 'io.debezium.data.Json' }, placeholder, 'j')).toBe(
+      placeholder,
+    );
+    expect(convertValue({ type: 'array', items: { type: 'int32' } }, [placeholder], 'a')).toEqual([
+      placeholder,
+    ]);
+    expect(isUnavailableValue([placeholder])).toBe(true);
+    expect(isUnavailableValue(Buffer.from(placeholder).toString('base64'))).toBe(true);
+    expect(isUnavailableValue('regular text')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { isLosslessNumber } from 'lossless-json';
+import { isLosslessNumber, parse } from 'lossless-json';
 import type { ConnectSchema } from './connect-schema';
 import { ChangeEventDecodeError } from './change-event.errors';
 
@@ -80,12 +80,37 @@ function textOf(value: unknown, field: string): string {
   throw new ChangeEventDecodeError(`field "${field}": expected a string, got ${typeof value}`);
 }
 
+/**
+ * json/jsonb as the JSON value itself, parsed losslessly: a number a double would round
+ * (an integer beyond 2^53, or more than 15 significant digits) keeps its digits as a string,
+ * the same rule as bigint columns.
+ */
 function parseJsonText(text: string, field: string): DocumentValue {
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as DocumentValue;
+    parsed = parse(text);
   } catch {
     throw new ChangeEventDecodeError(`field "${field}": invalid JSON text`);
   }
+  return plainJson(parsed);
+}
+
+/** A PostgreSQL point as its text form `(x,y)`. */
+function pointText(value: unknown, field: string): string {
+  const point = value as { x?: unknown; y?: unknown };
+  if (typeof point !== 'object' || point === null) {
+    throw new ChangeEventDecodeError(`field "${field}": expected a point struct`);
+  }
+  return `(${numberText(point.x, field)},${numberText(point.y, field)})`;
+}
+
+/** Debezium sends bit strings as little-endian bytes (base64); PostgreSQL writes them MSB first. */
+export function bitsText(base64: string, length: number): string {
+  const bytes = Buffer.from(base64, 'base64');
+  let value = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  const bits = value.toString(2);
+  return length > 0 ? bits.padStart(length, '0') : bits;
 }
 
 function floatValue(value: unknown, field: string): number | string {
@@ -94,12 +119,26 @@ function floatValue(value: unknown, field: string): number | string {
   return Number.isFinite(parsed) ? parsed : String(parsed);
 }
 
+/** Debezium's stand-in for an unchanged TOASTed value (`unavailable.value.placeholder`). */
+export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
+const UNAVAILABLE_BASE64 = Buffer.from(UNAVAILABLE_VALUE).toString('base64');
+
+/** True when a converted value is the unchanged-TOAST placeholder, in any of its shapes. */
+export function isUnavailableValue(value: DocumentValue): boolean {
+  if (value === UNAVAILABLE_VALUE || value === UNAVAILABLE_BASE64) return true;
+  return Array.isArray(value) && value.length === 1 && isUnavailableValue(value[0]);
+}
+
 /**
  * Converts one field of a Debezium row to its document value, following the type rules of
  * ARCHITECTURE.md. The Debezium logical type name wins over the physical Connect type.
  */
 export function convertValue(schema: ConnectSchema, value: unknown, field: string): DocumentValue {
   if (value === null || value === undefined) return null;
+  // Kept as-is for the applier, which restores the stored value instead.
+  if (value === UNAVAILABLE_VALUE || value === UNAVAILABLE_BASE64) return value;
+  if (Array.isArray(value) && value.length === 1 && value[0] === UNAVAILABLE_VALUE)
+    return [UNAVAILABLE_VALUE];
   switch (schema.name) {
     case 'io.debezium.time.Date':
     case 'org.apache.kafka.connect.data.Date':
@@ -122,6 +161,10 @@ export function convertValue(schema: ConnectSchema, value: unknown, field: strin
       return microsToTime(integerValue(value, field) / 1000n);
     case 'io.debezium.data.Json':
       return parseJsonText(textOf(value, field), field);
+    case 'io.debezium.data.geometry.Point':
+      return pointText(value, field);
+    case 'io.debezium.data.Bits':
+      return bitsText(textOf(value, field), Number(schema.parameters?.length ?? 0));
     case 'io.debezium.data.Uuid':
       return textOf(value, field).toLowerCase();
     case undefined:
@@ -134,8 +177,8 @@ export function convertValue(schema: ConnectSchema, value: unknown, field: strin
     case 'int32':
     case 'int64':
       return exactInteger(integerValue(value, field));
-    case 'float32':
-    case 'float64':
+    case 'float':
+    case 'double':
       return floatValue(value, field);
     case 'boolean':
       return Boolean(value);
@@ -176,13 +219,22 @@ export function convertStruct(
   return out;
 }
 
+function significantDigits(text: string): number {
+  return text
+    .replace(/[eE].*$/, '')
+    .replace(/[-+.]/g, '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '').length;
+}
+
 /** Lossless numbers to exact JSON values, for parts that carry no schema. */
 export function plainJson(value: unknown): DocumentValue {
   if (value === null || value === undefined) return null;
   if (isLosslessNumber(value)) {
     const text = value.value;
     if (/^-?\d+$/.test(text)) return exactInteger(BigInt(text));
-    return Number(text);
+    const number = Number(text);
+    return significantDigits(text) <= 15 ? number : text;
   }
   if (Array.isArray(value)) return value.map(plainJson);
   if (typeof value === 'object') {

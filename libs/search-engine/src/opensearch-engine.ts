@@ -53,8 +53,10 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function bulkLine(action: BulkAction): string {
-  // Built by hand so the 64-bit version goes out as an exact JSON number.
-  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external"}}`;
+  // Built by hand so the 64-bit version goes out as an exact JSON number. external_gte: an
+  // equal version is the same source event replayed, or a resync read at the row's current
+  // position — both may rewrite the document; only an older version is refused.
+  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"}}`;
   return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
 }
 
