@@ -128,7 +128,9 @@ export class ChangeConsumer {
       groupId: this.options.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      maxBytesPerPartition: 2 * 1024 * 1024,
+      // Debezium JSON with inline schemas is ~2-3 kB a row: fetch a few thousand rows at once.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       // A lost membership (e.g. a session that expired while the engine was down) is not the
       // end: rejoin and go on from the last committed offsets.
       retry: { retries: 10, restartOnFailure: () => Promise.resolve(true) },
