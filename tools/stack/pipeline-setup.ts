@@ -121,21 +121,29 @@ export async function registerConnector(
   await connect.putConfig(name, config);
   const deadline = Date.now() + 120_000;
   let last = '';
+  let restartedAt = 0;
   while (Date.now() < deadline) {
-    try {
-      const status = await connect.getStatus(name);
-      const task = status.tasks[0];
-      last = `connector ${status.connector.state}, task ${task?.state ?? 'not assigned'}`;
-      if (status.connector.state === 'RUNNING' && task?.state === 'RUNNING') {
-        say(`✓ connector ${name} running`);
-        return;
-      }
-      if (task?.state === 'FAILED') {
+    const status = await connect.getStatus(name).catch((error: Error) => {
+      last = error.message;
+      return null;
+    });
+    const task = status?.tasks[0];
+    if (status) last = `connector ${status.connector.state}, task ${task?.state ?? 'not assigned'}`;
+    if (status?.connector.state === 'RUNNING' && task?.state === 'RUNNING') {
+      say(`✓ connector ${name} running`);
+      return;
+    }
+    if (task?.state === 'FAILED') {
+      // A task that failed before this start (database down, or a config from an earlier run
+      // that the worker resumed before ours replaced it) gets one restart with the current config.
+      if (restartedAt > 0 && Date.now() - restartedAt > 15_000) {
         throw new Error(`connector ${name} task failed: ${(task.trace ?? '').split('\n')[0]}`);
       }
-    } catch (error) {
-      if ((error as Error).message.includes('task failed')) throw error;
-      last = (error as Error).message;
+      if (restartedAt === 0) {
+        say(`… connector ${name} had a failed task; restarting it`);
+        await connect.restart(name, { includeTasks: true, onlyFailed: true });
+        restartedAt = Date.now();
+      }
     }
     await sleep(1000);
   }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { StackPaths } from './stack-paths';
 import { appEnvironment, readStackSettings } from './stack-settings';
-import { down, runningSupervisor, upDetached } from './stack-runner';
+import { down, markedProcesses, runningSupervisor, upDetached } from './stack-runner';
 import { readStackState } from './stack-state';
 
 function step(
@@ -64,6 +64,15 @@ export async function runTests(
   if (!alreadyRunning) {
     console.log('\n=== stopping the stack started for the tests');
     await down(paths);
+    // The stop command must leave nothing of ours behind.
+    const leftovers = markedProcesses(paths);
+    if (leftovers.length > 0) {
+      console.log(
+        `=== FAILED: processes of this stack still running after down: ${leftovers.join(', ')}`,
+      );
+      return 1;
+    }
+    console.log('=== no process of this stack left running');
   }
   return ok ? 0 : 1;
 }
