@@ -26,6 +26,18 @@ function step(
   return ok;
 }
 
+/** docker-compose, Helm and Terraform validated offline (`npm run check:deploy`). */
+function deployChecks(paths: StackPaths): boolean {
+  console.log('\n=== deploy checks');
+  const result = spawnSync('npm', ['run', '--silent', 'check:deploy'], {
+    cwd: paths.root,
+    stdio: 'inherit',
+  });
+  const ok = result.status === 0;
+  console.log(`=== deploy checks: ${ok ? 'passed' : 'FAILED'}`);
+  return ok;
+}
+
 /**
  * The whole suite: static checks and unit tests, then end-to-end tests against the real stack —
  * started once here when it is not already running, and stopped again afterwards.
@@ -39,7 +51,8 @@ export async function runTests(
     step(paths, 'typecheck', 'typescript/bin/tsc', ['-p', 'tsconfig.json', '--noEmit']) &&
     step(paths, 'lint', 'eslint/bin/eslint.js', ['.']) &&
     step(paths, 'format', 'prettier/bin/prettier.cjs', ['--check', '.', '--log-level', 'warn']) &&
-    step(paths, 'unit tests', 'jest/bin/jest.js', ['--config', 'jest.config.js', ...jestArgs]);
+    step(paths, 'unit tests', 'jest/bin/jest.js', ['--config', 'jest.config.js', ...jestArgs]) &&
+    deployChecks(paths);
   if (!checks) return 1;
 
   const alreadyRunning =

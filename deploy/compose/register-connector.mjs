@@ -1,0 +1,199 @@
+// One-shot of docker-compose.yml (service `register`), run by the app image:
+//   node deploy/compose/register-connector.mjs
+// 1. prepares PostgreSQL for Debezium: schema searchsync_cdc with the signal and heartbeat
+//    tables, and the publication searchsync_pub FOR TABLES IN SCHEMA <schemas>, searchsync_cdc
+//    WITH (publish_via_partition_root = true) — what tools/stack/pipeline-setup.ts does locally;
+// 2. optionally (SEARCHSYNC_DEMO=true) creates the demo table public.products;
+// 3. optionally (SEARCHSYNC_SEARCH_SINGLE_NODE=true) makes new indices replica-free so a
+//    single-node OpenSearch stays green;
+// 4. renders connectors/debezium-postgres.json with the library's own template renderer and
+//    creates or updates the connector (PUT /connectors/<name>/config), then waits until the
+//    connector and its task are RUNNING — unless SEARCHSYNC_REGISTER_CONNECTOR=false (the Helm
+//    chart's database-setup Job when Strimzi's KafkaConnector owns the connector).
+// Exits 0 on success, 1 with the reason otherwise.
+// Idempotent: running it again changes nothing that is already in place.
+import { join } from 'node:path';
+import pg from 'pg';
+import connectClient from '../../dist/libs/connect-client/src/connector-template.js';
+
+const { loadConnectorTemplate } = connectClient;
+const env = process.env;
+const root = new URL('../..', import.meta.url).pathname;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const say = (line) => console.log(`[register] ${line}`);
+
+function required(name) {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** The connection parts of DATABASE_URL as the template's variables (as pipeline-setup.ts). */
+function databaseTemplateEnv(databaseUrl) {
+  const url = new URL(databaseUrl);
+  return {
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: decodeURIComponent(url.username || 'postgres'),
+    PGPASSWORD: decodeURIComponent(url.password),
+    PGDATABASE: url.pathname.replace(/^\//, '') || 'postgres',
+  };
+}
+
+const ident = (name) => `"${name.replace(/"/g, '""')}"`;
+
+async function retry(what, attempts, action) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= attempts || error.retryable === false) throw error;
+      say(`${what}: ${error.message} — retrying (${attempt}/${attempts})`);
+      await sleep(Math.min(1000 * attempt, 5000));
+    }
+  }
+}
+
+async function prepareDatabase(databaseUrl, schemas, demo) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await retry('PostgreSQL', 30, () => client.connect());
+  try {
+    const walLevel = (await client.query('show wal_level')).rows[0].wal_level;
+    if (walLevel !== 'logical') {
+      throw Object.assign(new Error(`wal_level is ${walLevel}; Debezium needs wal_level=logical`), {
+        retryable: false,
+      });
+    }
+    await client.query('create schema if not exists searchsync_cdc');
+    await client.query(
+      'create table if not exists searchsync_cdc.signal (id varchar(64) primary key, type varchar(32) not null, data varchar(2048))',
+    );
+    await client.query(
+      'create table if not exists searchsync_cdc.heartbeat (id int primary key, ts timestamptz not null)',
+    );
+    for (const schema of schemas)
+      await client.query(`create schema if not exists ${ident(schema)}`);
+    const version = Number(
+      (await client.query('show server_version_num')).rows[0].server_version_num,
+    );
+    const exists = await client.query('select 1 from pg_publication where pubname = $1', [
+      'searchsync_pub',
+    ]);
+    if (exists.rowCount === 0) {
+      const scope =
+        version >= 150000
+          ? `for tables in schema ${[...schemas, 'searchsync_cdc'].map(ident).join(', ')}`
+          : 'for all tables';
+      await client.query(
+        `create publication searchsync_pub ${scope} with (publish_via_partition_root = true)`,
+      );
+      say(`publication searchsync_pub (${scope})`);
+    } else {
+      say('publication searchsync_pub already exists');
+    }
+    if (demo) {
+      await client.query(`create table if not exists public.products (
+        id bigserial primary key, name text not null, description text,
+        price numeric(10, 2) not null, tags text[] not null default '{}',
+        in_stock boolean not null default true, updated_at timestamptz not null default now())`);
+      const count = await client.query('select count(*)::int as n from public.products');
+      if (count.rows[0].n === 0) {
+        await client.query(`insert into public.products (name, description, price, tags, in_stock) values
+          ('Espresso machine', 'Dual boiler espresso machine with PID temperature control', 1249.00, '{coffee,kitchen}', true),
+          ('Burr grinder', 'Conical burr grinder for espresso and filter coffee', 329.50, '{coffee,kitchen}', true),
+          ('Milk jug', 'Stainless steel milk jug, 600 ml', 24.90, '{coffee,barista}', true),
+          ('Pour-over kettle', 'Gooseneck kettle with temperature hold', 89.00, '{coffee,kitchen}', false),
+          ('Coffee beans', 'Single origin Ethiopia, 1 kg, light roast for filter and espresso', 32.00, '{coffee}', true)`);
+        say('demo table public.products with 5 rows');
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function request(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    // 409: Connect is rebalancing; 5xx: not ready yet. Both are worth another try.
+    const retryable = response.status === 409 || response.status >= 500;
+    throw Object.assign(new Error(`${method} ${url} -> ${response.status} ${text.slice(0, 300)}`), {
+      retryable,
+    });
+  }
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function singleNodeSearch(searchUrl) {
+  await retry('OpenSearch', 30, () =>
+    request('PUT', `${searchUrl.replace(/\/$/, '')}/_cluster/settings`, {
+      persistent: { 'cluster.default_number_of_replicas': 0 },
+    }),
+  );
+  say('search engine: new indices get 0 replicas (single node)');
+}
+
+async function registerConnector(connectUrl, databaseUrl) {
+  const { name, config } = loadConnectorTemplate(
+    join(root, 'connectors', 'debezium-postgres.json'),
+    {
+      ...env,
+      ...databaseTemplateEnv(databaseUrl),
+      SEARCHSYNC_CONNECTOR_NAME: env.ADMIN_CONNECTOR_NAME || env.SEARCHSYNC_CONNECTOR_NAME,
+    },
+  );
+  const base = `${connectUrl.replace(/\/$/, '')}/connectors/${encodeURIComponent(name)}`;
+  await retry('Kafka Connect', 30, () => request('PUT', `${base}/config`, config));
+  say(`connector ${name} applied`);
+  const deadline = Date.now() + 120_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const status = await request('GET', `${base}/status`);
+      const task = status.tasks[0];
+      last = `connector ${status.connector.state}, task ${task?.state ?? 'not assigned'}`;
+      if (status.connector.state === 'RUNNING' && task?.state === 'RUNNING') {
+        say(`connector ${name} running`);
+        return;
+      }
+      if (task?.state === 'FAILED') {
+        throw Object.assign(
+          new Error(`connector ${name} task failed: ${(task.trace ?? '').split('\n')[0]}`),
+          { fatal: true },
+        );
+      }
+    } catch (error) {
+      if (error.fatal) throw error;
+      last = error.message;
+    }
+    await sleep(1000);
+  }
+  throw new Error(`connector ${name} did not reach RUNNING within 120s (${last})`);
+}
+
+async function main() {
+  const databaseUrl = required('DATABASE_URL');
+  const connectUrl = env.SEARCHSYNC_REGISTER_CONNECTOR === 'false' ? '' : required('CONNECT_URL');
+  const schemas = (env.SEARCHSYNC_SCHEMAS || 'public')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  await prepareDatabase(databaseUrl, schemas, env.SEARCHSYNC_DEMO === 'true');
+  if (env.SEARCHSYNC_SEARCH_SINGLE_NODE === 'true') await singleNodeSearch(required('SEARCH_URL'));
+  if (env.SEARCHSYNC_REGISTER_CONNECTOR === 'false') {
+    say('connector registration skipped (SEARCHSYNC_REGISTER_CONNECTOR=false)');
+    return;
+  }
+  await registerConnector(connectUrl, databaseUrl);
+}
+
+main().catch((error) => {
+  console.error(`[register] failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

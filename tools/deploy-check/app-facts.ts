@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { adminEnvSchema, apiEnvSchema, indexerEnvSchema } from '@searchsync/config';
+
+/** What every deployment of an app must agree on: entry point, port, and its variables. */
+export interface AppFacts {
+  /** Directory under apps/ and the component label. */
+  name: 'api' | 'connector-admin' | 'indexer';
+  /** Compiled entry point, relative to the image's working directory. */
+  entry: string;
+  port: number;
+  hostEnv: string;
+  portEnv: string;
+  /** Every variable the app reads (its zod schema). */
+  knownEnv: readonly string[];
+}
+
+export const APPS: readonly AppFacts[] = [
+  {
+    name: 'api',
+    entry: 'dist/apps/api/src/main.js',
+    port: 3000,
+    hostEnv: 'API_HOST',
+    portEnv: 'API_PORT',
+    knownEnv: Object.keys(apiEnvSchema.shape),
+  },
+  {
+    name: 'connector-admin',
+    entry: 'dist/apps/connector-admin/src/main.js',
+    port: 3001,
+    hostEnv: 'ADMIN_HOST',
+    portEnv: 'ADMIN_PORT',
+    knownEnv: Object.keys(adminEnvSchema.shape),
+  },
+  {
+    name: 'indexer',
+    entry: 'dist/apps/indexer/src/main.js',
+    port: 3002,
+    hostEnv: 'INDEXER_METRICS_HOST',
+    portEnv: 'INDEXER_METRICS_PORT',
+    knownEnv: Object.keys(indexerEnvSchema.shape),
+  },
+];
+
+/** Variables every deployment must give every app (no defaults that fit a deployment). */
+export const REQUIRED_SHARED_ENV = [
+  'DATABASE_URL',
+  'KAFKA_BROKERS',
+  'SEARCH_URL',
+  'CONNECT_URL',
+  'SEARCHSYNC_TOPIC_PREFIX',
+  'SEARCHSYNC_SCHEMAS',
+  'SEARCHSYNC_INDEX_PREFIX',
+] as const;
+
+/**
+ * Variables read by deploy/compose/register-connector.mjs and the connector template
+ * (connectors/debezium-postgres.json), which may be set beside an app's own.
+ */
+export const REGISTER_ENV = [
+  'DATABASE_URL',
+  'CONNECT_URL',
+  'SEARCH_URL',
+  'SEARCHSYNC_SCHEMAS',
+  'SEARCHSYNC_TOPIC_PREFIX',
+  'SEARCHSYNC_INDEX_PREFIX',
+  'SEARCHSYNC_DEMO',
+  'SEARCHSYNC_SEARCH_SINGLE_NODE',
+  'SEARCHSYNC_REGISTER_CONNECTOR',
+  'SEARCHSYNC_CONNECTOR_NAME',
+  'ADMIN_CONNECTOR_NAME',
+  'KAFKA_BROKERS',
+  'LOG_LEVEL',
+] as const;
+
+/** The TypeScript source of an app's entry point, which must exist for the entry to build. */
+export function entrySource(root: string, app: AppFacts): string {
+  return join(root, 'apps', app.name, 'src', 'main.ts');
+}
+
+export function entryExists(root: string, app: AppFacts): boolean {
+  return existsSync(entrySource(root, app));
+}
+
+/** Environment names that look like they carry a secret. */
+export const SECRET_NAME = /(PASSWORD|SECRET|TOKEN|API_KEY|API_KEYS|CREDENTIAL|DATABASE_URL)/i;
+
+/** A URL with an embedded password: scheme://user:password@host. */
+export const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@:\s]+:[^/@\s]+@/i;
