@@ -1,11 +1,18 @@
 import { Logger } from '@nestjs/common';
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type EachBatchPayload,
+  type KafkaConfig,
+  type Producer,
+} from 'kafkajs';
 import type { ChangeApplier } from './change-applier';
 import { IndexerStoppingError } from './change-applier';
 import type { IndexerMetrics } from './indexer-metrics';
 
 export interface ChangeConsumerOptions {
-  brokers: string[];
+  connection: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>;
   groupId: string;
   topicPrefix: string;
   schemas: string[];
@@ -45,7 +52,7 @@ export class ChangeConsumer {
   ) {
     this.kafka = new Kafka({
       clientId: 'searchsync-indexer',
-      brokers: options.brokers,
+      ...options.connection,
       logLevel: logLevel.WARN,
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { IndexerConfig } from '@searchsync/config';
+import { kafkaConnection, type IndexerConfig } from '@searchsync/config';
 import { OpenSearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import { ChangeApplier } from './change-applier';
 import { ChangeConsumer } from './change-consumer';
@@ -29,7 +29,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     let applier: ChangeApplier | null = null;
     this.consumer = new ChangeConsumer(
       {
-        brokers: config.KAFKA_BROKERS,
+        connection: kafkaConnection(config),
         groupId: config.INDEXER_GROUP_ID,
         topicPrefix: config.SEARCHSYNC_TOPIC_PREFIX,
         schemas: config.SEARCHSYNC_SCHEMAS,

@@ -21,6 +21,20 @@ export const sharedEnvSchema = z.object({
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:55432/app'),
   /** Kafka bootstrap servers, comma-separated. */
   KAFKA_BROKERS: list('127.0.0.1:9092'),
+  /**
+   * How clients authenticate to Kafka: `none` (plaintext, local stack), `aws-msk-iam` (Amazon
+   * MSK with IAM, over TLS), `scram-sha-512` or `plain` (with KAFKA_SASL_USERNAME/PASSWORD).
+   */
+  KAFKA_SASL_MECHANISM: z.enum(['none', 'aws-msk-iam', 'scram-sha-512', 'plain']).default('none'),
+  /** TLS to the brokers; implied by aws-msk-iam. */
+  KAFKA_SSL: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  /** AWS region for MSK IAM tokens (falls back to the SDK's own resolution). */
+  AWS_REGION: z.string().optional(),
   /** Elasticsearch or OpenSearch base URL. */
   SEARCH_URL: z.url().default('http://127.0.0.1:9200'),
   /** Kafka Connect REST base URL. */

@@ -1,3 +1,4 @@
 export * from './config.errors';
 export * from './env-schemas';
 export * from './load-config';
+export * from './kafka-connection';
