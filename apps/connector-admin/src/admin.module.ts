@@ -1,17 +1,48 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { adminEnvSchema, loadConfig } from '@searchsync/config';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { adminEnvSchema, loadConfig, type AdminConfig } from '@searchsync/config';
+import { ADMIN_CONFIG, CONNECTOR_BACKEND } from './admin-config';
+import { AdminAuthGuard } from './admin-auth.guard';
+import { AdminMetrics } from './admin-metrics';
+import { createConnectorBackend } from './backend.factory';
 import { ConnectorsController } from './connectors.controller';
-import { ADMIN_CONFIG, ConnectorsService } from './connectors.service';
+import { ConnectorsService } from './connectors.service';
 import { ErrorFilter } from './error.filter';
+import { HealerService } from './healer.service';
 import { HealthController } from './health.controller';
+import { Infrastructure } from './infrastructure.service';
+import { MetricsController, PipelineController } from './pipeline.controller';
+import { PipelineService } from './pipeline.service';
+import { ResyncService } from './resync.service';
+import { StatusPageController } from './status-page.controller';
+import { TableCatalog } from './table-catalog';
+import { VerifyService } from './verify.service';
 
 @Module({
-  controllers: [ConnectorsController, HealthController],
+  controllers: [
+    ConnectorsController,
+    PipelineController,
+    MetricsController,
+    HealthController,
+    StatusPageController,
+  ],
   providers: [
     { provide: ADMIN_CONFIG, useFactory: () => loadConfig(adminEnvSchema) },
+    {
+      provide: CONNECTOR_BACKEND,
+      useFactory: (config: AdminConfig) => createConnectorBackend(config),
+      inject: [ADMIN_CONFIG],
+    },
     { provide: APP_FILTER, useClass: ErrorFilter },
+    { provide: APP_GUARD, useClass: AdminAuthGuard },
+    AdminMetrics,
+    Infrastructure,
+    TableCatalog,
     ConnectorsService,
+    HealerService,
+    PipelineService,
+    ResyncService,
+    VerifyService,
   ],
 })
 export class AdminModule {}

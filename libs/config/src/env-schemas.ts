@@ -76,10 +76,56 @@ export const apiEnvSchema = sharedEnvSchema.extend({
   API_PORT: port(3000),
 });
 
+const secretList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v.length > 0),
+  );
+
 export const adminEnvSchema = sharedEnvSchema.extend({
   ADMIN_HOST: z.string().default('127.0.0.1'),
   ADMIN_PORT: port(3001),
+  /** The connector the pipeline figures (slot, resync) are about. */
   ADMIN_CONNECTOR_NAME: z.string().min(1).default('searchsync-postgres'),
+  /** Admin keys (`Authorization: Bearer <key>` or `X-Admin-Key`), comma-separated; API keys are not accepted. Without keys the admin serves loopback only. */
+  ADMIN_API_KEYS: secretList,
+  /** `kafka-connect` (REST at CONNECT_URL) or `msk-connect` (AWS API). */
+  ADMIN_CONNECT_BACKEND: z.enum(['kafka-connect', 'msk-connect']).default('kafka-connect'),
+  /** AWS region of MSK Connect (else the SDK's default chain). */
+  ADMIN_MSK_REGION: z.string().optional(),
+  /** JSON file with CreateConnector's infrastructure fields; without it MSK connectors are created by Terraform. */
+  ADMIN_MSK_CREATE_SPEC: z.string().optional(),
+  /** Folder of connector templates (`PUT /v1/connectors/{name}` with `{ template }`). */
+  ADMIN_TEMPLATES_DIR: z.string().default('connectors'),
+  /** Connector classes that may be applied, comma-separated. */
+  ADMIN_CONNECTOR_CLASSES: list('io.debezium.connector.postgresql.PostgresConnector'),
+  /** Healer: check interval, first backoff, backoff cap, attempts before giving up. */
+  ADMIN_HEAL_INTERVAL_MS: z.coerce.number().int().min(100).default(3000),
+  ADMIN_HEAL_BACKOFF_MS: z.coerce.number().int().min(100).default(2000),
+  ADMIN_HEAL_BACKOFF_MAX_MS: z.coerce.number().int().min(100).default(30_000),
+  ADMIN_HEAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(20),
+  /** Indexer consumer group whose lag is reported, and the dead-letter topic. */
+  INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
+  INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
+  /** Where the indexer's metrics are scraped for freshness (default: 127.0.0.1:INDEXER_METRICS_PORT). */
+  INDEXER_METRICS_PORT: port(3002),
+  ADMIN_INDEXER_METRICS_URL: z.url().optional(),
+  /** Debezium notification topic (incremental snapshot progress). */
+  ADMIN_NOTIFICATION_TOPIC: z.string().min(1).default('__debezium-notification.searchsync'),
+  /** Pipeline sampling for the status page history (kept one hour). */
+  ADMIN_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** Freshness above which a table with Kafka lag is degraded. */
+  ADMIN_FRESHNESS_WARN_SECONDS: z.coerce.number().min(1).default(120),
+  /** Slot lag above which the pipeline is degraded. */
+  ADMIN_SLOT_LAG_WARN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024 * 1024 * 1024),
 });
 
 export type SharedConfig = z.infer<typeof sharedEnvSchema>;

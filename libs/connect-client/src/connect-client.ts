@@ -9,8 +9,11 @@ import {
 import type {
   ConnectorConfig,
   ConnectorInfo,
+  ConnectorOffsets,
   ConnectorPlugin,
   ConnectorStatus,
+  TaskInfo,
+  TaskStatus,
   ValidationResult,
 } from './connect-types';
 
@@ -24,7 +27,9 @@ export interface ConnectClientOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function toConnectError(error: unknown, what: string): ConnectError {
+/** Classifies a failed Connect REST call: conflict (retryable), not found, or the rest. */
+export function toConnectError(error: unknown, what: string): ConnectError {
+  if (error instanceof ConnectError) return error;
   if (error instanceof AxiosError) {
     if (!error.response) return new ConnectUnavailableError(`${what}: ${error.message}`);
     const status = error.response.status;
@@ -34,6 +39,7 @@ function toConnectError(error: unknown, what: string): ConnectError {
       return new ConnectConflictError(`${what}: ${message}`);
     }
     if (status === 404) return new ConnectNotFoundError(`${what}: ${message}`);
+    if (status >= 500) return new ConnectUnavailableError(`${what}: ${message}`, status);
     return new ConnectRequestError(`${what}: ${message}`, status);
   }
   return new ConnectRequestError(`${what}: ${(error as Error).message}`, 500);
@@ -51,18 +57,31 @@ export class ConnectClient {
     this.backoffMs = options.backoffMs ?? 250;
   }
 
-  private async request<T>(method: Method, url: string, data?: unknown): Promise<T> {
+  private async call<T>(
+    method: Method,
+    url: string,
+    data?: unknown,
+  ): Promise<{ status: number; data: T }> {
     const what = `${method.toUpperCase()} ${url}`;
     for (let attempt = 1; ; attempt++) {
       try {
         const response = await this.http.request<T>({ method, url, data });
-        return response.data;
+        return { status: response.status, data: response.data };
       } catch (error) {
         const connectError = toConnectError(error, what);
-        if (!connectError.retryable || attempt >= this.attempts) throw connectError;
+        // 5xx from Connect is usually a request that failed inside the worker: not retried.
+        const retry =
+          connectError instanceof ConnectConflictError ||
+          (connectError instanceof ConnectUnavailableError &&
+            connectError.statusCode === undefined);
+        if (!retry || attempt >= this.attempts) throw connectError;
         await sleep(this.backoffMs * 2 ** (attempt - 1));
       }
     }
+  }
+
+  private async request<T>(method: Method, url: string, data?: unknown): Promise<T> {
+    return (await this.call<T>(method, url, data)).data;
   }
 
   private static path(name: string): string {
@@ -86,6 +105,14 @@ export class ConnectClient {
     return Object.values(expanded).map((entry) => entry.status);
   }
 
+  /** Every connector with its status and definition (`expand=status&expand=info`). */
+  async listConnectorsExpanded(): Promise<{ status: ConnectorStatus; info: ConnectorInfo }[]> {
+    const expanded = await this.request<
+      Record<string, { status: ConnectorStatus; info: ConnectorInfo }>
+    >('get', '/connectors?expand=status&expand=info');
+    return Object.values(expanded);
+  }
+
   getConnector(name: string): Promise<ConnectorInfo> {
     return this.request('get', ConnectClient.path(name));
   }
@@ -98,9 +125,33 @@ export class ConnectClient {
     return this.request('get', `${ConnectClient.path(name)}/status`);
   }
 
-  /** Creates the connector or updates its config: the same call either way. */
-  putConfig(name: string, config: ConnectorConfig): Promise<ConnectorInfo> {
-    return this.request('put', `${ConnectClient.path(name)}/config`, { ...config, name });
+  listTasks(name: string): Promise<TaskInfo[]> {
+    return this.request('get', `${ConnectClient.path(name)}/tasks`);
+  }
+
+  getTaskStatus(name: string, task: number): Promise<TaskStatus> {
+    return this.request('get', `${ConnectClient.path(name)}/tasks/${task}/status`);
+  }
+
+  async restartTask(name: string, task: number): Promise<void> {
+    await this.request('post', `${ConnectClient.path(name)}/tasks/${task}/restart`);
+  }
+
+  /** Creates the connector or replaces its config: the same call either way. */
+  async putConfig(
+    name: string,
+    config: ConnectorConfig,
+  ): Promise<ConnectorInfo & { created: boolean }> {
+    const response = await this.call<ConnectorInfo>('put', `${ConnectClient.path(name)}/config`, {
+      ...config,
+      name,
+    });
+    return { ...response.data, created: response.status === 201 };
+  }
+
+  /** Changes only the given keys (a `null` value removes a key). */
+  patchConfig(name: string, patch: Record<string, string | null>): Promise<ConnectorInfo> {
+    return this.request('patch', `${ConnectClient.path(name)}/config`, patch);
   }
 
   async deleteConnector(name: string): Promise<void> {
@@ -110,9 +161,13 @@ export class ConnectClient {
   async restart(
     name: string,
     options: { includeTasks?: boolean; onlyFailed?: boolean } = {},
-  ): Promise<void> {
+  ): Promise<ConnectorStatus | null> {
     const query = `includeTasks=${options.includeTasks ?? false}&onlyFailed=${options.onlyFailed ?? false}`;
-    await this.request('post', `${ConnectClient.path(name)}/restart?${query}`);
+    const response = await this.call<ConnectorStatus | ''>(
+      'post',
+      `${ConnectClient.path(name)}/restart?${query}`,
+    );
+    return typeof response.data === 'object' ? response.data : null;
   }
 
   async pause(name: string): Promise<void> {
@@ -127,20 +182,43 @@ export class ConnectClient {
     await this.request('put', `${ConnectClient.path(name)}/stop`);
   }
 
-  getOffsets(name: string): Promise<{ offsets: { partition: unknown; offset: unknown }[] }> {
+  getOffsets(name: string): Promise<ConnectorOffsets> {
     return this.request('get', `${ConnectClient.path(name)}/offsets`);
+  }
+
+  /** Alters offsets; Connect requires the connector to be STOPPED. */
+  alterOffsets(name: string, offsets: ConnectorOffsets): Promise<{ message: string }> {
+    return this.request('patch', `${ConnectClient.path(name)}/offsets`, offsets);
+  }
+
+  /** Resets offsets; Connect requires the connector to be STOPPED. */
+  resetOffsets(name: string): Promise<{ message: string }> {
+    return this.request('delete', `${ConnectClient.path(name)}/offsets`);
+  }
+
+  /** Topics the connector has used (KIP-558). */
+  async topics(name: string): Promise<string[]> {
+    const response = await this.request<Record<string, { topics: string[] }>>(
+      'get',
+      `${ConnectClient.path(name)}/topics`,
+    );
+    return response[name]?.topics ?? [];
+  }
+
+  async resetTopics(name: string): Promise<void> {
+    await this.request('put', `${ConnectClient.path(name)}/topics/reset`);
   }
 
   listPlugins(): Promise<ConnectorPlugin[]> {
     return this.request('get', '/connector-plugins');
   }
 
+  /** Connect's own validation of a config against the plugin's definitions. */
   validate(connectorClass: string, config: ConnectorConfig): Promise<ValidationResult> {
-    const pluginName = connectorClass.split('.').pop() ?? connectorClass;
     return this.request(
       'put',
-      `/connector-plugins/${encodeURIComponent(pluginName)}/config/validate`,
-      config,
+      `/connector-plugins/${encodeURIComponent(connectorClass)}/config/validate`,
+      { ...config, 'connector.class': connectorClass },
     );
   }
 }

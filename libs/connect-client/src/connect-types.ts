@@ -3,10 +3,17 @@ export type ConnectorConfig = Record<string, string>;
 export type ConnectorState =
   'RUNNING' | 'PAUSED' | 'STOPPED' | 'FAILED' | 'UNASSIGNED' | 'RESTARTING';
 
+export interface TaskStatus {
+  id: number;
+  state: ConnectorState;
+  worker_id: string;
+  trace?: string;
+}
+
 export interface ConnectorStatus {
   name: string;
   connector: { state: ConnectorState; worker_id: string; trace?: string };
-  tasks: { id: number; state: ConnectorState; worker_id: string; trace?: string }[];
+  tasks: TaskStatus[];
   type: 'source' | 'sink' | 'unknown';
 }
 
@@ -15,6 +22,11 @@ export interface ConnectorInfo {
   config: ConnectorConfig;
   tasks: { connector: string; task: number }[];
   type: 'source' | 'sink' | 'unknown';
+}
+
+export interface TaskInfo {
+  id: { connector: string; task: number };
+  config: ConnectorConfig;
 }
 
 export interface ConnectorPlugin {
@@ -27,4 +39,9 @@ export interface ValidationResult {
   name: string;
   error_count: number;
   configs: { value: { name: string; value: string | null; errors: string[] } }[];
+}
+
+/** Source offsets of a connector (KIP-875): `partition` and `offset` are connector-defined maps. */
+export interface ConnectorOffsets {
+  offsets: { partition: Record<string, unknown>; offset: Record<string, unknown> | null }[];
 }

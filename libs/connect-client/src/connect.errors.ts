@@ -1,6 +1,6 @@
 import { redactText } from './redact';
 
-/** Base of Kafka Connect REST failures; messages never carry secrets. */
+/** Base of connector-backend failures; messages never carry secrets. */
 export class ConnectError extends Error {
   constructor(
     message: string,
@@ -25,15 +25,25 @@ export class ConnectNotFoundError extends ConnectError {
   }
 }
 
-/** The worker could not be reached. */
+/** The worker (or the cloud API) could not be reached, or answered 5xx. */
 export class ConnectUnavailableError extends ConnectError {
-  constructor(message: string) {
-    super(message, undefined, true);
+  constructor(message: string, statusCode?: number) {
+    super(message, statusCode, true);
   }
 }
 
 export class ConnectRequestError extends ConnectError {
   constructor(message: string, statusCode: number) {
     super(message, statusCode, statusCode >= 500);
+  }
+}
+
+/** The backend cannot do this at all (e.g. MSK Connect has no stop, offsets or validate). */
+export class ConnectCapabilityError extends ConnectError {
+  constructor(
+    readonly backend: string,
+    readonly capability: string,
+  ) {
+    super(`${backend} does not support ${capability}`, 501, false);
   }
 }

@@ -48,3 +48,23 @@ export function loadConnectorTemplate(
   };
   return renderConnectorTemplate(template, env);
 }
+
+/** `debezium-postgres` → `<dir>/debezium-postgres.json`; names are plain file stems only. */
+export function templatePath(dir: string, name: string): string {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || name.includes('..')) {
+    throw new ConnectorTemplateError(`"${name}" is not a template name`);
+  }
+  return `${dir.replace(/\/$/, '')}/${name.replace(/\.json$/, '')}.json`;
+}
+
+/** The connection parts of a PostgreSQL URL as the templates' `PG*` variables. */
+export function databaseTemplateEnv(databaseUrl: string): Record<string, string> {
+  const url = new URL(databaseUrl);
+  return {
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: decodeURIComponent(url.username || 'postgres'),
+    PGPASSWORD: decodeURIComponent(url.password),
+    PGDATABASE: url.pathname.replace(/^\//, '') || 'postgres',
+  };
+}

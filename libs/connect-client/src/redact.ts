@@ -1,7 +1,7 @@
 export const REDACTED = '********';
 
 const SECRET_KEY =
-  /(password|secret|credential|token|sasl\.jaas\.config|api[._-]?key|private[._-]?key)/i;
+  /(password|passwd|secret|credential|token|sasl\.jaas\.config|api[._-]?key|private[._-]?key|access[._-]?key|keystore\.key|session[._-]?key)/i;
 
 /** True for config keys whose values must never be shown. */
 export function isSecretKey(key: string): boolean {
@@ -11,7 +11,10 @@ export function isSecretKey(key: string): boolean {
 /** A copy of a connector config with every secret value replaced. */
 export function redactConfig(config: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, isSecretKey(key) ? REDACTED : value]),
+    Object.entries(config).map(([key, value]) => [
+      key,
+      isSecretKey(key) ? REDACTED : redactText(String(value)),
+    ]),
   );
 }
 
@@ -19,9 +22,12 @@ export function redactConfig(config: Record<string, string>): Record<string, str
 export function redactText(text: string): string {
   return text
     .replace(
-      /("[^"]*(?:password|secret|token|jaas)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi,
+      /("[^"]*(?:password|passwd|secret|token|jaas|credential|api[._-]?key)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi,
       `$1"${REDACTED}"`,
     )
-    .replace(/((?:password|secret|token)\s*=\s*)\S+/gi, `$1${REDACTED}`)
-    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${REDACTED}@`);
+    .replace(
+      /((?:password|passwd|secret|token)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"}]+)/gi,
+      `$1${REDACTED}`,
+    )
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${REDACTED}@`);
 }

@@ -1,0 +1,497 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { ConnectorBackend, ConnectorView } from '@searchsync/connect-client';
+import { tableIndexNames } from '@searchsync/search-engine';
+import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
+import { AdminMetrics } from './admin-metrics';
+import { HealerService } from './healer.service';
+import { Infrastructure } from './infrastructure.service';
+
+export type PipelineStatus = 'ok' | 'degraded' | 'failing';
+
+export interface SlotHealth {
+  name: string;
+  exists: boolean;
+  active: boolean;
+  walStatus: string | null;
+  /** Current WAL position minus confirmed_flush_lsn. */
+  lagBytes: number | null;
+  /** Current WAL position minus restart_lsn: what the slot keeps on disk. */
+  retainedBytes: number | null;
+}
+
+export interface TableHealth {
+  table: string;
+  topic: string;
+  /** Records the indexer group has not committed yet; null when the topic does not exist yet. */
+  kafkaLag: number | null;
+  rows: number | null;
+  /** False when the row count is PostgreSQL's estimate (the exact count took too long). */
+  rowsExact: boolean;
+  documents: number | null;
+  /** Age of the newest change the indexer applied for this table (since it started). */
+  freshnessSeconds: number | null;
+}
+
+export interface PipelineSnapshot {
+  at: string;
+  status: PipelineStatus;
+  reasons: string[];
+  connectors: ConnectorView[];
+  slot: SlotHealth | null;
+  tables: TableHealth[];
+  tablesWithoutPrimaryKey: { table: string; fix: string }[];
+  deadLetters: number | null;
+  totals: { kafkaLag: number; maxFreshnessSeconds: number | null };
+}
+
+export interface HistoryPoint {
+  at: string;
+  status: PipelineStatus;
+  kafkaLag: number;
+  slotLagBytes: number | null;
+  retainedBytes: number | null;
+  maxFreshnessSeconds: number | null;
+  deadLetters: number | null;
+}
+
+const HISTORY_MS = 60 * 60 * 1000;
+
+/** Parses one gauge out of a Prometheus text exposition, by its `table` label. */
+export function parseGaugeByTable(text: string, metric: string): Map<string, number> {
+  const values = new Map<string, number>();
+  const pattern = new RegExp(`^${metric}\\{([^}]*)\\}\\s+(\\S+)`, 'gm');
+  for (const match of text.matchAll(pattern)) {
+    const table = /table="([^"]*)"/.exec(match[1])?.[1];
+    const value = Number(match[2]);
+    if (table && Number.isFinite(value)) values.set(table, value);
+  }
+  return values;
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T | null {
+  return result.status === 'fulfilled' ? result.value : null;
+}
+
+function failure(result: PromiseSettledResult<unknown>): string | null {
+  return result.status === 'rejected' ? (result.reason as Error).message : null;
+}
+
+/**
+ * The health of the whole pipeline in one snapshot: connector and task states, the replication
+ * slot, Kafka lag of the indexer group per table, rows against documents, freshness and the
+ * dead-letter count — with an overall status and the reasons for it.
+ */
+@Injectable()
+export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(PipelineService.name);
+  private readonly history: HistoryPoint[] = [];
+  private cached: { at: number; snapshot: Promise<PipelineSnapshot> } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
+    @Inject(CONNECTOR_BACKEND) private readonly backend: ConnectorBackend,
+    private readonly infra: Infrastructure,
+    private readonly metrics: AdminMetrics,
+    private readonly healer: HealerService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const sample = () =>
+      void this.snapshot(true).catch((error: Error) =>
+        this.logger.warn(`pipeline sample failed: ${error.message}`),
+      );
+    setTimeout(sample, 1000).unref();
+    this.timer = setInterval(sample, this.config.ADMIN_SAMPLE_INTERVAL_MS);
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  historyPoints(): HistoryPoint[] {
+    return [...this.history];
+  }
+
+  /** A fresh snapshot, shared by callers within two seconds of each other. */
+  snapshot(fresh = false): Promise<PipelineSnapshot> {
+    const now = Date.now();
+    if (!fresh && this.cached && now - this.cached.at < 2000) return this.cached.snapshot;
+    const snapshot = this.collect();
+    this.cached = { at: now, snapshot };
+    snapshot.catch(() => (this.cached = null));
+    return snapshot;
+  }
+
+  private async collect(): Promise<PipelineSnapshot> {
+    const [connectors, slot, tables, noKey, deadLetters] = await Promise.allSettled([
+      this.backend.list(),
+      this.slotHealth(),
+      this.tableHealth(),
+      this.tablesWithoutPrimaryKey(),
+      this.deadLetterCount(),
+    ]);
+    const reasons: { level: PipelineStatus; text: string }[] = [];
+    const fail = (text: string) => reasons.push({ level: 'failing', text });
+    const degrade = (text: string) => reasons.push({ level: 'degraded', text });
+
+    const connectorList = settledValue(connectors) ?? [];
+    if (connectors.status === 'rejected') fail(`connectors unreadable: ${failure(connectors)}`);
+    const ours = connectorList.find((c) => c.name === this.config.ADMIN_CONNECTOR_NAME);
+    if (connectors.status === 'fulfilled' && !ours) {
+      fail(`connector ${this.config.ADMIN_CONNECTOR_NAME} does not exist`);
+    }
+    for (const connector of connectorList) {
+      if (connector.state === 'FAILED') fail(`connector ${connector.name} FAILED`);
+      else if (connector.state !== 'RUNNING')
+        degrade(`connector ${connector.name} is ${connector.state}`);
+      for (const task of connector.tasks) {
+        if (task.state === 'FAILED') fail(`task ${connector.name}/${task.id} FAILED`);
+        else if (task.state !== 'RUNNING' && connector.state === 'RUNNING') {
+          degrade(`task ${connector.name}/${task.id} is ${task.state}`);
+        }
+      }
+    }
+    for (const key of this.healer.gaveUp()) fail(`healer gave up on ${key}`);
+
+    const slotHealth = settledValue(slot);
+    if (slot.status === 'rejected') fail(`replication slot unreadable: ${failure(slot)}`);
+    else if (slotHealth && !slotHealth.exists)
+      fail(`replication slot ${slotHealth.name} does not exist`);
+    else if (slotHealth) {
+      if (slotHealth.walStatus === 'lost')
+        fail(`replication slot ${slotHealth.name} lost WAL it needs`);
+      else if (slotHealth.walStatus === 'unreserved') {
+        degrade(`replication slot ${slotHealth.name} is about to lose WAL (unreserved)`);
+      }
+      if (!slotHealth.active)
+        degrade(`replication slot ${slotHealth.name} has no consumer attached`);
+      if ((slotHealth.lagBytes ?? 0) > this.config.ADMIN_SLOT_LAG_WARN_BYTES) {
+        degrade(`replication slot lag ${slotHealth.lagBytes} bytes`);
+      }
+    }
+
+    const tableList = settledValue(tables) ?? [];
+    if (tables.status === 'rejected') fail(`tables unreadable: ${failure(tables)}`);
+    for (const table of tableList) {
+      const lag = table.kafkaLag ?? 0;
+      if (
+        lag > 0 &&
+        table.freshnessSeconds !== null &&
+        table.freshnessSeconds > this.config.ADMIN_FRESHNESS_WARN_SECONDS
+      ) {
+        degrade(
+          `${table.table}: ${lag} changes waiting, newest applied ${Math.round(table.freshnessSeconds)}s ago`,
+        );
+      }
+      if (
+        lag === 0 &&
+        table.rowsExact &&
+        table.rows !== null &&
+        table.documents !== null &&
+        table.rows !== table.documents
+      ) {
+        degrade(
+          `${table.table}: ${table.rows} rows but ${table.documents} documents (verify, then resync)`,
+        );
+      }
+    }
+    const missingKeys = settledValue(noKey) ?? [];
+    for (const table of missingKeys) degrade(`${table.table} has no primary key: ${table.fix}`);
+    const deadLetterCount = settledValue(deadLetters);
+    if (deadLetters.status === 'rejected')
+      degrade(`dead-letter topic unreadable: ${failure(deadLetters)}`);
+    else if ((deadLetterCount ?? 0) > 0)
+      degrade(`${deadLetterCount} records in the dead-letter topic`);
+
+    const status: PipelineStatus = reasons.some((r) => r.level === 'failing')
+      ? 'failing'
+      : reasons.length > 0
+        ? 'degraded'
+        : 'ok';
+    const freshness = tableList
+      .map((t) => t.freshnessSeconds)
+      .filter((f): f is number => f !== null);
+    const snapshot: PipelineSnapshot = {
+      at: new Date().toISOString(),
+      status,
+      reasons: reasons.map((r) => r.text),
+      connectors: connectorList,
+      slot: slotHealth,
+      tables: tableList,
+      tablesWithoutPrimaryKey: missingKeys,
+      deadLetters: deadLetterCount,
+      totals: {
+        kafkaLag: tableList.reduce((sum, t) => sum + (t.kafkaLag ?? 0), 0),
+        maxFreshnessSeconds: freshness.length > 0 ? Math.max(...freshness) : null,
+      },
+    };
+    this.publish(snapshot);
+    return snapshot;
+  }
+
+  private publish(snapshot: PipelineSnapshot): void {
+    const m = this.metrics;
+    for (const status of ['ok', 'degraded', 'failing'] as const) {
+      m.pipelineStatus.set({ status }, snapshot.status === status ? 1 : 0);
+    }
+    m.connectorRunning.reset();
+    for (const c of snapshot.connectors) {
+      m.connectorRunning.set(
+        { connector: c.name, task: 'connector', state: c.state },
+        c.state === 'RUNNING' ? 1 : 0,
+      );
+      for (const t of c.tasks) {
+        m.connectorRunning.set(
+          { connector: c.name, task: String(t.id), state: t.state },
+          t.state === 'RUNNING' ? 1 : 0,
+        );
+      }
+    }
+    if (snapshot.slot?.exists) {
+      const slot = snapshot.slot.name;
+      m.slotActive.set({ slot }, snapshot.slot.active ? 1 : 0);
+      if (snapshot.slot.lagBytes !== null) m.slotLagBytes.set({ slot }, snapshot.slot.lagBytes);
+      if (snapshot.slot.retainedBytes !== null)
+        m.slotRetainedBytes.set({ slot }, snapshot.slot.retainedBytes);
+    }
+    for (const t of snapshot.tables) {
+      if (t.kafkaLag !== null) m.consumerLag.set({ table: t.table }, t.kafkaLag);
+      if (t.rows !== null) m.tableRows.set({ table: t.table }, t.rows);
+      if (t.documents !== null) m.tableDocuments.set({ table: t.table }, t.documents);
+      if (t.freshnessSeconds !== null)
+        m.freshnessSeconds.set({ table: t.table }, t.freshnessSeconds);
+    }
+    if (snapshot.deadLetters !== null) m.deadLetters.set(snapshot.deadLetters);
+
+    const now = Date.parse(snapshot.at);
+    const last = this.history[this.history.length - 1];
+    if (!last || now - Date.parse(last.at) >= 1000) {
+      this.history.push({
+        at: snapshot.at,
+        status: snapshot.status,
+        kafkaLag: snapshot.totals.kafkaLag,
+        slotLagBytes: snapshot.slot?.lagBytes ?? null,
+        retainedBytes: snapshot.slot?.retainedBytes ?? null,
+        maxFreshnessSeconds: snapshot.totals.maxFreshnessSeconds,
+        deadLetters: snapshot.deadLetters,
+      });
+    }
+    while (this.history.length > 0 && now - Date.parse(this.history[0].at) > HISTORY_MS) {
+      this.history.shift();
+    }
+  }
+
+  private slotName: string | null = null;
+
+  /** The connector's `slot.name` (looked up once), else Debezium's default. */
+  private async slotNameOf(): Promise<string> {
+    if (this.slotName) return this.slotName;
+    try {
+      const config = await this.backend.config(this.config.ADMIN_CONNECTOR_NAME);
+      this.slotName = config['slot.name'] ?? 'debezium';
+      return this.slotName;
+    } catch {
+      return 'searchsync_slot';
+    }
+  }
+
+  async slotHealth(): Promise<SlotHealth> {
+    const name = await this.slotNameOf();
+    const { rows } = await this.infra.pool.query<{
+      active: boolean;
+      wal_status: string | null;
+      lag_bytes: string | null;
+      retained_bytes: string | null;
+    }>(
+      `select active, wal_status,
+              (pg_current_wal_lsn() - confirmed_flush_lsn)::text as lag_bytes,
+              (pg_current_wal_lsn() - restart_lsn)::text as retained_bytes
+         from pg_replication_slots where slot_name = $1`,
+      [name],
+    );
+    const row = rows[0];
+    if (!row) {
+      return {
+        name,
+        exists: false,
+        active: false,
+        walStatus: null,
+        lagBytes: null,
+        retainedBytes: null,
+      };
+    }
+    return {
+      name,
+      exists: true,
+      active: row.active,
+      walStatus: row.wal_status,
+      lagBytes: row.lag_bytes === null ? null : Number(row.lag_bytes),
+      retainedBytes: row.retained_bytes === null ? null : Number(row.retained_bytes),
+    };
+  }
+
+  /** Synced tables: ordinary and partitioned tables (not partitions) of the synced schemas. */
+  async syncedTables(): Promise<{ schema: string; table: string; estimate: number }[]> {
+    const { rows } = await this.infra.pool.query<{
+      schema: string;
+      table: string;
+      estimate: string;
+    }>(
+      `select n.nspname as schema, c.relname as table, greatest(c.reltuples, 0)::bigint::text as estimate
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
+        order by 1, 2`,
+      [this.config.SEARCHSYNC_SCHEMAS],
+    );
+    return rows.map((r) => ({ schema: r.schema, table: r.table, estimate: Number(r.estimate) }));
+  }
+
+  private async tablesWithoutPrimaryKey(): Promise<{ table: string; fix: string }[]> {
+    const { rows } = await this.infra.pool.query<{ schema: string; table: string }>(
+      `select n.nspname as schema, c.relname as table
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
+          and not exists (select 1 from pg_constraint k where k.conrelid = c.oid and k.contype = 'p')
+        order by 1, 2`,
+      [this.config.SEARCHSYNC_SCHEMAS],
+    );
+    return rows.map((r) => ({
+      table: `${r.schema}.${r.table}`,
+      fix: `add a primary key (alter table ${r.schema}.${r.table} add primary key (...)), or set message.key.columns for it in the connector`,
+    }));
+  }
+
+  private async exactCount(schema: string, table: string): Promise<number | null> {
+    const client = await this.infra.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query("set local statement_timeout = '2s'");
+      const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+      const { rows } = await client.query<{ n: string }>(
+        `select count(*)::text as n from ${ident(schema)}.${ident(table)}`,
+      );
+      await client.query('commit');
+      return Number(rows[0].n);
+    } catch {
+      await client.query('rollback').catch(() => undefined);
+      return null;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async tableHealth(): Promise<TableHealth[]> {
+    const tables = await this.syncedTables();
+    const prefix = this.config.SEARCHSYNC_TOPIC_PREFIX;
+    const topics = tables.map((t) => `${prefix}.${t.schema}.${t.table}`);
+    const [lags, documents, freshness] = await Promise.all([
+      this.kafkaLag(topics).catch((error: Error) => {
+        this.logger.warn(`Kafka lag unreadable: ${error.message}`);
+        return new Map<string, number | null>();
+      }),
+      this.documentCounts(),
+      this.freshness(),
+    ]);
+    const out: TableHealth[] = [];
+    for (const t of tables) {
+      const name = `${t.schema}.${t.table}`;
+      const topic = `${prefix}.${name}`;
+      const exact = t.estimate < 5_000_000 ? await this.exactCount(t.schema, t.table) : null;
+      const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, t).alias;
+      const applied = freshness.get(name);
+      out.push({
+        table: name,
+        topic,
+        kafkaLag: lags.get(topic) ?? null,
+        rows: exact ?? t.estimate,
+        rowsExact: exact !== null,
+        documents: documents === null ? null : (documents.get(alias) ?? 0),
+        freshnessSeconds: applied === undefined ? null : Math.max(0, Date.now() / 1000 - applied),
+      });
+    }
+    return out;
+  }
+
+  /** Lag of the indexer group per topic: end offset minus committed offset, summed over partitions. */
+  async kafkaLag(topics: string[]): Promise<Map<string, number | null>> {
+    const admin = await this.infra.kafkaAdmin();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      const result = new Map<string, number | null>(topics.map((t) => [t, null]));
+      if (present.length === 0) return result;
+      const committed = await admin.fetchOffsets({
+        groupId: this.config.INDEXER_GROUP_ID,
+        topics: present,
+      });
+      const committedOf = new Map(
+        committed.map((c) => [
+          c.topic,
+          new Map(c.partitions.map((p) => [p.partition, Number(p.offset)])),
+        ]),
+      );
+      await Promise.all(
+        present.map(async (topic) => {
+          const ends = await admin.fetchTopicOffsets(topic);
+          let lag = 0;
+          for (const p of ends) {
+            const done = committedOf.get(topic)?.get(p.partition) ?? -1;
+            lag += Number(p.high) - (done >= 0 ? done : Number(p.low));
+          }
+          result.set(topic, Math.max(0, lag));
+        }),
+      );
+      return result;
+    } catch (error) {
+      this.infra.resetKafkaAdmin();
+      throw error;
+    }
+  }
+
+  private async documentCounts(): Promise<Map<string, number> | null> {
+    try {
+      const tables = await this.infra.engine.listTables(this.config.SEARCHSYNC_INDEX_PREFIX);
+      return new Map(tables.map((t) => [t.alias, t.documents]));
+    } catch (error) {
+      this.logger.warn(`document counts unreadable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Newest applied source time per table, from the indexer's own metrics. */
+  private async freshness(): Promise<Map<string, number>> {
+    const url =
+      this.config.ADMIN_INDEXER_METRICS_URL ??
+      `http://127.0.0.1:${this.config.INDEXER_METRICS_PORT}/metrics`;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      if (!response.ok) return new Map();
+      return parseGaugeByTable(
+        await response.text(),
+        'searchsync_indexer_last_applied_source_timestamp_seconds',
+      );
+    } catch {
+      return new Map();
+    }
+  }
+
+  async deadLetterCount(): Promise<number> {
+    const admin = await this.infra.kafkaAdmin();
+    try {
+      const topics = await admin.listTopics();
+      if (!topics.includes(this.config.INDEXER_DEAD_LETTER_TOPIC)) return 0;
+      const offsets = await admin.fetchTopicOffsets(this.config.INDEXER_DEAD_LETTER_TOPIC);
+      return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    } catch (error) {
+      this.infra.resetKafkaAdmin();
+      throw error;
+    }
+  }
+}

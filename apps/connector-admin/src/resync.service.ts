@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Consumer } from 'kafkajs';
+import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
+import { ResyncNotFoundError } from './admin.errors';
+import { Infrastructure } from './infrastructure.service';
+import { TableCatalog } from './table-catalog';
+
+export type ResyncState = 'requested' | 'running' | 'completed' | 'aborted' | 'failed';
+
+export interface ResyncHandle {
+  id: string;
+  table: string;
+  state: ResyncState;
+  requestedAt: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  /** Rows re-read so far (from Debezium's chunk notifications) and in total once the scan ends. */
+  rowsScanned: number | null;
+  lastProcessedKey: string | null;
+  maximumKey: string | null;
+  /** Debezium's TABLE_SCAN_COMPLETED status (SUCCEEDED, EMPTY, NO_PRIMARY_KEY, SKIPPED, …). */
+  scanStatus: string | null;
+  progressUrl: string;
+}
+
+/** A Debezium notification as the sink channel writes it (JSON converter with schemas). */
+export interface DebeziumNotification {
+  id: string;
+  aggregate_type: string;
+  type: string;
+  additional_data?: Record<string, string>;
+  timestamp?: number | string;
+}
+
+const KEPT = 200;
+
+/** Folds one notification into the handle it belongs to. */
+export function applyNotification(handle: ResyncHandle, note: DebeziumNotification): void {
+  const at = note.timestamp
+    ? new Date(Number(note.timestamp)).toISOString()
+    : new Date().toISOString();
+  const data = note.additional_data ?? {};
+  switch (note.type) {
+    case 'STARTED':
+    case 'RESUMED':
+      handle.state = 'running';
+      handle.startedAt ??= at;
+      break;
+    case 'IN_PROGRESS':
+      handle.state = 'running';
+      handle.startedAt ??= at;
+      handle.lastProcessedKey = data.last_processed_key ?? handle.lastProcessedKey;
+      handle.maximumKey = data.maximum_key ?? handle.maximumKey;
+      break;
+    case 'TABLE_SCAN_COMPLETED':
+      handle.scanStatus = data.status ?? null;
+      if (data.total_rows_scanned !== undefined)
+        handle.rowsScanned = Number(data.total_rows_scanned);
+      if (data.status && data.status !== 'SUCCEEDED' && data.status !== 'EMPTY')
+        handle.state = 'failed';
+      break;
+    case 'COMPLETED':
+      if (handle.state !== 'failed') handle.state = 'completed';
+      handle.completedAt = at;
+      break;
+    case 'ABORTED':
+      handle.state = 'aborted';
+      handle.completedAt = at;
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Resync = Debezium ad-hoc incremental snapshot of one table through the signal table; its
+ * progress comes from Debezium's notifications (sink channel → Kafka topic), keyed by our signal id.
+ */
+@Injectable()
+export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ResyncService.name);
+  private readonly handles = new Map<string, ResyncHandle>();
+  private consumer: Consumer | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
+    private readonly infra: Infrastructure,
+    private readonly catalog: TableCatalog,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.follow();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Reads the notification topic from its start (it is small) and keeps following it. */
+  private async follow(): Promise<void> {
+    const consumer = this.infra.kafka.consumer({
+      groupId: `searchsync-admin-notifications-${hostname()}-${process.pid}`,
+      allowAutoTopicCreation: false,
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topic: this.config.ADMIN_NOTIFICATION_TOPIC,
+        fromBeginning: true,
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: ({ message }) => {
+          this.onNotification(message.value);
+          return Promise.resolve();
+        },
+      });
+      this.consumer = consumer;
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      if (this.stopped) return;
+      this.logger.warn(
+        `notification topic ${this.config.ADMIN_NOTIFICATION_TOPIC} not readable yet (${(error as Error).message}); retrying in 10s`,
+      );
+      this.retry = setTimeout(() => void this.follow(), 10_000);
+    }
+  }
+
+  private onNotification(value: Buffer | null): void {
+    if (!value) return;
+    let note: DebeziumNotification;
+    try {
+      const parsed = JSON.parse(value.toString('utf8')) as {
+        payload?: DebeziumNotification;
+      } & DebeziumNotification;
+      note = parsed.payload ?? parsed;
+    } catch {
+      return;
+    }
+    if (note.aggregate_type !== 'Incremental Snapshot' || !note.id) return;
+    let handle = this.handles.get(note.id);
+    if (!handle) {
+      const tables = note.additional_data?.data_collections ?? '';
+      handle = this.newHandle(note.id, tables, null);
+      this.remember(handle);
+    }
+    applyNotification(handle, note);
+  }
+
+  private newHandle(id: string, table: string, requestedAt: string | null): ResyncHandle {
+    return {
+      id,
+      table,
+      state: 'requested',
+      requestedAt,
+      startedAt: null,
+      completedAt: null,
+      rowsScanned: null,
+      lastProcessedKey: null,
+      maximumKey: null,
+      scanStatus: null,
+      progressUrl: `/v1/resyncs/${id}`,
+    };
+  }
+
+  private remember(handle: ResyncHandle): void {
+    this.handles.set(handle.id, handle);
+    while (this.handles.size > KEPT) {
+      const oldest = this.handles.keys().next().value as string;
+      this.handles.delete(oldest);
+    }
+  }
+
+  /** Sends Debezium an `execute-snapshot` signal (incremental) for the table. */
+  async resync(reference: string): Promise<ResyncHandle> {
+    const table = await this.catalog.resolve(reference);
+    const collection = `${table.schema}.${table.table}`;
+    const id = `resync-${randomUUID()}`;
+    const handle = this.newHandle(id, collection, new Date().toISOString());
+    this.remember(handle);
+    await this.infra.pool.query(
+      'insert into searchsync_cdc.signal (id, type, data) values ($1, $2, $3)',
+      [
+        id,
+        'execute-snapshot',
+        JSON.stringify({ 'data-collections': [collection], type: 'incremental' }),
+      ],
+    );
+    this.logger.log(`resync ${id} of ${collection} requested`);
+    return { ...handle };
+  }
+
+  get(id: string): ResyncHandle {
+    const handle = this.handles.get(id);
+    if (!handle) throw new ResyncNotFoundError(id);
+    return { ...handle };
+  }
+
+  list(): ResyncHandle[] {
+    return [...this.handles.values()].reverse().map((h) => ({ ...h }));
+  }
+}

@@ -1,0 +1,253 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { tableIndexNames } from '@searchsync/search-engine';
+import type { PoolClient } from 'pg';
+import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
+import { Infrastructure } from './infrastructure.service';
+import {
+  canonical,
+  columnType,
+  documentIdOf,
+  rowValueToDocument,
+  type ColumnType,
+  type DocValue,
+} from './row-canonical';
+import { TableCatalog, type TableColumns } from './table-catalog';
+
+export interface VerifyResult {
+  table: string;
+  rows: number;
+  documents: number;
+  missing: string[];
+  extra: string[];
+  mismatched: string[];
+  missingTotal: number;
+  extraTotal: number;
+  mismatchedTotal: number;
+  /** The id lists hold at most this many ids each; the totals count all. */
+  limit: number;
+  durationMs: number;
+  rowsPerSecond: number;
+}
+
+const BATCH = 1000;
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+interface Column {
+  name: string;
+  type: ColumnType;
+}
+
+/**
+ * Compares a table with its index by primary key and content, in two streamed passes with
+ * bounded memory: rows (server-side cursor, key order) looked up in the index by id; then
+ * documents (scroll) looked up in the table by key.
+ */
+@Injectable()
+export class VerifyService {
+  private readonly logger = new Logger(VerifyService.name);
+
+  constructor(
+    @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
+    private readonly infra: Infrastructure,
+    private readonly catalog: TableCatalog,
+  ) {}
+
+  async verify(reference: string, limit = 100): Promise<VerifyResult> {
+    const began = Date.now();
+    const table = await this.catalog.resolve(reference);
+    const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, table).alias;
+    const documents = await this.infra.engine.count(alias).catch(() => 0);
+    const columns: Column[] = table.columns.map((c) => ({
+      name: c.name,
+      type: columnType(c.baseType, c.elementType),
+    }));
+    const result: VerifyResult = {
+      table: `${table.schema}.${table.table}`,
+      rows: 0,
+      documents,
+      missing: [],
+      extra: [],
+      mismatched: [],
+      missingTotal: 0,
+      extraTotal: 0,
+      mismatchedTotal: 0,
+      limit,
+      durationMs: 0,
+      rowsPerSecond: 0,
+    };
+    const note = (list: 'missing' | 'extra' | 'mismatched', id: string) => {
+      result[`${list}Total`] += 1;
+      if (result[list].length < limit) result[list].push(id);
+    };
+    const client = await this.infra.pool.connect();
+    try {
+      await client.query(
+        "set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set timezone = 'UTC'; set extra_float_digits = 3; set bytea_output = 'hex'",
+      );
+      await this.rowsAgainstDocuments(client, table, columns, alias, result, note);
+      if (documents > 0) await this.documentsAgainstRows(client, table, columns, alias, note);
+    } finally {
+      await client.query('reset all').catch(() => undefined);
+      client.release();
+    }
+    result.durationMs = Date.now() - began;
+    result.rowsPerSecond = Math.round(
+      (result.rows + documents) / Math.max(result.durationMs / 1000, 0.001),
+    );
+    this.logger.log(
+      `verify ${result.table}: ${result.rows} rows, ${documents} documents, ${result.missingTotal} missing, ${result.extraTotal} extra, ${result.mismatchedTotal} mismatched in ${result.durationMs} ms`,
+    );
+    return result;
+  }
+
+  private selectList(columns: Column[]): string {
+    return columns
+      .map(
+        (c, i) =>
+          `${c.type.array ? `to_jsonb(${ident(c.name)})::text` : `${ident(c.name)}::text`} as c${i}`,
+      )
+      .join(', ');
+  }
+
+  private keyIndexes(table: TableColumns, columns: Column[]): number[] {
+    return table.primaryKey.map((key) => columns.findIndex((c) => c.name === key));
+  }
+
+  private async rowsAgainstDocuments(
+    client: PoolClient,
+    table: TableColumns,
+    columns: Column[],
+    alias: string,
+    result: VerifyResult,
+    note: (list: 'missing' | 'mismatched', id: string) => void,
+  ): Promise<void> {
+    const keys = this.keyIndexes(table, columns);
+    const from = `${ident(table.schema)}.${ident(table.table)}`;
+    const order = table.primaryKey.map(ident).join(', ');
+    await client.query('begin isolation level repeatable read read only');
+    try {
+      await client.query(
+        `declare verify_rows no scroll cursor for select ${this.selectList(columns)} from ${from} order by ${order}`,
+      );
+      for (;;) {
+        const { rows } = await client.query<Record<string, string | null>>(
+          `fetch forward ${BATCH} from verify_rows`,
+        );
+        if (rows.length === 0) break;
+        result.rows += rows.length;
+        const converted = rows.map((row) =>
+          columns.map((c, i) => rowValueToDocument(row[`c${i}`], c.type)),
+        );
+        const ids = converted.map((values) => documentIdOf(keys.map((k) => values[k])));
+        const found = await this.documentsById(alias, ids);
+        converted.forEach((values, i) => {
+          const document = found.get(ids[i]);
+          if (!document) return note('missing', ids[i]);
+          const same = columns.every(
+            (c, j) => canonical(values[j], c.type) === canonical(document[c.name], c.type),
+          );
+          if (!same) note('mismatched', ids[i]);
+        });
+      }
+    } finally {
+      await client.query('rollback').catch(() => undefined);
+    }
+  }
+
+  private async documentsById(
+    alias: string,
+    ids: string[],
+  ): Promise<Map<string, Record<string, unknown>>> {
+    if (ids.length === 0) return new Map();
+    const response = await this.infra.engine.search(alias, {
+      query: { ids: { values: ids } },
+      size: ids.length,
+    });
+    return new Map(response.hits.map((hit) => [hit.id, hit.source]));
+  }
+
+  private async documentsAgainstRows(
+    client: PoolClient,
+    table: TableColumns,
+    columns: Column[],
+    alias: string,
+    note: (list: 'extra', id: string) => void,
+  ): Promise<void> {
+    const keyColumns = table.primaryKey.map((name) => {
+      const column = table.columns.find((c) => c.name === name);
+      return {
+        name,
+        sqlType: column?.sqlType ?? 'text',
+        type: columns.find((c) => c.name === name)!.type,
+      };
+    });
+    const from = `${ident(table.schema)}.${ident(table.table)}`;
+    const keyList = keyColumns.map((k) => ident(k.name)).join(', ');
+    const unnest = keyColumns.map((k, i) => `$${i + 1}::${k.sqlType}[]`).join(', ');
+    const sql = `select ${keyColumns.map((k, i) => `${ident(k.name)}::text as k${i}`).join(', ')} from ${from} where (${keyList}) in (select * from unnest(${unnest}))`;
+    for await (const hits of this.infra.engine.scanDocuments(alias, BATCH)) {
+      const params: (string | null)[][] = keyColumns.map(() => []);
+      const candidates: string[] = [];
+      for (const hit of hits) {
+        const values = this.keyValuesOf(hit.id, keyColumns.length);
+        if (!values) {
+          note('extra', hit.id);
+          continue;
+        }
+        candidates.push(hit.id);
+        values.forEach((v, i) => params[i].push(v));
+      }
+      if (candidates.length === 0) continue;
+      let present: Set<string>;
+      try {
+        const { rows } = await client.query<Record<string, string | null>>(sql, params);
+        present = new Set(
+          rows.map((row) =>
+            documentIdOf(keyColumns.map((k, i) => rowValueToDocument(row[`k${i}`], k.type))),
+          ),
+        );
+      } catch (error) {
+        // An id that is not even a valid key value (e.g. "abc" for an integer key) is extra.
+        if ((error as { code?: string }).code?.startsWith('22')) {
+          present = await this.presentOneByOne(client, sql, candidates, keyColumns);
+        } else throw error;
+      }
+      for (const id of candidates) if (!present.has(id)) note('extra', id);
+    }
+  }
+
+  private async presentOneByOne(
+    client: PoolClient,
+    sql: string,
+    ids: string[],
+    keyColumns: unknown[],
+  ): Promise<Set<string>> {
+    const present = new Set<string>();
+    for (const id of ids) {
+      const values = this.keyValuesOf(id, keyColumns.length);
+      if (!values) continue;
+      try {
+        const { rowCount } = await client.query(
+          sql,
+          values.map((v) => [v]),
+        );
+        if ((rowCount ?? 0) > 0) present.add(id);
+      } catch {
+        // not a valid key value: the document cannot belong to a row
+      }
+    }
+    return present;
+  }
+
+  /** Key values (as PostgreSQL input text) from a document id; null when it cannot be one. */
+  private keyValuesOf(id: string, keyCount: number): (string | null)[] | null {
+    if (keyCount === 1) return [id];
+    try {
+      const parsed = JSON.parse(id) as DocValue;
+      if (!Array.isArray(parsed) || parsed.length !== keyCount) return null;
+      return parsed.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
+    } catch {
+      return null;
+    }
+  }
+}
