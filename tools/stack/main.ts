@@ -1,11 +1,13 @@
 import { StackPaths } from './stack-paths';
-import { down, logs, status, up, upDetached } from './stack-runner';
+import { down, holdPart, logs, status, up, upDetached } from './stack-runner';
 import { runTests } from './test-runner';
 
 const USAGE = `usage: searchsync <command>
   up [--detach]   start PostgreSQL, Kafka, Kafka Connect + Debezium, OpenSearch and the apps
   down            stop everything a previous 'up' started (idempotent)
   status          what runs, with restarts
+  stop <part>     stop one part and hold it down (the supervisor does not restart it)
+  start <part>    start a part held down by 'stop' again
   logs [part]     the last lines of each log (or of one part)
   test            run the whole test suite (starts the stack when it is not running)`;
 
@@ -19,6 +21,10 @@ async function main(argv: string[]): Promise<number> {
       return down(paths);
     case 'status':
       return status(paths);
+    case 'stop':
+      return holdPart(paths, rest[0], true);
+    case 'start':
+      return holdPart(paths, rest[0], false);
     case 'logs':
       return logs(paths, rest[0]);
     case 'test':

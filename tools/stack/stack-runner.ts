@@ -17,6 +17,7 @@ import { configureSearchEngine, prepareDatabase, registerConnector } from './pip
 import type { StackPaths } from './stack-paths';
 import { readStackSettings, type StackSettings } from './stack-settings';
 import { isAlive, readStackState, type StackState } from './stack-state';
+import { readHeld, setHeld, writeHeld } from './stack-control';
 import { signalGroup, Supervisor } from './supervisor';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -54,7 +55,10 @@ export async function up(paths: StackPaths): Promise<number> {
   for (const dir of [paths.stack, paths.logs, paths.run, paths.jars])
     mkdirSync(dir, { recursive: true });
   writeFileSync(paths.supervisorPidFile, String(process.pid));
+  writeHeld(paths, new Set());
   const supervisor = new Supervisor(paths, say);
+  // `./searchsync stop|start <part>` edits the held set, then signals us to apply it.
+  process.on('SIGUSR2', () => void supervisor.applyHolds(readHeld(paths)));
   let stopping: Promise<void> | null = null;
   const stop = (why: string) => {
     if (!stopping) {
@@ -219,6 +223,26 @@ export function status(paths: StackPaths): number {
     );
   }
   return state.phase === 'ready' ? 0 : 1;
+}
+
+/** `./searchsync stop <part>` / `start <part>`: hold one part down, or let it run again. */
+export async function holdPart(
+  paths: StackPaths,
+  part: string | undefined,
+  hold: boolean,
+): Promise<number> {
+  if (!part) {
+    say(`usage: searchsync ${hold ? 'stop' : 'start'} <part>`);
+    return 2;
+  }
+  say(`${hold ? 'stopping' : 'starting'} ${part}…`);
+  await setHeld(paths, part, hold);
+  say(
+    hold
+      ? `${part} is held down (not restarted) until ./searchsync start ${part}`
+      : `${part} is running`,
+  );
+  return 0;
 }
 
 export function logs(paths: StackPaths, name: string | undefined): number {

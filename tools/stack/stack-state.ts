@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 export type ServiceState =
-  'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed';
+  'starting' | 'running' | 'restarting' | 'stopping' | 'stopped' | 'failed' | 'held';
 
 export interface ServiceRecord {
   pid: number | null;
@@ -9,6 +9,8 @@ export interface ServiceRecord {
   restarts: number;
   lastExit: string | null;
   lastRestartAt: string | null;
+  /** Set while `./searchsync stop <part>` holds the service down (supervision paused). */
+  heldSince?: string | null;
   log: string;
   url?: string;
 }

@@ -117,6 +117,10 @@ export class Supervisor {
     record.lastExit = `${new Date().toISOString()} ${signal ? `signal ${signal}` : `code ${code}`}`;
     record.pid = null;
     entry.child = null;
+    if (record.state === 'held') {
+      this.save();
+      return;
+    }
     if (this.stopping || record.state === 'stopping') {
       record.state = 'stopped';
       this.save();
@@ -139,7 +143,7 @@ export class Supervisor {
     );
     entry.restartTimer = setTimeout(() => {
       entry.restartTimer = null;
-      if (this.stopping) return;
+      if (this.stopping || record.state === 'held') return;
       record.lastRestartAt = new Date().toISOString();
       this.spawnChild(entry);
       void this.waitHealthy(entry).then((ok) => {
@@ -241,6 +245,51 @@ export class Supervisor {
     record.pid = null;
     this.save();
     this.say(`✓ ${spec.name} stopped`);
+  }
+
+  private holds: Promise<void> = Promise.resolve();
+
+  /**
+   * Holds the named services down (stopped, not restarted) and releases every other held one
+   * (started again and waited for). Calls are applied one after another.
+   */
+  applyHolds(held: ReadonlySet<string>): Promise<void> {
+    this.holds = this.holds
+      .then(() => this.reconcileHolds(held))
+      .catch((error: Error) => {
+        this.say(`! applying held services failed: ${error.message}`);
+      });
+    return this.holds;
+  }
+
+  private async reconcileHolds(held: ReadonlySet<string>): Promise<void> {
+    for (const entry of this.running.values()) {
+      if (this.stopping) return;
+      const { record, spec } = entry;
+      if (held.has(spec.name) && record.state !== 'held') {
+        if (entry.restartTimer) clearTimeout(entry.restartTimer);
+        entry.restartTimer = null;
+        await this.stopOne(entry);
+        record.state = 'held';
+        record.heldSince = new Date().toISOString();
+        this.save();
+        this.say(`‖ ${spec.name} held down (./searchsync start ${spec.name} releases it)`);
+      } else if (!held.has(spec.name) && record.state === 'held') {
+        record.state = 'starting';
+        record.heldSince = null;
+        this.save();
+        this.spawnChild(entry);
+        const ok = await this.waitHealthy(entry);
+        if (this.stopping) return;
+        record.state = ok ? 'running' : 'restarting';
+        this.save();
+        this.say(
+          ok
+            ? `✓ ${spec.name} released and running`
+            : `! ${spec.name} released but not healthy; see ${record.log}`,
+        );
+      }
+    }
   }
 
   pidOf(name: string): number | null {

@@ -52,7 +52,12 @@ export class ConnectClient {
   private readonly backoffMs: number;
 
   constructor(baseURL: string, options: ConnectClientOptions = {}) {
-    this.http = axios.create({ baseURL, timeout: options.timeoutMs ?? 30_000 });
+    // Connect answers 415 to a body-less POST that axios would label as form data.
+    this.http = axios.create({
+      baseURL,
+      timeout: options.timeoutMs ?? 30_000,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    });
     this.attempts = options.attempts ?? 6;
     this.backoffMs = options.backoffMs ?? 250;
   }

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StackPaths } from './stack-paths';
+import { isAlive, readStackState } from './stack-state';
+
+/**
+ * Holding a part down: `./searchsync stop <part>` writes the set of held parts to
+ * `.stack/run/held.json` and signals the supervisor (SIGUSR2), which stops the part and does not
+ * restart it until `./searchsync start <part>` removes it from the set. Used by the disruptive
+ * end-to-end tests (PostgreSQL down under the connector, indexer down to watch lag grow).
+ */
+export function heldFile(paths: StackPaths): string {
+  return join(paths.run, 'held.json');
+}
+
+export function readHeld(paths: StackPaths): Set<string> {
+  const file = heldFile(paths);
+  if (!existsSync(file)) return new Set();
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return new Set(
+      Array.isArray(parsed) ? parsed.filter((v): v is string => typeof v === 'string') : [],
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+export function writeHeld(paths: StackPaths, held: Set<string>): void {
+  writeFileSync(heldFile(paths), JSON.stringify([...held].sort()));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class StackControlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackControlError';
+  }
+}
+
+/** Holds a part down (`hold`) or releases it, and waits until the supervisor has done so. */
+export async function setHeld(
+  paths: StackPaths,
+  part: string,
+  hold: boolean,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const state = readStackState(paths.stateFile);
+  if (!state || !isAlive(state.supervisorPid)) {
+    throw new StackControlError('searchsync is not running (./searchsync up starts it)');
+  }
+  if (!state.services[part]) {
+    throw new StackControlError(
+      `no part named "${part}"; parts: ${Object.keys(state.services).join(', ')}`,
+    );
+  }
+  const held = readHeld(paths);
+  if (hold) held.add(part);
+  else held.delete(part);
+  writeHeld(paths, held);
+  process.kill(state.supervisorPid, 'SIGUSR2');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const record = readStackState(paths.stateFile)?.services[part];
+    if (hold && record?.state === 'held') return;
+    if (!hold && record?.state === 'running') return;
+    if (!hold && record?.state === 'failed') {
+      throw new StackControlError(`${part} failed to start again; see ${record.log}`);
+    }
+    await sleep(200);
+  }
+  throw new StackControlError(
+    `${part} did not become ${hold ? 'held' : 'running'} within ${timeoutMs / 1000}s`,
+  );
+}
