@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AdminBadRequestError } from './admin.errors';
 import { Public } from './admin-auth.guard';
@@ -34,6 +34,7 @@ export class PipelineController {
   }
 
   @Post('tables/:table/resync')
+  @HttpCode(202)
   @ApiOperation({
     summary: 'Ad-hoc incremental snapshot of the table (Debezium signal); returns a handle',
   })
@@ -54,6 +55,7 @@ export class PipelineController {
   }
 
   @Post('tables/:table/verify')
+  @HttpCode(200)
   @ApiOperation({
     summary:
       'Compare rows with documents by primary key and content (streamed); capped id lists + totals',

@@ -23,6 +23,8 @@ export interface VerifyResult {
   missingTotal: number;
   extraTotal: number;
   mismatchedTotal: number;
+  /** Mismatched documents per column: where to look first. */
+  mismatchedColumns: Record<string, number>;
   /** The id lists hold at most this many ids each; the totals count all. */
   limit: number;
   durationMs: number;
@@ -71,6 +73,7 @@ export class VerifyService {
       missingTotal: 0,
       extraTotal: 0,
       mismatchedTotal: 0,
+      mismatchedColumns: {},
       limit,
       durationMs: 0,
       rowsPerSecond: 0,
@@ -101,12 +104,14 @@ export class VerifyService {
   }
 
   private selectList(columns: Column[]): string {
-    return columns
-      .map(
-        (c, i) =>
-          `${c.type.array ? `to_jsonb(${ident(c.name)})::text` : `${ident(c.name)}::text`} as c${i}`,
-      )
-      .join(', ');
+    // Arrays as JSON; other types through their output function (`inet::text` would add /32).
+    const expression = (c: Column) =>
+      c.type.array
+        ? `to_jsonb(${ident(c.name)})::text`
+        : c.type.kind === 'text'
+          ? `to_jsonb(${ident(c.name)}) #>> '{}'`
+          : `${ident(c.name)}::text`;
+    return columns.map((c, i) => `${expression(c)} as c${i}`).join(', ');
   }
 
   private keyIndexes(table: TableColumns, columns: Column[]): number[] {
@@ -143,10 +148,15 @@ export class VerifyService {
         converted.forEach((values, i) => {
           const document = found.get(ids[i]);
           if (!document) return note('missing', ids[i]);
-          const same = columns.every(
-            (c, j) => canonical(values[j], c.type) === canonical(document[c.name], c.type),
+          const differing = columns.filter(
+            (c, j) => canonical(values[j], c.type) !== canonical(document[c.name], c.type),
           );
-          if (!same) note('mismatched', ids[i]);
+          if (differing.length === 0) return;
+          note('mismatched', ids[i]);
+          for (const column of differing) {
+            result.mismatchedColumns[column.name] =
+              (result.mismatchedColumns[column.name] ?? 0) + 1;
+          }
         });
       }
     } finally {
