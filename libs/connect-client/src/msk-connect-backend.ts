@@ -246,7 +246,7 @@ export class MskConnectBackend implements ConnectorBackend {
   }
 
   stop(): Promise<void> {
-    this.unsupported('stop');
+    return Promise.reject(new ConnectCapabilityError('MSK Connect', 'stop'));
   }
 
   async restart(name: string, options: { onlyFailed: boolean }): Promise<void> {
@@ -259,14 +259,14 @@ export class MskConnectBackend implements ConnectorBackend {
   }
 
   restartTask(): Promise<void> {
-    this.unsupported('restarting a single task');
+    return Promise.reject(new ConnectCapabilityError('MSK Connect', 'restarting a single task'));
   }
 
   offsets(): Promise<ConnectorOffsets> {
-    this.unsupported('offsets');
+    return Promise.reject(new ConnectCapabilityError('MSK Connect', 'offsets'));
   }
 
   validate(): Promise<ValidationOutcome> {
-    this.unsupported('validate');
+    return Promise.reject(new ConnectCapabilityError('MSK Connect', 'validate'));
   }
 }
