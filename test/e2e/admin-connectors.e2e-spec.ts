@@ -27,7 +27,7 @@ describe('connector admin: connectors', () => {
     'slot.drop.on.stop': 'true',
     'topic.prefix': `e2eadmin${suffix}`,
     'schema.include.list': 'e2e_admin_nothing',
-    'snapshot.mode': 'no_data',
+    'snapshot.mode': 'when_needed',
   };
   let db: Client;
 
