@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { kafkaConnection } from '@searchsync/config';
 import { OpenSearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Pool } from 'pg';
@@ -26,7 +27,8 @@ export class Infrastructure implements OnModuleDestroy {
     this.engine = new OpenSearchEngine(config.SEARCH_URL);
     this.kafka = new Kafka({
       clientId: 'searchsync-admin',
-      brokers: config.KAFKA_BROKERS,
+      // Brokers, TLS and SASL (Amazon MSK IAM, SCRAM, PLAIN) as every app connects.
+      ...kafkaConnection(config),
       logLevel: logLevel.NOTHING,
       retry: { retries: 2 },
     });
