@@ -5,6 +5,7 @@ import {
   type Consumer,
   type EachBatchPayload,
   type KafkaConfig,
+  type LogEntry,
   type Producer,
 } from 'kafkajs';
 import type { ChangeApplier } from './change-applier';
@@ -54,9 +55,27 @@ export class ChangeConsumer {
       clientId: 'searchsync-indexer',
       ...options.connection,
       logLevel: logLevel.WARN,
+      logCreator: () => (entry) => this.onKafkaLog(entry),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
     this.producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: true });
+  }
+
+  /** kafkajs logs through our logger; a silent offset reset becomes a loud, counted event. */
+  private onKafkaLog({ level, log }: LogEntry): void {
+    const { message, ...extra } = log;
+    if (message.startsWith('Offset out of range, resetting')) {
+      const topic = String(extra.topic);
+      this.metrics.offsetResets.inc({ topic });
+      this.logger.error(
+        `${topic}[${String(extra.partition)}]: changes were deleted from Kafka (retention) before the indexer read them; documents may be missing — resync the table (POST /v1/tables/{table}/resync on the admin) and raise the topic retention`,
+      );
+      return;
+    }
+    const text = `kafkajs: ${message}${extra.error ? ` (${String(extra.error)})` : ''}`;
+    if (level === logLevel.ERROR) this.logger.error(text);
+    else if (level === logLevel.WARN) this.logger.warn(text);
+    else this.logger.debug(text);
   }
 
   async start(): Promise<void> {

@@ -21,7 +21,24 @@ export class DeadLetterPublisher {
   ) {}
 
   async publish(letters: DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
+    // One request per ~512 kB: a batch of wide rows must not exceed the broker's request limit.
+    let chunk: DeadLetter[] = [];
+    let bytes = 0;
+    for (const letter of letters) {
+      const size =
+        (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + letter.reason.length + 200;
+      if (chunk.length > 0 && bytes + size > 512 * 1024) {
+        await this.send(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(letter);
+      bytes += size;
+    }
+    if (chunk.length > 0) await this.send(chunk);
+  }
+
+  private async send(letters: DeadLetter[]): Promise<void> {
     await this.producer.send({
       topic: this.topic,
       acks: -1,

@@ -73,6 +73,13 @@ export class IndexerMetrics {
     registers: [this.registry],
   });
 
+  readonly offsetResets = new Counter({
+    name: 'searchsync_indexer_offset_resets_total',
+    help: 'Partitions whose committed offset had been deleted by Kafka retention (changes lost: resync)',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+
   readonly subscribedTopics = new Gauge({
     name: 'searchsync_indexer_subscribed_topics',
     help: 'Table topics the consumer group is subscribed to',

@@ -74,6 +74,28 @@ describe('decodeChangeEvent on recorded Debezium events', () => {
     });
   });
 
+  it('versions an incremental-snapshot read (resync) by the stream position in source.sequence', () => {
+    const value = JSON.parse(fixture('types-probe.value.json').toString()) as {
+      payload: { op: string; source: Record<string, unknown> };
+    };
+    value.payload.op = 'r';
+    value.payload.source = {
+      ...value.payload.source,
+      lsn: null,
+      snapshot: 'incremental',
+      sequence: '["26800000","26900000"]',
+    };
+    const event = decodeChangeEvent(
+      fixture('types-probe.key.json'),
+      Buffer.from(JSON.stringify(value)),
+    );
+    expect(event).toMatchObject({ kind: 'upsert', op: 'read', id: '1', version: 26900000n });
+    value.payload.source = { ...value.payload.source, sequence: null };
+    expect(() => decodeChangeEvent(null, Buffer.from(JSON.stringify(value)))).toThrow(
+      /version it by/,
+    );
+  });
+
   it('decodes insert, updates, delete, primary-key change and truncate in order', () => {
     expect(opsProbe.map((e) => [e.kind, 'id' in e ? e.id : null])).toEqual([
       ['upsert', '1'],

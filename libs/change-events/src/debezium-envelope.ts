@@ -24,6 +24,30 @@ function fieldSchema(schema: ConnectSchema | null, name: string): ConnectSchema 
   return schema?.fields?.find((f) => f.field === name);
 }
 
+function numberish(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'object' && 'value' in value)
+    return String((value).value);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/**
+ * The event's position in the WAL. Incremental-snapshot reads (resync) carry no `lsn`; their
+ * `sequence` ends with the stream position at which they were read, which is at or after every
+ * earlier change of the row — so they may repair a document.
+ */
+function sourcePosition(source: Record<string, unknown>): string | undefined {
+  const lsn = numberish(source.lsn);
+  if (lsn !== undefined) return lsn;
+  if (typeof source.sequence !== 'string') return undefined;
+  try {
+    const sequence = JSON.parse(source.sequence) as unknown[];
+    return numberish(sequence[sequence.length - 1]);
+  } catch {
+    return undefined;
+  }
+}
+
 function sourceOf(payload: Record<string, unknown>): {
   table: TableRef;
   version: bigint;
@@ -31,10 +55,11 @@ function sourceOf(payload: Record<string, unknown>): {
 } {
   const source = payload.source as Record<string, unknown> | undefined;
   if (!source) throw new ChangeEventDecodeError('change event has no "source" block');
-  const lsn = source.lsn as { value?: string } | number | undefined;
-  const lsnText = typeof lsn === 'object' && lsn !== null ? lsn.value : lsn;
-  if (lsnText === undefined || lsnText === null) {
-    throw new ChangeEventDecodeError('change event has no source.lsn to version it by');
+  const lsnText = sourcePosition(source);
+  if (lsnText === undefined) {
+    throw new ChangeEventDecodeError(
+      'change event has no source.lsn or source.sequence to version it by',
+    );
   }
   const ts = source.ts_ms as { value?: string } | number | undefined;
   return {
