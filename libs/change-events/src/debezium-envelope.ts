@@ -26,8 +26,7 @@ function fieldSchema(schema: ConnectSchema | null, name: string): ConnectSchema 
 
 function numberish(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'object' && 'value' in value)
-    return String((value).value);
+  if (typeof value === 'object' && 'value' in value) return String(value.value);
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
