@@ -86,7 +86,7 @@ export class ChangeConsumer {
         this.logger.warn(`topic refresh failed: ${error.message}`),
       );
       this.measureLag().catch((error: Error) =>
-        this.logger.debug(`lag measurement failed: ${error.message}`),
+        this.logger.warn(`lag measurement failed: ${error.message}`),
       );
     }, this.options.topicRefreshMs);
   }
