@@ -1,10 +1,18 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import {
+  engineResponseError,
   isRetryableStatus,
   SearchEngineError,
   SearchEngineRequestError,
+  SearchEngineTimeoutError,
   SearchEngineUnavailableError,
 } from './search-engine.errors';
+import {
+  buildSearchBody,
+  mappedFields,
+  parseSearchResponse,
+  type RawSearchResponse,
+} from './search-dsl';
 import type {
   BulkAction,
   BulkItemResult,
@@ -13,32 +21,34 @@ import type {
   JsonObject,
   SearchEngine,
   SearchHit,
+  SearchPage,
+  SearchRequest,
   SearchResult,
+  TableMapping,
 } from './search-engine';
 import type { TableIndexNames } from './table-index';
+import {
+  aliasResolver,
+  bulkLine,
+  classifyBulkItem,
+  tablesFromIndices,
+  type BulkResponseItem,
+  type IndexDescription,
+  type SearchEngineOptions,
+} from './engine-common';
 
 // Our mappings are derived at run time; the client's static Property union cannot describe them.
 type MappingProperties = Record<string, never>;
 
-interface BulkResponseItem {
-  status: number;
-  error?: { type?: string; reason?: string };
-}
-
 function toEngineError(error: unknown): SearchEngineError {
   if (error instanceof SearchEngineError) return error;
   if (error instanceof errors.ResponseError) {
-    const status = error.statusCode ?? 500;
-    const body = error.body as { error?: { type?: string; reason?: string } } | undefined;
-    const reason = body?.error?.reason ?? body?.error?.type ?? error.message;
-    return isRetryableStatus(status)
-      ? new SearchEngineUnavailableError(`search engine answered ${status}: ${reason}`, status)
-      : new SearchEngineRequestError(
-          `search engine refused the request (${status}): ${reason}`,
-          status,
-        );
+    return engineResponseError(error.statusCode ?? 500, error.body, error.message);
   }
-  if (error instanceof errors.ConnectionError || error instanceof errors.TimeoutError) {
+  if (error instanceof errors.TimeoutError) {
+    return new SearchEngineTimeoutError(`search engine did not answer in time: ${error.message}`);
+  }
+  if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
     return new SearchEngineUnavailableError(`search engine unreachable: ${error.message}`);
   }
   return new SearchEngineRequestError(`search engine call failed: ${(error as Error).message}`);
@@ -50,23 +60,6 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw toEngineError(error);
   }
-}
-
-function bulkLine(action: BulkAction): string {
-  // Built by hand so the 64-bit version goes out as an exact JSON number. external_gte: an
-  // equal version is the same source event replayed, or a resync read at the row's current
-  // position — both may rewrite the document; only an older version is refused.
-  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"}}`;
-  return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
-}
-
-function classifyBulkItem(item: BulkResponseItem, type: BulkAction['type']): BulkItemResult {
-  const { status } = item;
-  if (status === 409) return { status, outcome: 'stale', reason: item.error?.reason };
-  if (type === 'delete' && status === 404) return { status, outcome: 'applied' };
-  if (status >= 200 && status < 300) return { status, outcome: 'applied' };
-  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`;
-  return { status, outcome: isRetryableStatus(status) ? 'retryable' : 'rejected', reason };
 }
 
 function flattenMapping(
@@ -88,8 +81,34 @@ function flattenMapping(
 export class OpenSearchEngine implements SearchEngine {
   private readonly client: Client;
 
-  constructor(node: string) {
-    this.client = new Client({ node, requestTimeout: 30_000, maxRetries: 0 });
+  constructor(node: string, options: SearchEngineOptions = {}) {
+    this.client = new Client({
+      node,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      maxRetries: 0,
+    });
+  }
+
+  async searchPage(request: SearchRequest): Promise<SearchPage> {
+    const body = buildSearchBody(request, { idField: '_id' });
+    const response = await call(() =>
+      this.client.search({
+        // Our aliases only; never wildcards, and a missing one is an error, not silence.
+        index: request.indices.join(','),
+        body: body as Parameters<Client['search']>[0]['body'],
+        ignore_unavailable: false,
+        allow_no_indices: false,
+        expand_wildcards: 'none',
+      }),
+    );
+    return parseSearchResponse(request, response.body as RawSearchResponse, aliasResolver(request));
+  }
+
+  async listTableMappings(prefix: string): Promise<TableMapping[]> {
+    const response = await call(() =>
+      this.client.indices.get({ index: `${prefix}.*`, allow_no_indices: true }),
+    );
+    return tablesFromIndices(response.body as Record<string, IndexDescription>);
   }
 
   async info(): Promise<EngineInfo> {

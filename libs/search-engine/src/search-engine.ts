@@ -48,10 +48,116 @@ export interface SearchEngine {
   deleteAllDocuments(alias: string): Promise<number>;
   getDocument(alias: string, id: string): Promise<JsonObject | null>;
   search(alias: string | string[], body: JsonObject): Promise<SearchResult>;
+  /** A search built from validated parts (the API's only way to query). */
+  searchPage(request: SearchRequest): Promise<SearchPage>;
   listTables(prefix: string): Promise<IndexedTable[]>;
+  /** Every table's mapping in one call, without counting documents. */
+  listTableMappings(prefix: string): Promise<TableMapping[]>;
   /** Documents in an alias/index (after a refresh, so recent writes count). */
   count(alias: string): Promise<number>;
   /** Every document of an alias in batches, with bounded memory (scroll). */
   scanDocuments(alias: string, batchSize?: number): AsyncIterable<SearchHit[]>;
   close(): Promise<void>;
 }
+
+/** One mapped field of a table: its dotted path, engine type and indexed sub-fields. */
+export interface MappedField {
+  name: string;
+  type: string;
+  /** Sub-fields by name with their type, e.g. `{ keyword: 'keyword' }` for text. */
+  subFields: Record<string, string>;
+}
+
+/** A table as its index mapping describes it; no document count (cheap to fetch). */
+export interface TableMapping extends TableName {
+  alias: string;
+  fields: MappedField[];
+}
+
+export type FilterScalar = string | number | boolean;
+
+/** A filter already validated against the mapping, on an engine field path. */
+export type EngineFilter =
+  | { kind: 'term'; field: string; value: FilterScalar; negate: boolean }
+  | { kind: 'terms'; field: string; values: FilterScalar[] }
+  | {
+      kind: 'range';
+      field: string;
+      gt?: FilterScalar;
+      gte?: FilterScalar;
+      lt?: FilterScalar;
+      lte?: FilterScalar;
+    }
+  | { kind: 'exists'; field: string; negate: boolean }
+  | { kind: 'prefix'; field: string; value: string };
+
+export interface EngineSort {
+  /** An engine field path, or `_score`. */
+  field: string;
+  order: 'asc' | 'desc';
+}
+
+export type BucketKeyFormat = 'raw' | 'string' | 'boolean';
+
+export type EngineAggregation =
+  | { name: string; type: 'terms'; field: string; size: number; keyFormat: BucketKeyFormat }
+  | {
+      name: string;
+      type: 'range';
+      field: string;
+      ranges: { key?: string; from?: FilterScalar; to?: FilterScalar }[];
+    }
+  | { name: string; type: 'histogram'; field: string; interval: number; size: number }
+  | {
+      name: string;
+      type: 'date_histogram';
+      field: string;
+      interval: string;
+      calendar: boolean;
+      size: number;
+    }
+  | { name: string; type: 'stats'; field: string }
+  | { name: string; type: 'cardinality'; field: string };
+
+/** A search built from validated parts only; adapters turn it into their DSL. */
+export interface SearchRequest {
+  /** Our own aliases, never user input. */
+  indices: string[];
+  text?: { query: string; fields: string[] };
+  filters: EngineFilter[];
+  /** User sort; the adapter appends the tie-breakers that make paging stable. */
+  sort: EngineSort[];
+  searchAfter?: unknown[];
+  size: number;
+  /** `_source` includes; undefined means the whole document. */
+  source?: string[];
+  highlight?: { fields: string[] };
+  aggregations?: EngineAggregation[];
+  /** Upper bound of the exact total; beyond it the total is reported as `gte`. */
+  trackTotalHitsUpTo: number;
+  /** Engine-side time budget in milliseconds. */
+  timeoutMs?: number;
+}
+
+export type AggregationResult =
+  | { buckets: { key: string | number | boolean; count: number; from?: number; to?: number }[] }
+  | { count: number; min: number | null; max: number | null; avg: number | null; sum: number }
+  | { value: number };
+
+export interface PageHit extends SearchHit {
+  /** The alias of the table the hit came from. */
+  index: string;
+  /** Sort values of this hit: the search-after position after it. */
+  sort: unknown[];
+  highlight?: Record<string, string[]>;
+}
+
+export interface SearchPage {
+  total: number;
+  totalRelation: 'eq' | 'gte';
+  tookMs: number;
+  timedOut: boolean;
+  hits: PageHit[];
+  aggregations?: Record<string, AggregationResult>;
+}
+

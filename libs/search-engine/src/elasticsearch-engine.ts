@@ -1,0 +1,288 @@
+import { Client, errors } from '@elastic/elasticsearch';
+import {
+  engineResponseError,
+  SearchEngineError,
+  SearchEngineRequestError,
+  SearchEngineTimeoutError,
+  SearchEngineUnavailableError,
+} from './search-engine.errors';
+import {
+  buildSearchBody,
+  mappedFields,
+  parseSearchResponse,
+  type RawSearchResponse,
+} from './search-dsl';
+import type {
+  BulkAction,
+  BulkItemResult,
+  EngineInfo,
+  IndexedTable,
+  JsonObject,
+  SearchEngine,
+  SearchHit,
+  SearchPage,
+  SearchRequest,
+  SearchResult,
+  TableMapping,
+} from './search-engine';
+import type { TableIndexNames } from './table-index';
+import {
+  aliasResolver,
+  bulkLine,
+  classifyBulkItem,
+  tablesFromIndices,
+  type BulkResponseItem,
+  type IndexDescription,
+  type SearchEngineOptions,
+} from './engine-common';
+
+function toEngineError(error: unknown): SearchEngineError {
+  if (error instanceof SearchEngineError) return error;
+  if (error instanceof errors.ResponseError) {
+    return engineResponseError(error.statusCode ?? 500, error.body, error.message);
+  }
+  if (error instanceof errors.TimeoutError) {
+    return new SearchEngineTimeoutError(`search engine did not answer in time: ${error.message}`);
+  }
+  if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
+    return new SearchEngineUnavailableError(`search engine unreachable: ${error.message}`);
+  }
+  return new SearchEngineRequestError(`search engine call failed: ${(error as Error).message}`);
+}
+
+/**
+ * Elasticsearch has no `flat_object`; its `flattened` type is the equivalent. Our mappings are
+ * derived for OpenSearch, so they are translated on the way in.
+ */
+export function toElasticsearchMapping(properties: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, raw] of Object.entries(properties)) {
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+      const spec = { ...(raw as JsonObject) };
+      if (spec.type === 'flat_object') spec.type = 'flattened';
+      if (spec.type === 'knn_vector') {
+        spec.type = 'dense_vector';
+        if (spec.dimension !== undefined) {
+          spec.dims = spec.dimension;
+          delete spec.dimension;
+        }
+        delete spec.method;
+      }
+      if (spec.properties && typeof spec.properties === 'object') {
+        spec.properties = toElasticsearchMapping(spec.properties as JsonObject);
+      }
+      out[name] = spec;
+    } else {
+      out[name] = raw;
+    }
+  }
+  return out;
+}
+
+/**
+ * SearchEngine over the Elasticsearch JavaScript client (8.x/9.x servers). Requests go through
+ * the transport with the same bodies as the OpenSearch adapter, so both speak one DSL.
+ *
+ * Sorting on `_id` needs `indices.id_field_data.enabled: true` on Elasticsearch 8+; the tie-break
+ * field is configurable for clusters where it is off.
+ */
+export class ElasticsearchEngine implements SearchEngine {
+  private readonly client: Client;
+  private readonly idSortField: string;
+
+  constructor(node: string, options: SearchEngineOptions & { idSortField?: string } = {}) {
+    this.client = new Client({
+      node,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      maxRetries: 0,
+    });
+    this.idSortField = options.idSortField ?? '_id';
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    params: { body?: JsonObject; querystring?: Record<string, unknown>; bulkBody?: string } = {},
+  ): Promise<T> {
+    try {
+      return (await this.client.transport.request({ method, path, ...params })) as T;
+    } catch (error) {
+      throw toEngineError(error);
+    }
+  }
+
+  async info(): Promise<EngineInfo> {
+    const body = await this.request<{ version: { number: string; distribution?: string } }>(
+      'GET',
+      '/',
+    );
+    return {
+      distribution: body.version.distribution === 'opensearch' ? 'opensearch' : 'elasticsearch',
+      version: body.version.number,
+    };
+  }
+
+  async ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void> {
+    try {
+      await this.request('HEAD', `/${encodeURIComponent(names.alias)}`);
+      return;
+    } catch (error) {
+      if (!(error instanceof SearchEngineError) || error.statusCode !== 404) throw error;
+    }
+    try {
+      await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
+        body: {
+          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          mappings: {
+            dynamic: false,
+            properties: toElasticsearchMapping(properties),
+            _meta: { searchsync: { schema: names.schema, table: names.table } },
+          },
+          aliases: { [names.alias]: {} },
+        },
+      });
+    } catch (error) {
+      if (
+        error instanceof SearchEngineError &&
+        error.statusCode === 400 &&
+        /already.exists/.test(error.message)
+      )
+        return;
+      throw error;
+    }
+  }
+
+  async extendMapping(alias: string, properties: JsonObject): Promise<void> {
+    await this.request('PUT', `/${encodeURIComponent(alias)}/_mapping`, {
+      body: { properties: toElasticsearchMapping(properties) },
+    });
+  }
+
+  async bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
+    if (actions.length === 0) return [];
+    const body = await this.request<{ items: Record<string, BulkResponseItem>[] }>(
+      'POST',
+      '/_bulk',
+      { bulkBody: actions.map(bulkLine).join('') },
+    );
+    return body.items.map((entry, i) => classifyBulkItem(Object.values(entry)[0], actions[i].type));
+  }
+
+  async deleteAllDocuments(alias: string): Promise<number> {
+    const body = await this.request<{ deleted?: number }>(
+      'POST',
+      `/${encodeURIComponent(alias)}/_delete_by_query`,
+      { body: { query: { match_all: {} } }, querystring: { conflicts: 'proceed', refresh: true } },
+    );
+    return body.deleted ?? 0;
+  }
+
+  async getDocument(alias: string, id: string): Promise<JsonObject | null> {
+    try {
+      const body = await this.request<{ found: boolean; _source?: JsonObject }>(
+        'GET',
+        `/${encodeURIComponent(alias)}/_doc/${encodeURIComponent(id)}`,
+      );
+      return body.found ? (body._source ?? {}) : null;
+    } catch (error) {
+      if (error instanceof SearchEngineError && error.statusCode === 404) return null;
+      throw error;
+    }
+  }
+
+  async search(alias: string | string[], body: JsonObject): Promise<SearchResult> {
+    const index = Array.isArray(alias) ? alias.join(',') : alias;
+    const raw = await this.request<RawSearchResponse>('POST', `/${index}/_search`, { body });
+    const page = parseSearchResponse(
+      { indices: [index], filters: [], sort: [], size: 0, trackTotalHitsUpTo: 0 },
+      raw,
+      (i) => i,
+    );
+    return {
+      total: page.total,
+      totalRelation: page.totalRelation,
+      tookMs: page.tookMs,
+      hits: page.hits.map(({ id, score, source }) => ({ id, score, source })),
+    };
+  }
+
+  async searchPage(request: SearchRequest): Promise<SearchPage> {
+    const body = buildSearchBody(request, { idField: this.idSortField });
+    const raw = await this.request<RawSearchResponse>(
+      'POST',
+      `/${request.indices.map(encodeURIComponent).join(',')}/_search`,
+      {
+        body,
+        querystring: { ignore_unavailable: false, allow_no_indices: false, expand_wildcards: 'none' },
+      },
+    );
+    return parseSearchResponse(request, raw, aliasResolver(request));
+  }
+
+  async listTableMappings(prefix: string): Promise<TableMapping[]> {
+    const body = await this.request<Record<string, IndexDescription>>('GET', `/${prefix}.*`, {
+      querystring: { allow_no_indices: true },
+    });
+    return tablesFromIndices(body);
+  }
+
+  async listTables(prefix: string): Promise<IndexedTable[]> {
+    const tables = await this.listTableMappings(prefix);
+    return Promise.all(
+      tables.map(async (t) => {
+        const count = await this.request<{ count: number }>(
+          'GET',
+          `/${encodeURIComponent(t.alias)}/_count`,
+        );
+        return {
+          schema: t.schema,
+          table: t.table,
+          alias: t.alias,
+          documents: count.count,
+          fields: t.fields.map(({ name, type }) => ({ name, type })),
+        };
+      }),
+    );
+  }
+
+  async count(alias: string): Promise<number> {
+    await this.request('POST', `/${encodeURIComponent(alias)}/_refresh`);
+    const body = await this.request<{ count: number }>(
+      'GET',
+      `/${encodeURIComponent(alias)}/_count`,
+    );
+    return body.count;
+  }
+
+  async *scanDocuments(alias: string, batchSize = 1000): AsyncIterable<SearchHit[]> {
+    type ScrollPage = {
+      _scroll_id?: string;
+      hits: { hits: { _id: string; _source: JsonObject }[] };
+    };
+    let page = await this.request<ScrollPage>('POST', `/${encodeURIComponent(alias)}/_search`, {
+      body: { sort: ['_doc'], size: batchSize },
+      querystring: { scroll: '1m' },
+    });
+    let scrollId = page._scroll_id;
+    try {
+      while (page.hits.hits.length > 0) {
+        yield page.hits.hits.map((hit) => ({ id: hit._id, score: null, source: hit._source }));
+        if (!scrollId) break;
+        page = await this.request<ScrollPage>('POST', '/_search/scroll', {
+          body: { scroll_id: scrollId, scroll: '1m' },
+        });
+        scrollId = page._scroll_id ?? scrollId;
+      }
+    } finally {
+      if (scrollId) {
+        await this.request('DELETE', '/_search/scroll', { body: { scroll_id: scrollId } }).catch(
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { isRetryableStatus } from './search-engine.errors';
+import { mappedFields } from './search-dsl';
+import type { BulkAction, BulkItemResult, JsonObject, SearchRequest, TableMapping } from './search-engine';
+
+export interface BulkResponseItem {
+  status: number;
+  error?: { type?: string; reason?: string };
+}
+
+export function bulkLine(action: BulkAction): string {
+  // Built by hand so the 64-bit version goes out as an exact JSON number. external_gte: an
+  // equal version is the same source event replayed, or a resync read at the row's current
+  // position — both may rewrite the document; only an older version is refused.
+  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"}}`;
+  return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
+}
+
+export function classifyBulkItem(item: BulkResponseItem, type: BulkAction['type']): BulkItemResult {
+  const { status } = item;
+  if (status === 409) return { status, outcome: 'stale', reason: item.error?.reason };
+  if (type === 'delete' && status === 404) return { status, outcome: 'applied' };
+  if (status >= 200 && status < 300) return { status, outcome: 'applied' };
+  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`;
+  return { status, outcome: isRetryableStatus(status) ? 'retryable' : 'rejected', reason };
+}
+
+export interface SearchEngineOptions {
+  /** Per-request timeout of engine calls; a call that exceeds it fails as a timeout. */
+  requestTimeoutMs?: number;
+}
+
+export interface IndexDescription {
+  aliases?: Record<string, unknown>;
+  mappings?: { _meta?: { searchsync?: { schema: string; table: string } }; properties?: JsonObject };
+}
+
+/** Our tables among `GET <prefix>.*` answers: those with our `_meta` and an alias. */
+export function tablesFromIndices(indices: Record<string, IndexDescription>): TableMapping[] {
+  const tables: TableMapping[] = [];
+  for (const description of Object.values(indices)) {
+    const meta = description.mappings?._meta?.searchsync;
+    const alias = Object.keys(description.aliases ?? {})[0];
+    if (!meta || !alias) continue;
+    tables.push({
+      schema: meta.schema,
+      table: meta.table,
+      alias,
+      fields: mappedFields(description.mappings?.properties),
+    });
+  }
+  return tables.sort((a, b) => a.alias.localeCompare(b.alias));
+}
+
+/** Maps concrete index names in hits back to the aliases the request named. */
+export function aliasResolver(request: SearchRequest): (index: string) => string {
+  return (index) =>
+    request.indices.find((alias) => index === alias || index.startsWith(`${alias}.v`)) ?? index;
+}
+

@@ -1,0 +1,269 @@
+import type {
+  AggregationResult,
+  EngineAggregation,
+  EngineFilter,
+  JsonObject,
+  MappedField,
+  PageHit,
+  SearchPage,
+  SearchRequest,
+} from './search-engine';
+
+/**
+ * The only query syntax features `q` may use: no fuzzy/slop (costly), no near operators.
+ * simple_query_string has no regexp or leading-wildcard syntax at all.
+ */
+export const SIMPLE_QUERY_FLAGS = 'AND|OR|NOT|PHRASE|PRECEDENCE|PREFIX|WHITESPACE|ESCAPE';
+
+export const HIGHLIGHT_PRE_TAG = '<em>';
+export const HIGHLIGHT_POST_TAG = '</em>';
+
+/** How the adapter breaks sort ties so search-after paging is stable. */
+export interface TiebreakOptions {
+  /** Field holding the document id for sorting (`_id` on OpenSearch). */
+  idField: string;
+}
+
+function filterClause(filter: EngineFilter): { clause: JsonObject; negate: boolean } {
+  switch (filter.kind) {
+    case 'term':
+      return { clause: { term: { [filter.field]: filter.value } }, negate: filter.negate };
+    case 'terms':
+      return { clause: { terms: { [filter.field]: filter.values } }, negate: false };
+    case 'range': {
+      const bounds: JsonObject = {};
+      for (const key of ['gt', 'gte', 'lt', 'lte'] as const) {
+        if (filter[key] !== undefined) bounds[key] = filter[key];
+      }
+      return { clause: { range: { [filter.field]: bounds } }, negate: false };
+    }
+    case 'exists':
+      return { clause: { exists: { field: filter.field } }, negate: filter.negate };
+    case 'prefix':
+      // A prefix query is literal: `*` and `?` in the value are plain characters.
+      return { clause: { prefix: { [filter.field]: { value: filter.value } } }, negate: false };
+  }
+}
+
+function aggregationBody(agg: EngineAggregation): JsonObject {
+  switch (agg.type) {
+    case 'terms':
+      return { terms: { field: agg.field, size: agg.size } };
+    case 'range':
+      return {
+        range: {
+          field: agg.field,
+          ranges: agg.ranges.map((r) => ({
+            ...(r.key !== undefined ? { key: r.key } : {}),
+            ...(r.from !== undefined ? { from: r.from } : {}),
+            ...(r.to !== undefined ? { to: r.to } : {}),
+          })),
+        },
+      };
+    case 'histogram':
+      return { histogram: { field: agg.field, interval: agg.interval, min_doc_count: 1 } };
+    case 'date_histogram':
+      return {
+        date_histogram: {
+          field: agg.field,
+          [agg.calendar ? 'calendar_interval' : 'fixed_interval']: agg.interval,
+          min_doc_count: 1,
+          format: 'strict_date_optional_time',
+        },
+      };
+    case 'stats':
+      return { stats: { field: agg.field } };
+    case 'cardinality':
+      return { cardinality: { field: agg.field } };
+  }
+}
+
+/** The search body for a validated request; shared by the OpenSearch and Elasticsearch adapters. */
+export function buildSearchBody(request: SearchRequest, tiebreak: TiebreakOptions): JsonObject {
+  const must: JsonObject[] = [];
+  const filter: JsonObject[] = [];
+  const mustNot: JsonObject[] = [];
+  if (request.text) {
+    must.push({
+      simple_query_string: {
+        query: request.text.query,
+        fields: request.text.fields,
+        default_operator: 'and',
+        flags: SIMPLE_QUERY_FLAGS,
+        lenient: true,
+        analyze_wildcard: false,
+      },
+    });
+  }
+  for (const f of request.filters) {
+    const { clause, negate } = filterClause(f);
+    (negate ? mustNot : filter).push(clause);
+  }
+  const query =
+    must.length + filter.length + mustNot.length === 0
+      ? { match_all: {} }
+      : {
+          bool: {
+            ...(must.length ? { must } : {}),
+            ...(filter.length ? { filter } : {}),
+            ...(mustNot.length ? { must_not: mustNot } : {}),
+          },
+        };
+
+  const sort: JsonObject[] = request.sort.map((s) =>
+    s.field === '_score'
+      ? { _score: { order: s.order } }
+      : { [s.field]: { order: s.order, missing: '_last', unmapped_type: 'keyword' } },
+  );
+  // Ties broken by table, then id: the same id may exist in two tables of a cross-table search.
+  if (request.indices.length > 1) sort.push({ _index: { order: 'asc' } });
+  sort.push({ [tiebreak.idField]: { order: 'asc' } });
+
+  const body: JsonObject = {
+    query,
+    sort,
+    size: request.size,
+    track_total_hits: request.trackTotalHitsUpTo,
+    track_scores: true,
+  };
+  if (request.searchAfter) body.search_after = request.searchAfter;
+  if (request.source) body._source = { includes: request.source };
+  if (request.timeoutMs !== undefined) body.timeout = `${request.timeoutMs}ms`;
+  if (request.highlight && request.highlight.fields.length > 0) {
+    body.highlight = {
+      pre_tags: [HIGHLIGHT_PRE_TAG],
+      post_tags: [HIGHLIGHT_POST_TAG],
+      // Document text is escaped, so only our tags are markup.
+      encoder: 'html',
+      require_field_match: true,
+      number_of_fragments: 3,
+      fragment_size: 150,
+      fields: Object.fromEntries(request.highlight.fields.map((f) => [f, {}])),
+    };
+  }
+  if (request.aggregations?.length) {
+    body.aggs = Object.fromEntries(request.aggregations.map((a) => [a.name, aggregationBody(a)]));
+  }
+  return body;
+}
+
+interface RawBucket {
+  key: unknown;
+  key_as_string?: string;
+  doc_count: number;
+  from?: number;
+  to?: number;
+}
+
+function bucketKey(agg: EngineAggregation, bucket: RawBucket): string | number | boolean {
+  if (agg.type === 'date_histogram') return bucket.key_as_string ?? String(bucket.key);
+  if (agg.type === 'terms') {
+    if (agg.keyFormat === 'boolean')
+      return bucket.key_as_string === 'true' || bucket.key === 1 || bucket.key === true;
+    if (agg.keyFormat === 'string') return bucket.key_as_string ?? String(bucket.key);
+  }
+  return typeof bucket.key === 'number' || typeof bucket.key === 'string'
+    ? bucket.key
+    : String(bucket.key);
+}
+
+function aggregationResult(agg: EngineAggregation, raw: JsonObject): AggregationResult {
+  switch (agg.type) {
+    case 'stats':
+      return {
+        count: (raw.count as number) ?? 0,
+        min: (raw.min as number | null) ?? null,
+        max: (raw.max as number | null) ?? null,
+        avg: (raw.avg as number | null) ?? null,
+        sum: (raw.sum as number) ?? 0,
+      };
+    case 'cardinality':
+      return { value: (raw.value as number) ?? 0 };
+    case 'terms':
+    case 'range':
+    case 'histogram':
+    case 'date_histogram': {
+      const buckets = (raw.buckets as RawBucket[] | undefined) ?? [];
+      const capped = agg.type === 'histogram' || agg.type === 'date_histogram';
+      return {
+        buckets: (capped ? buckets.slice(0, agg.size) : buckets).map((b) => ({
+          key: bucketKey(agg, b),
+          count: b.doc_count,
+          ...(agg.type === 'range' && b.from !== undefined ? { from: b.from } : {}),
+          ...(agg.type === 'range' && b.to !== undefined ? { to: b.to } : {}),
+        })),
+      };
+    }
+  }
+}
+
+export interface RawSearchResponse {
+  took: number;
+  timed_out?: boolean;
+  hits: {
+    total?: { value: number; relation: 'eq' | 'gte' } | number;
+    hits: {
+      _index: string;
+      _id: string;
+      _score: number | null;
+      _source?: JsonObject;
+      sort?: unknown[];
+      highlight?: Record<string, string[]>;
+    }[];
+  };
+  aggregations?: Record<string, JsonObject>;
+}
+
+/** The engine's answer in our shape; `aliasOf` maps a concrete index back to our alias. */
+export function parseSearchResponse(
+  request: SearchRequest,
+  raw: RawSearchResponse,
+  aliasOf: (index: string) => string,
+): SearchPage {
+  const total = raw.hits.total;
+  const hits: PageHit[] = raw.hits.hits.map((hit) => ({
+    id: hit._id,
+    index: aliasOf(hit._index),
+    score: typeof hit._score === 'number' && Number.isFinite(hit._score) ? hit._score : null,
+    source: hit._source ?? {},
+    sort: hit.sort ?? [],
+    ...(hit.highlight ? { highlight: hit.highlight } : {}),
+  }));
+  const page: SearchPage = {
+    total: typeof total === 'number' ? total : (total?.value ?? hits.length),
+    totalRelation: typeof total === 'number' ? 'eq' : (total?.relation ?? 'eq'),
+    tookMs: raw.took,
+    timedOut: raw.timed_out === true,
+    hits,
+  };
+  if (request.aggregations?.length) {
+    page.aggregations = Object.fromEntries(
+      request.aggregations.map((a) => [a.name, aggregationResult(a, raw.aggregations?.[a.name] ?? {})]),
+    );
+  }
+  return page;
+}
+
+/** Leaf fields of a mapping with their sub-fields, objects flattened to dotted paths. */
+export function mappedFields(properties: JsonObject | undefined, prefix = ''): MappedField[] {
+  const out: MappedField[] = [];
+  for (const [name, raw] of Object.entries(properties ?? {})) {
+    const spec = raw as {
+      type?: string;
+      properties?: JsonObject;
+      fields?: Record<string, { type?: string }>;
+    };
+    const path = prefix ? `${prefix}.${name}` : name;
+    if (spec.type && spec.type !== 'object' && spec.type !== 'nested') {
+      const subFields = Object.fromEntries(
+        Object.entries(spec.fields ?? {}).map(([sub, s]) => [sub, s.type ?? 'object']),
+      );
+      out.push({ name: path, type: spec.type, subFields });
+    } else if (spec.properties) {
+      out.push(...mappedFields(spec.properties, path));
+    } else {
+      out.push({ name: path, type: spec.type ?? 'object', subFields: {} });
+    }
+  }
+  return out;
+}
