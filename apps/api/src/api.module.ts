@@ -1,23 +1,61 @@
-import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
-import { apiEnvSchema, loadConfig, type ApiConfig } from '@searchsync/config';
-import { OpenSearchEngine } from '@searchsync/search-engine';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import type { ApiConfig } from '@searchsync/config';
+import type { SearchEngine } from '@searchsync/search-engine';
+import { ApiKeyRegistry } from './api-keys';
+import { API_CONFIG, API_KEYS, SEARCH_ENGINE } from './api.tokens';
+import { AuthGuard } from './auth.guard';
 import { ErrorFilter } from './error.filter';
 import { HealthController } from './health.controller';
+import { HttpMetrics } from './http-metrics';
+import { requestContextOf } from './request-context';
+import { SearchController } from './search.controller';
+import { SearchService } from './search.service';
+import { TableCatalogService } from './table-catalog.service';
 import { TablesController } from './tables.controller';
-import { API_CONFIG, SEARCH_ENGINE, TablesService } from './tables.service';
+import type { Request } from 'express';
 
-@Module({
-  controllers: [TablesController, HealthController],
-  providers: [
-    { provide: API_CONFIG, useFactory: () => loadConfig(apiEnvSchema) },
-    {
-      provide: SEARCH_ENGINE,
-      inject: [API_CONFIG],
-      useFactory: (config: ApiConfig) => new OpenSearchEngine(config.SEARCH_URL),
-    },
-    { provide: APP_FILTER, useClass: ErrorFilter },
-    TablesService,
-  ],
-})
-export class ApiModule {}
+class EngineCloser {
+  constructor(private readonly engine: SearchEngine) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.engine.close();
+  }
+}
+
+/** Wiring only: configuration, the engine and metrics come in ready-made from `createApiApp`. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: ApiConfig, engine: SearchEngine, metrics: HttpMetrics): DynamicModule {
+    const rateLimited = config.API_RATE_LIMIT > 0;
+    const guards: Provider[] = [{ provide: APP_GUARD, useClass: AuthGuard }];
+    // After auth, so a key is limited as itself and not as its IP.
+    if (rateLimited) guards.push({ provide: APP_GUARD, useClass: ThrottlerGuard });
+    return {
+      module: ApiModule,
+      imports: [
+        ThrottlerModule.forRoot({
+          throttlers: [{ limit: config.API_RATE_LIMIT || 1, ttl: config.API_RATE_LIMIT_WINDOW_MS }],
+          getTracker: (req: Record<string, unknown>) => {
+            const principal = requestContextOf(req as unknown as Request).principal;
+            return principal.name === 'anonymous'
+              ? `ip:${String((req as unknown as Request).ip)}`
+              : `key:${principal.name}`;
+          },
+        }),
+      ],
+      controllers: [TablesController, SearchController, HealthController],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: SEARCH_ENGINE, useValue: engine },
+        { provide: API_KEYS, useValue: new ApiKeyRegistry(config.API_KEYS) },
+        { provide: HttpMetrics, useValue: metrics },
+        { provide: EngineCloser, useValue: new EngineCloser(engine) },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        ...guards,
+        TableCatalogService,
+        SearchService,
+      ],
+    };
+  }
+}

@@ -1,52 +1,132 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
-  ApiNotFoundResponse,
+  ApiBody,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiQuery,
+  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import { DocumentDto, ErrorDto, SearchResponseDto, TableDto } from './tables.dto';
-import { TablesService } from './tables.service';
-import { InvalidQueryError } from './api.errors';
+import type { Principal } from './api-keys';
+import { CurrentPrincipal } from './principal.decorator';
+import { parseSearchBody, parseSearchQuery, type RawQuery } from './search-query';
+import { SearchService, type SearchView, type TableSummary } from './search.service';
+import {
+  ApiErrors,
+  DocumentDto,
+  SearchRequestDto,
+  SearchResponseDto,
+  TableDto,
+} from './tables.dto';
+
+const TABLE_PARAM = {
+  name: 'table',
+  description: '`schema.table`, or `table` for schema public',
+  example: 'products',
+};
 
 @ApiTags('tables')
+@ApiSecurity('bearer')
+@ApiSecurity('apiKey')
 @Controller('v1/tables')
 export class TablesController {
-  constructor(private readonly tables: TablesService) {}
+  constructor(private readonly search: SearchService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The synced tables, with document counts and fields' })
+  @ApiOperation({
+    summary: 'The synced tables the caller may read, with document counts and fields',
+  })
   @ApiOkResponse({ type: [TableDto] })
-  list(): Promise<TableDto[]> {
-    return this.tables.list();
+  @ApiErrors(401, 429, 503, 504)
+  list(@CurrentPrincipal() principal: Principal): Promise<TableSummary[]> {
+    return this.search.listTables(principal);
   }
 
   @Get(':table/documents/:id')
-  @ApiOperation({ summary: 'One document by primary key' })
+  @ApiOperation({
+    summary: 'One document by primary key',
+    description:
+      'For a composite key, the id is the JSON array of the key values, URL-encoded: `%5B7%2C%22eu%22%5D` for `[7,"eu"]`.',
+  })
+  @ApiParam(TABLE_PARAM)
+  @ApiParam({ name: 'id', example: '1' })
   @ApiOkResponse({ type: DocumentDto })
-  @ApiNotFoundResponse({ type: ErrorDto })
-  get(@Param('table') table: string, @Param('id') id: string): Promise<DocumentDto> {
-    return this.tables.getDocument(table, id);
+  @ApiErrors(401, 403, 404, 429, 503, 504)
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('table') table: string,
+    @Param('id') id: string,
+  ): Promise<DocumentDto> {
+    return this.search.getDocument(principal, table, id);
   }
 
   @Get(':table/search')
-  @ApiOperation({ summary: 'Full-text search in one table (simple query string syntax)' })
-  @ApiQuery({ name: 'q', required: false, example: 'espresso' })
-  @ApiQuery({ name: 'size', required: false, example: 20 })
+  @ApiOperation({
+    summary: 'Search one table: full text, filters, sort, projection, cursor paging',
+  })
+  @ApiParam(TABLE_PARAM)
+  @ApiQuery({
+    name: 'q',
+    required: false,
+    example: 'espresso',
+    description: 'simple query string syntax over the text fields',
+  })
+  @ApiQuery({
+    name: 'filter',
+    required: false,
+    isArray: true,
+    type: String,
+    example: ['price:lt:500', 'tags:in:coffee,kitchen'],
+    description:
+      '`field:op:value`, repeatable; op one of eq, ne, in (comma-separated values), gt, gte, lt, lte, exists, prefix',
+  })
+  @ApiQuery({
+    name: 'sort',
+    required: false,
+    isArray: true,
+    type: String,
+    example: ['price:desc'],
+    description: '`field:asc|desc`, repeatable; ties broken by id',
+  })
+  @ApiQuery({ name: 'size', required: false, example: 20, description: '1-1000, default 20' })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiQuery({
+    name: 'fields',
+    required: false,
+    example: 'id,name,price',
+    description: 'projection, comma-separated',
+  })
+  @ApiQuery({
+    name: 'highlight',
+    required: false,
+    example: true,
+    description: 'highlight matches of q in text fields',
+  })
   @ApiOkResponse({ type: SearchResponseDto })
-  @ApiBadRequestResponse({ type: ErrorDto })
-  @ApiNotFoundResponse({ type: ErrorDto })
-  async search(
+  @ApiErrors(400, 401, 403, 404, 429, 503, 504)
+  searchGet(
+    @CurrentPrincipal() principal: Principal,
     @Param('table') table: string,
-    @Query('q') q?: string,
-    @Query('size') size?: string,
-  ): Promise<SearchResponseDto> {
-    if (Array.isArray(q) || Array.isArray(size))
-      throw new InvalidQueryError('q and size may be given once');
-    const parsedSize = size === undefined ? 20 : Number(size);
-    const result = await this.tables.search(table, q, parsedSize);
-    return { ...result, nextCursor: null };
+    @Query() query: RawQuery,
+  ): Promise<SearchView> {
+    return this.search.search(principal, table, parseSearchQuery(query));
+  }
+
+  @Post(':table/search')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Search one table with filters, sort, highlight and aggregations in a JSON body',
+  })
+  @ApiParam(TABLE_PARAM)
+  @ApiBody({ type: SearchRequestDto })
+  @ApiOkResponse({ type: SearchResponseDto })
+  @ApiErrors(400, 401, 403, 404, 413, 429, 503, 504)
+  searchPost(
+    @CurrentPrincipal() principal: Principal,
+    @Param('table') table: string,
+    @Body() body: unknown,
+  ): Promise<SearchView> {
+    return this.search.search(principal, table, parseSearchBody(body));
   }
 }

@@ -1,8 +1,19 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
 
 export class FieldDto {
-  @ApiProperty({ example: 'name' }) name!: string;
-  @ApiProperty({ example: 'text' }) type!: string;
+  @ApiProperty({ example: 'name', description: 'dotted path for nested fields' }) name!: string;
+  @ApiProperty({
+    example: 'text',
+    description: 'engine type: text, keyword, long, integer, double, date, boolean, flat_object, …',
+  })
+  type!: string;
 }
 
 export class TableDto {
@@ -16,22 +27,208 @@ export class DocumentDto {
   @ApiProperty({ example: '7', description: 'primary key; JSON array for composite keys' })
   id!: string;
   @ApiProperty({ example: 'products' }) table!: string;
-  @ApiProperty({ example: { id: 7, name: 'Espresso machine', price: '249.90' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { id: 7, name: 'Espresso machine', price: '249.90' },
+  })
   source!: Record<string, unknown>;
+}
+
+export class FilterDto {
+  @ApiProperty({ example: 'price' }) field!: string;
+  @ApiProperty({
+    enum: ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'exists', 'prefix'],
+    example: 'lt',
+  })
+  op!: string;
+  @ApiPropertyOptional({
+    description:
+      'a string, number or boolean; an array for `in`; `true`/`false` (default true) for `exists`',
+    oneOf: [
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+      {
+        type: 'array',
+        items: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+      },
+    ],
+    example: 500,
+  })
+  value?: unknown;
+}
+
+export class SortDto {
+  @ApiProperty({ example: 'price', description: 'a sortable field, or `_score`' }) field!: string;
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'asc' }) order?: 'asc' | 'desc';
+}
+
+export class RangeDto {
+  @ApiPropertyOptional({ example: 'cheap' }) key?: string;
+  @ApiPropertyOptional({ oneOf: [{ type: 'number' }, { type: 'string' }], example: 0 })
+  from?: number | string;
+  @ApiPropertyOptional({ oneOf: [{ type: 'number' }, { type: 'string' }], example: 100 })
+  to?: number | string;
+}
+
+export class AggregationDto {
+  @ApiProperty({ example: 'by_tag', pattern: '^[A-Za-z0-9_-]{1,64}$' }) name!: string;
+  @ApiProperty({
+    enum: ['terms', 'range', 'histogram', 'date_histogram', 'stats', 'cardinality'],
+    example: 'terms',
+  })
+  type!: string;
+  @ApiProperty({ example: 'tags' }) field!: string;
+  @ApiPropertyOptional({
+    description: 'buckets returned: terms 1-100 (default 10), histograms 1-1000 (default 100)',
+    example: 10,
+  })
+  size?: number;
+  @ApiPropertyOptional({
+    description:
+      'histogram: a positive number; date_histogram: minute, hour, day, week, month, quarter, year, or a fixed duration like 30m, 6h, 7d',
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    example: 'month',
+  })
+  interval?: number | string;
+  @ApiPropertyOptional({
+    type: [RangeDto],
+    description: 'range: 1-50 ranges, from inclusive, to exclusive',
+  })
+  ranges?: RangeDto[];
+}
+
+export class HighlightDto {
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['name'],
+    description: 'text fields; default all',
+  })
+  fields?: string[];
+}
+
+export class SearchRequestDto {
+  @ApiPropertyOptional({
+    example: 'espresso -decaf',
+    description:
+      'full text over the text fields, simple query string syntax: `+` `|` `-` `"phrase"` `prefix*` `( )`',
+  })
+  q?: string;
+  @ApiPropertyOptional({ type: [FilterDto], example: [{ field: 'price', op: 'lt', value: 500 }] })
+  filters?: FilterDto[];
+  @ApiPropertyOptional({ type: [SortDto], example: [{ field: 'price', order: 'desc' }] })
+  sort?: SortDto[];
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 20 }) size?: number;
+  @ApiPropertyOptional({ description: '`nextCursor` of the previous page, same query' })
+  cursor?: string;
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['id', 'name', 'price'],
+    description: 'projection',
+  })
+  fields?: string[];
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'boolean' }, { $ref: '#/components/schemas/HighlightDto' }],
+    example: true,
+  })
+  highlight?: boolean | HighlightDto;
+  @ApiPropertyOptional({
+    type: [AggregationDto],
+    example: [
+      { name: 'by_tag', type: 'terms', field: 'tags', size: 5 },
+      { name: 'price', type: 'stats', field: 'price' },
+    ],
+  })
+  aggregations?: AggregationDto[];
 }
 
 export class HitDto {
   @ApiProperty({ example: '7' }) id!: string;
   @ApiProperty({ example: 1.38, nullable: true, type: Number }) score!: number | null;
-  @ApiProperty({ example: { id: 7, name: 'Espresso machine' } }) source!: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { id: 7, name: 'Espresso machine' },
+  })
+  source!: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'array', items: { type: 'string' } },
+    example: { name: ['<em>Espresso</em> machine'] },
+    description: 'matching fragments per field, HTML-escaped, matches in <em>',
+  })
+  highlight?: Record<string, string[]>;
 }
 
+export class CrossTableHitDto extends HitDto {
+  @ApiProperty({ example: 'products' }) table!: string;
+}
+
+export class BucketDto {
+  @ApiProperty({
+    oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }],
+    example: 'coffee',
+  })
+  key!: string | number | boolean;
+  @ApiProperty({ example: 3 }) count!: number;
+  @ApiPropertyOptional({ example: 0, description: 'range buckets' }) from?: number;
+  @ApiPropertyOptional({ example: 100, description: 'range buckets' }) to?: number;
+}
+
+export class BucketAggregationDto {
+  @ApiProperty({ type: [BucketDto] }) buckets!: BucketDto[];
+}
+
+export class StatsAggregationDto {
+  @ApiProperty({ example: 8 }) count!: number;
+  @ApiProperty({ example: 9.5, nullable: true, type: Number }) min!: number | null;
+  @ApiProperty({ example: 1249, nullable: true, type: Number }) max!: number | null;
+  @ApiProperty({ example: 310.2, nullable: true, type: Number }) avg!: number | null;
+  @ApiProperty({ example: 2481.6 }) sum!: number;
+}
+
+export class ValueAggregationDto {
+  @ApiProperty({ example: 5 }) value!: number;
+}
+
+const totals = {
+  total: { example: 1 },
+  totalRelation: { enum: ['eq', 'gte'], description: '`gte`: at least `total` hits' },
+  nextCursor: {
+    nullable: true,
+    type: String,
+    description: 'pass as `cursor` for the next page; null on the last page',
+  },
+};
+
+@ApiExtraModels(BucketAggregationDto, StatsAggregationDto, ValueAggregationDto, HighlightDto)
 export class SearchResponseDto {
-  @ApiProperty({ example: 1 }) total!: number;
-  @ApiProperty({ enum: ['eq', 'gte'] }) totalRelation!: 'eq' | 'gte';
+  @ApiProperty(totals.total) total!: number;
+  @ApiProperty(totals.totalRelation) totalRelation!: 'eq' | 'gte';
   @ApiProperty({ type: [HitDto] }) hits!: HitDto[];
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'reserved for cursor paging' })
-  nextCursor!: string | null;
+  @ApiProperty(totals.nextCursor) nextCursor!: string | null;
+  @ApiPropertyOptional({
+    type: 'object',
+    description: 'one entry per requested aggregation, by name',
+    additionalProperties: {
+      oneOf: [
+        { $ref: getSchemaPath(BucketAggregationDto) },
+        { $ref: getSchemaPath(StatsAggregationDto) },
+        { $ref: getSchemaPath(ValueAggregationDto) },
+      ],
+    },
+    example: { by_tag: { buckets: [{ key: 'coffee', count: 3 }] } },
+  })
+  aggregations?: Record<string, unknown>;
+  @ApiProperty({ example: 3, description: 'engine time in milliseconds' }) tookMs!: number;
+}
+
+export class CrossTableSearchResponseDto {
+  @ApiProperty(totals.total) total!: number;
+  @ApiProperty(totals.totalRelation) totalRelation!: 'eq' | 'gte';
+  @ApiProperty({ type: [CrossTableHitDto] }) hits!: CrossTableHitDto[];
+  @ApiProperty(totals.nextCursor) nextCursor!: string | null;
   @ApiProperty({ example: 3 }) tookMs!: number;
 }
 
@@ -40,4 +237,29 @@ export class ErrorDto {
   @ApiProperty({ example: 'Not Found' }) error!: string;
   @ApiProperty({ example: 'table "nope" is not synced; GET /v1/tables lists the synced tables' })
   message!: string;
+}
+
+export class HealthDto {
+  @ApiProperty({ example: 'ok' }) status!: 'ok';
+  @ApiProperty({ example: 'opensearch 2.19.6' }) engine!: string;
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'invalid request: unknown field, bad operator or value, bad cursor, size out of range',
+  401: 'missing or invalid API key',
+  403: 'the API key may not read this table',
+  404: 'unknown table or document',
+  413: 'request body too large',
+  429: 'rate limit exceeded (see Retry-After)',
+  503: 'search engine unreachable (see Retry-After)',
+  504: 'search engine timed out',
+};
+
+/** The error responses a route may give, all in the `{ statusCode, error, message }` shape. */
+export function ApiErrors(...codes: number[]) {
+  return applyDecorators(
+    ...codes.map((status) =>
+      ApiResponse({ status, description: ERROR_DESCRIPTIONS[status], type: ErrorDto }),
+    ),
+  );
 }

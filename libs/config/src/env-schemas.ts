@@ -71,9 +71,71 @@ export const indexerEnvSchema = sharedEnvSchema.extend({
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
 });
 
+/** One API key: who it is, the SHA-256 of the secret (never the secret), the tables it reads. */
+export interface ApiKeyEntry {
+  name: string;
+  sha256: string;
+  /** `'*'` for every table, else table references (`table` or `schema.table`). */
+  tables: '*' | string[];
+}
+
+const apiKeys = z
+  .string()
+  .default('')
+  .transform((raw, ctx): ApiKeyEntry[] => {
+    const entries: ApiKeyEntry[] = [];
+    for (const part of raw.split(/[;\n]/).map((p) => p.trim())) {
+      if (!part) continue;
+      const match = /^([A-Za-z0-9_.-]{1,64}):([0-9a-fA-F]{64}):(.+)$/.exec(part);
+      if (!match) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry "${part.split(':')[0]}" is not name:sha256-hex:tables (tables "*" or a comma-separated list)`,
+        });
+        continue;
+      }
+      const tables = match[3].trim();
+      entries.push({
+        name: match[1],
+        sha256: match[2].toLowerCase(),
+        tables:
+          tables === '*'
+            ? '*'
+            : tables
+                .split(',')
+                .map((t) => t.trim())
+                .filter((t) => t.length > 0),
+      });
+    }
+    const names = entries.map((e) => e.name);
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate)
+      ctx.addIssue({ code: 'custom', message: `key name "${duplicate}" appears twice` });
+    return entries;
+  });
+
 export const apiEnvSchema = sharedEnvSchema.extend({
+  /** Listen address; forced to 127.0.0.1 when API_KEYS is empty. */
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
+  /**
+   * API keys, `;`-separated entries `name:sha256-hex-of-key:tables` (tables `*` or
+   * `products,sales.orders`). Empty: no auth, loopback only.
+   */
+  API_KEYS: apiKeys,
+  /** HMAC secret of pagination cursors (≥ 32 chars); random per process when unset. */
+  API_CURSOR_SECRET: z.string().min(32).optional(),
+  /** Requests per client (key, or IP without keys) per window; 0 disables rate limiting. */
+  API_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  API_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).default(1000),
+  /** Budget of one request, search engine call included (504 beyond it). */
+  API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Largest accepted request body. */
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(65_536),
+  /** Totals are exact up to this many hits, then reported with totalRelation "gte". */
+  API_TRACK_TOTAL_HITS: z.coerce.number().int().min(0).default(10_000),
+  /** How long the table/mapping catalogue is cached (new tables, new columns). */
+  API_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(5_000),
 });
 
 const secretList = z

@@ -6,12 +6,7 @@ import {
   SearchEngineTimeoutError,
   SearchEngineUnavailableError,
 } from './search-engine.errors';
-import {
-  buildSearchBody,
-  mappedFields,
-  parseSearchResponse,
-  type RawSearchResponse,
-} from './search-dsl';
+import { buildSearchBody, parseSearchResponse, type RawSearchResponse } from './search-dsl';
 import type {
   BulkAction,
   BulkItemResult,
@@ -105,7 +100,7 @@ export class ElasticsearchEngine implements SearchEngine {
     params: { body?: JsonObject; querystring?: Record<string, unknown>; bulkBody?: string } = {},
   ): Promise<T> {
     try {
-      return (await this.client.transport.request({ method, path, ...params })) as T;
+      return await this.client.transport.request({ method, path, ...params });
     } catch (error) {
       throw toEngineError(error);
     }
@@ -213,7 +208,11 @@ export class ElasticsearchEngine implements SearchEngine {
       `/${request.indices.map(encodeURIComponent).join(',')}/_search`,
       {
         body,
-        querystring: { ignore_unavailable: false, allow_no_indices: false, expand_wildcards: 'none' },
+        querystring: {
+          ignore_unavailable: false,
+          allow_no_indices: false,
+          expand_wildcards: 'none',
+        },
       },
     );
     return parseSearchResponse(request, raw, aliasResolver(request));

@@ -1,6 +1,12 @@
 import { isRetryableStatus } from './search-engine.errors';
 import { mappedFields } from './search-dsl';
-import type { BulkAction, BulkItemResult, JsonObject, SearchRequest, TableMapping } from './search-engine';
+import type {
+  BulkAction,
+  BulkItemResult,
+  JsonObject,
+  SearchRequest,
+  TableMapping,
+} from './search-engine';
 
 export interface BulkResponseItem {
   status: number;
@@ -31,7 +37,10 @@ export interface SearchEngineOptions {
 
 export interface IndexDescription {
   aliases?: Record<string, unknown>;
-  mappings?: { _meta?: { searchsync?: { schema: string; table: string } }; properties?: JsonObject };
+  mappings?: {
+    _meta?: { searchsync?: { schema: string; table: string } };
+    properties?: JsonObject;
+  };
 }
 
 /** Our tables among `GET <prefix>.*` answers: those with our `_meta` and an alias. */
@@ -56,4 +65,3 @@ export function aliasResolver(request: SearchRequest): (index: string) => string
   return (index) =>
     request.indices.find((alias) => index === alias || index.startsWith(`${alias}.v`)) ?? index;
 }
-

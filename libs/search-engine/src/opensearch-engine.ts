@@ -1,18 +1,12 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import {
   engineResponseError,
-  isRetryableStatus,
   SearchEngineError,
   SearchEngineRequestError,
   SearchEngineTimeoutError,
   SearchEngineUnavailableError,
 } from './search-engine.errors';
-import {
-  buildSearchBody,
-  mappedFields,
-  parseSearchResponse,
-  type RawSearchResponse,
-} from './search-dsl';
+import { buildSearchBody, parseSearchResponse, type RawSearchResponse } from './search-dsl';
 import type {
   BulkAction,
   BulkItemResult,
@@ -33,7 +27,6 @@ import {
   classifyBulkItem,
   tablesFromIndices,
   type BulkResponseItem,
-  type IndexDescription,
   type SearchEngineOptions,
 } from './engine-common';
 
@@ -95,7 +88,7 @@ export class OpenSearchEngine implements SearchEngine {
       this.client.search({
         // Our aliases only; never wildcards, and a missing one is an error, not silence.
         index: request.indices.join(','),
-        body: body as Parameters<Client['search']>[0]['body'],
+        body: body,
         ignore_unavailable: false,
         allow_no_indices: false,
         expand_wildcards: 'none',
@@ -108,7 +101,7 @@ export class OpenSearchEngine implements SearchEngine {
     const response = await call(() =>
       this.client.indices.get({ index: `${prefix}.*`, allow_no_indices: true }),
     );
-    return tablesFromIndices(response.body as Record<string, IndexDescription>);
+    return tablesFromIndices(response.body);
   }
 
   async info(): Promise<EngineInfo> {

@@ -83,7 +83,10 @@ export function buildSearchBody(request: SearchRequest, tiebreak: TiebreakOption
   const must: JsonObject[] = [];
   const filter: JsonObject[] = [];
   const mustNot: JsonObject[] = [];
-  if (request.text) {
+  if (request.text && request.text.fields.length === 0) {
+    // A table without text fields: nothing can match words.
+    must.push({ match_none: {} });
+  } else if (request.text) {
     must.push({
       simple_query_string: {
         query: request.text.query,
@@ -238,7 +241,10 @@ export function parseSearchResponse(
   };
   if (request.aggregations?.length) {
     page.aggregations = Object.fromEntries(
-      request.aggregations.map((a) => [a.name, aggregationResult(a, raw.aggregations?.[a.name] ?? {})]),
+      request.aggregations.map((a) => [
+        a.name,
+        aggregationResult(a, raw.aggregations?.[a.name] ?? {}),
+      ]),
     );
   }
   return page;

@@ -38,17 +38,29 @@ interface EngineErrorBody {
 }
 
 /** Classifies an engine answer with an error status; shared by both adapters. */
-export function engineResponseError(status: number, body: unknown, fallback: string): SearchEngineError {
+export function engineResponseError(
+  status: number,
+  body: unknown,
+  fallback: string,
+): SearchEngineError {
   const error = (body as EngineErrorBody | undefined)?.error;
   const type = error?.root_cause?.[0]?.type ?? error?.type;
   const reason = error?.root_cause?.[0]?.reason ?? error?.reason ?? error?.type ?? fallback;
   if (type === 'too_many_buckets_exception') {
     // OpenSearch answers 503 for it, but retrying the same request cannot help.
-    return new SearchEngineRequestError(`search engine refused the request (${status}): ${reason}`, status, type);
+    return new SearchEngineRequestError(
+      `search engine refused the request (${status}): ${reason}`,
+      status,
+      type,
+    );
   }
   return isRetryableStatus(status)
     ? new SearchEngineUnavailableError(`search engine answered ${status}: ${reason}`, status, type)
-    : new SearchEngineRequestError(`search engine refused the request (${status}): ${reason}`, status, type);
+    : new SearchEngineRequestError(
+        `search engine refused the request (${status}): ${reason}`,
+        status,
+        type,
+      );
 }
 
 /** Classifies an HTTP status from the engine. */

@@ -160,4 +160,3 @@ export interface SearchPage {
   hits: PageHit[];
   aggregations?: Record<string, AggregationResult>;
 }
-

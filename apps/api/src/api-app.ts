@@ -1,0 +1,132 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { ApiConfig } from '@searchsync/config';
+import { createSearchEngine, type SearchEngine } from '@searchsync/search-engine';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { ApiModule } from './api.module';
+import { errorResponse } from './error.filter';
+import { HttpMetrics } from './http-metrics';
+import { JsonLogger } from './json-logger';
+import { requestContextMiddleware } from './request-context';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function openApiDocument(app: INestApplication): OpenAPIObject {
+  return SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('searchsync API')
+      .setDescription(
+        'Search the documents kept in step with your PostgreSQL tables. Errors are always `{ statusCode, error, message }`.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key' }, 'bearer')
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
+      .build(),
+  );
+}
+
+export interface ApiAppOptions {
+  /** Defaults to a JSON logger at LOG_LEVEL; tests may pass `false` to stay quiet. */
+  logger?: JsonLogger | false;
+  /** An engine to use instead of detecting one at SEARCH_URL. */
+  engine?: SearchEngine;
+}
+
+/** The API application, configured but not listening. */
+export async function createApiApp(
+  config: ApiConfig,
+  options: ApiAppOptions = {},
+): Promise<NestExpressApplication> {
+  const logger = options.logger === undefined ? new JsonLogger(config.LOG_LEVEL) : options.logger;
+  const engine =
+    options.engine ??
+    (await createSearchEngine(config.SEARCH_URL, {
+      requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
+    }));
+  const metrics = new HttpMetrics();
+  const app = await NestFactory.create<NestExpressApplication>(
+    ApiModule.forRoot(config, engine, metrics),
+    { bodyParser: false, logger: logger === false ? false : logger },
+  );
+  const accessLogger = logger === false ? new JsonLogger('fatal') : logger;
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  app.use(requestContextMiddleware);
+  app.use(metrics.middleware(accessLogger));
+  app.use(
+    helmet({
+      // Swagger UI needs its inline styles and images; everything else keeps helmet's defaults.
+      contentSecurityPolicy: {
+        directives: {
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+          'script-src': ["'self'"],
+          'upgrade-insecure-requests': null,
+        },
+      },
+    }),
+  );
+  app.useBodyParser('json', { limit: config.API_BODY_LIMIT_BYTES, strict: true });
+  app.enableShutdownHooks();
+  SwaggerModule.setup('docs', app, openApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: 'searchsync API',
+  });
+  return app;
+}
+
+/** Body-parser and other middleware errors, in the same shape as everything else. */
+export function middlewareErrorHandler(
+  error: unknown,
+  _req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  if (res.headersSent) return next(error);
+  const { body, headers } = errorResponse(error, new Logger('Http'));
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.status(body.statusCode).json(body);
+}
+
+/**
+ * Listens with the request timeouts; without API keys only on loopback, whatever API_HOST says.
+ */
+export async function listenApi(
+  app: NestExpressApplication,
+  config: ApiConfig,
+  port = config.API_PORT,
+): Promise<{ host: string; port: number }> {
+  const logger = new Logger('Bootstrap');
+  let host = config.API_HOST;
+  if (config.API_KEYS.length === 0) {
+    if (!LOOPBACK.has(host)) {
+      logger.warn(
+        `API_KEYS is empty: serving on 127.0.0.1 only instead of ${host}; set API_KEYS to serve other hosts`,
+      );
+      host = '127.0.0.1';
+    } else {
+      logger.warn(`API_KEYS is empty: no authentication, serving on loopback (${host}) only`);
+    }
+  } else {
+    logger.log(`API keys required (${config.API_KEYS.map((k) => k.name).join(', ')})`);
+  }
+  app.use(middlewareErrorHandler);
+  await app.listen(port, host);
+  const server = app.getHttpServer();
+  server.requestTimeout = config.API_REQUEST_TIMEOUT_MS + 5_000;
+  server.headersTimeout = Math.min(60_000, server.requestTimeout);
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const bound =
+    address && typeof address === 'object'
+      ? { host: address.address, port: address.port }
+      : { host, port };
+  logger.log(
+    `API on http://${bound.host}:${bound.port} — Swagger UI at /docs, OpenAPI at /docs-json`,
+  );
+  return bound;
+}

@@ -1,0 +1,44 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { InvalidQueryError } from './api.errors';
+import type { Principal } from './api-keys';
+import { CurrentPrincipal } from './principal.decorator';
+import type { RawQuery } from './search-query';
+import { SearchService, type SearchView } from './search.service';
+import { ApiErrors, CrossTableSearchResponseDto } from './tables.dto';
+
+const PARAMS = ['q', 'tables', 'size', 'cursor'] as const;
+
+@ApiTags('search')
+@ApiSecurity('bearer')
+@ApiSecurity('apiKey')
+@Controller('v1/search')
+export class SearchController {
+  constructor(private readonly search: SearchService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Full-text search across tables; each hit names its table' })
+  @ApiQuery({ name: 'q', required: false, example: 'espresso' })
+  @ApiQuery({
+    name: 'tables',
+    required: false,
+    example: 'products,sales.orders',
+    description: 'comma-separated; default every table the caller may read',
+  })
+  @ApiQuery({ name: 'size', required: false, example: 20 })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiOkResponse({ type: CrossTableSearchResponseDto })
+  @ApiErrors(400, 401, 403, 404, 429, 503, 504)
+  across(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery): Promise<SearchView> {
+    const values: Partial<Record<(typeof PARAMS)[number], string>> = {};
+    for (const [name, value] of Object.entries(query)) {
+      if (!(PARAMS as readonly string[]).includes(name))
+        throw new InvalidQueryError(
+          `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; allowed: ${PARAMS.join(', ')}`,
+        );
+      if (typeof value !== 'string') throw new InvalidQueryError(`${name} may be given once`);
+      values[name as (typeof PARAMS)[number]] = value;
+    }
+    return this.search.searchAcross(principal, values);
+  }
+}

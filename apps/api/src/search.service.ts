@@ -1,0 +1,195 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ApiConfig } from '@searchsync/config';
+import {
+  formatTableReference,
+  type AggregationResult,
+  type JsonObject,
+  type SearchEngine,
+  type SearchPage,
+  type SearchRequest,
+} from '@searchsync/search-engine';
+import { DocumentNotFoundError, InvalidQueryError, TableAccessDeniedError } from './api.errors';
+import { canRead, type Principal } from './api-keys';
+import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
+import { CursorCodec, queryFingerprint } from './search-cursor';
+import { compileSearch, MAX_Q_LENGTH, parseSize, type SearchSpec } from './search-query';
+import { TableCatalogService, type CatalogTable } from './table-catalog.service';
+
+export interface TableSummary {
+  table: string;
+  documents: number;
+  fields: { name: string; type: string }[];
+}
+
+export interface SearchHitView {
+  id: string;
+  table?: string;
+  score: number | null;
+  source: JsonObject;
+  highlight?: Record<string, string[]>;
+}
+
+export interface SearchView {
+  total: number;
+  totalRelation: 'eq' | 'gte';
+  hits: SearchHitView[];
+  nextCursor: string | null;
+  aggregations?: Record<string, AggregationResult>;
+  tookMs: number;
+}
+
+/** The largest document id the engine stores (512 bytes); longer ids cannot exist. */
+const MAX_ID_BYTES = 512;
+const MAX_CROSS_TABLES = 100;
+
+/** Reads of synced tables, each checked against the caller's access and the table's mapping. */
+@Injectable()
+export class SearchService {
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+    @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
+    private readonly catalog: TableCatalogService,
+  ) {
+    this.cursors = new CursorCodec(config.API_CURSOR_SECRET);
+  }
+
+  private async readable(principal: Principal, reference: string): Promise<CatalogTable> {
+    if (!canRead(principal, reference)) throw new TableAccessDeniedError(principal.name, reference);
+    return this.catalog.resolve(reference);
+  }
+
+  async listTables(principal: Principal): Promise<TableSummary[]> {
+    const tables = await this.engine.listTables(this.config.SEARCHSYNC_INDEX_PREFIX);
+    return tables
+      .map((t) => ({ table: formatTableReference(t), documents: t.documents, fields: t.fields }))
+      .filter((t) => canRead(principal, t.table));
+  }
+
+  async getDocument(
+    principal: Principal,
+    reference: string,
+    id: string,
+  ): Promise<{ id: string; table: string; source: JsonObject }> {
+    const table = await this.readable(principal, reference);
+    if (id.length === 0 || Buffer.byteLength(id) > MAX_ID_BYTES)
+      throw new DocumentNotFoundError(table.reference, id);
+    const source = await this.engine.getDocument(table.alias, id);
+    if (!source) throw new DocumentNotFoundError(table.reference, id);
+    return { id, table: table.reference, source };
+  }
+
+  private async page(
+    request: Omit<SearchRequest, 'searchAfter' | 'size' | 'trackTotalHitsUpTo' | 'timeoutMs'>,
+    spec: { size?: number; cursor?: string | null },
+    fingerprintShape: unknown,
+  ): Promise<SearchPage & { nextCursor: string | null }> {
+    const size = spec.size ?? 20;
+    const fingerprint = queryFingerprint(fingerprintShape);
+    // The adapter appends `_index` (several tables) and the id as tie-breakers.
+    const sortLength = request.sort.length + (request.indices.length > 1 ? 2 : 1);
+    const searchAfter = spec.cursor
+      ? this.cursors.decode(spec.cursor, fingerprint, sortLength)
+      : undefined;
+    // One hit more than asked tells whether another page exists.
+    const page = await this.engine.searchPage({
+      ...request,
+      size: size + 1,
+      ...(searchAfter ? { searchAfter } : {}),
+      trackTotalHitsUpTo: this.config.API_TRACK_TOTAL_HITS,
+      timeoutMs: this.config.API_REQUEST_TIMEOUT_MS,
+    });
+    const more = page.hits.length > size;
+    const hits = more ? page.hits.slice(0, size) : page.hits;
+    const last = hits[hits.length - 1];
+    return {
+      ...page,
+      hits,
+      nextCursor: more && last ? this.cursors.encode(fingerprint, last.sort) : null,
+    };
+  }
+
+  async search(principal: Principal, reference: string, spec: SearchSpec): Promise<SearchView> {
+    const table = await this.readable(principal, reference);
+    const compiled = compileSearch(table.catalog, spec);
+    const page = await this.page(
+      {
+        indices: [table.alias],
+        filters: compiled.filters,
+        sort: compiled.sort,
+        ...(compiled.text ? { text: compiled.text } : {}),
+        ...(compiled.source ? { source: compiled.source } : {}),
+        ...(compiled.highlight ? { highlight: compiled.highlight } : {}),
+        ...(compiled.aggregations ? { aggregations: compiled.aggregations } : {}),
+      },
+      spec,
+      { table: table.alias, ...(compiled.shape as object) },
+    );
+    return {
+      total: page.total,
+      totalRelation: page.totalRelation,
+      hits: page.hits.map((h) => ({
+        id: h.id,
+        score: h.score,
+        source: h.source,
+        ...(h.highlight ? { highlight: h.highlight } : {}),
+      })),
+      nextCursor: page.nextCursor,
+      ...(page.aggregations ? { aggregations: page.aggregations } : {}),
+      tookMs: page.tookMs,
+    };
+  }
+
+  /** `GET /v1/search`: the same q over several tables (all the caller may read by default). */
+  async searchAcross(
+    principal: Principal,
+    query: { q?: string; tables?: string; size?: string; cursor?: string },
+  ): Promise<SearchView> {
+    const q = query.q?.trim();
+    if (q !== undefined && q.length > MAX_Q_LENGTH)
+      throw new InvalidQueryError(`q must be at most ${MAX_Q_LENGTH} characters`);
+    const size = parseSize(query.size);
+    let tables: CatalogTable[];
+    if (query.tables !== undefined && query.tables.trim() !== '') {
+      const references = [
+        ...new Set(
+          query.tables
+            .split(',')
+            .map((t) => t.trim())
+            .filter((t) => t.length > 0),
+        ),
+      ];
+      if (references.length > MAX_CROSS_TABLES)
+        throw new InvalidQueryError(`tables: at most ${MAX_CROSS_TABLES}`);
+      tables = [];
+      for (const reference of references) tables.push(await this.readable(principal, reference));
+    } else {
+      tables = (await this.catalog.all()).filter((t) => canRead(principal, t.reference));
+    }
+    if (tables.length === 0) {
+      return { total: 0, totalRelation: 'eq', hits: [], nextCursor: null, tookMs: 0 };
+    }
+    const fullText = [...new Set(tables.flatMap((t) => t.catalog.fullTextFields))];
+    const byAlias = new Map(tables.map((t) => [t.alias, t.reference]));
+    const indices = [...byAlias.keys()].sort();
+    const sort = q ? [{ field: '_score', order: 'desc' as const }] : [];
+    const page = await this.page(
+      { indices, filters: [], sort, ...(q ? { text: { query: q, fields: fullText } } : {}) },
+      { size, cursor: query.cursor },
+      { tables: indices, q: q ?? null },
+    );
+    return {
+      total: page.total,
+      totalRelation: page.totalRelation,
+      hits: page.hits.map((h) => ({
+        id: h.id,
+        table: byAlias.get(h.index) ?? h.index,
+        score: h.score,
+        source: h.source,
+      })),
+      nextCursor: page.nextCursor,
+      tookMs: page.tookMs,
+    };
+  }
+}
