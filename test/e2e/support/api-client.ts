@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { apiEnvSchema, loadConfig, type ApiConfig } from '@searchsync/config';
 import type { Client } from 'pg';
-import { createApiApp, listenApi } from '../../../apps/api/src/api-app';
+import { createApiApp, listenApi, type ApiAppOptions } from '../../../apps/api/src/api-app';
 import { eventually, stackUrls } from './stack';
 
 export interface HttpResult<T = Record<string, unknown>> {
@@ -62,13 +62,16 @@ export interface InProcessApi {
  * The real API app in this process, on an ephemeral port, against the stack's engine — for the
  * configurations the shared stack does not run with (API keys, rate limits).
  */
-export async function startApi(env: Record<string, string> = {}): Promise<InProcessApi> {
+export async function startApi(
+  env: Record<string, string> = {},
+  options: ApiAppOptions = { logger: false },
+): Promise<InProcessApi> {
   const config: ApiConfig = loadConfig(apiEnvSchema, {
     SEARCH_URL: searchUrl(),
     LOG_LEVEL: 'error',
     ...env,
   });
-  const app = await createApiApp(config, { logger: false });
+  const app = await createApiApp(config, options);
   const bound = await listenApi(app, config, 0);
   const url = `http://127.0.0.1:${bound.port}`;
   return {
