@@ -118,12 +118,9 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void> {
-    try {
-      await this.request('HEAD', `/${encodeURIComponent(names.alias)}`);
-      return;
-    } catch (error) {
-      if (!(error instanceof SearchEngineError) || error.statusCode !== 404) throw error;
-    }
+    // The transport answers a HEAD with true/false instead of failing on 404.
+    const exists = await this.request<boolean>('HEAD', `/${encodeURIComponent(names.alias)}`);
+    if (exists) return;
     try {
       await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
         body: {

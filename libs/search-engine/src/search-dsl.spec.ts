@@ -1,0 +1,230 @@
+import {
+  buildSearchBody,
+  mappedFields,
+  parseSearchResponse,
+  SIMPLE_QUERY_FLAGS,
+} from './search-dsl';
+import type { SearchRequest } from './search-engine';
+
+const base: SearchRequest = {
+  indices: ['searchsync.public.products'],
+  filters: [],
+  sort: [],
+  size: 21,
+  trackTotalHitsUpTo: 10_000,
+};
+
+describe('buildSearchBody', () => {
+  it('matches all, sorted by id, when nothing is asked', () => {
+    expect(buildSearchBody(base, { idField: '_id' })).toEqual({
+      query: { match_all: {} },
+      sort: [{ _id: { order: 'asc' } }],
+      size: 21,
+      track_total_hits: 10_000,
+      track_scores: true,
+    });
+  });
+
+  it('puts q in simple_query_string with the allowlisted flags only, filters in bool', () => {
+    const body = buildSearchBody(
+      {
+        ...base,
+        text: { query: 'espresso -decaf', fields: ['name', 'tags'] },
+        filters: [
+          { kind: 'term', field: 'category.keyword', value: 'coffee', negate: false },
+          { kind: 'term', field: 'qty', value: 3, negate: true },
+          { kind: 'terms', field: 'qty', values: [1, 2] },
+          { kind: 'range', field: 'price', gte: 10, lt: 20 },
+          { kind: 'exists', field: 'category', negate: true },
+          { kind: 'prefix', field: 'name.keyword', value: 'ket*' },
+        ],
+        sort: [{ field: '_score', order: 'desc' }],
+        searchAfter: [1.5, '7'],
+      },
+      { idField: '_id' },
+    );
+    expect(body.query).toEqual({
+      bool: {
+        must: [
+          {
+            simple_query_string: {
+              query: 'espresso -decaf',
+              fields: ['name', 'tags'],
+              default_operator: 'and',
+              flags: SIMPLE_QUERY_FLAGS,
+              lenient: true,
+              analyze_wildcard: false,
+            },
+          },
+        ],
+        filter: [
+          { term: { 'category.keyword': 'coffee' } },
+          { terms: { qty: [1, 2] } },
+          { range: { price: { gte: 10, lt: 20 } } },
+          { prefix: { 'name.keyword': { value: 'ket*' } } },
+        ],
+        must_not: [{ term: { qty: 3 } }, { exists: { field: 'category' } }],
+      },
+    });
+    expect(SIMPLE_QUERY_FLAGS).not.toMatch(/FUZZY|SLOP|NEAR|ALL/);
+    expect(body.sort).toEqual([{ _score: { order: 'desc' } }, { _id: { order: 'asc' } }]);
+    expect(body.search_after).toEqual([1.5, '7']);
+  });
+
+  it('matches nothing for q on a table without text fields', () => {
+    const body = buildSearchBody({ ...base, text: { query: 'x', fields: [] } }, { idField: '_id' });
+    expect(body.query).toEqual({ bool: { must: [{ match_none: {} }] } });
+  });
+
+  it('breaks ties by index then id across tables, with a configurable id field', () => {
+    const body = buildSearchBody(
+      { ...base, indices: ['a', 'b'], sort: [{ field: 'price', order: 'desc' }] },
+      { idField: 'doc_id' },
+    );
+    expect(body.sort).toEqual([
+      { price: { order: 'desc', missing: '_last', unmapped_type: 'keyword' } },
+      { _index: { order: 'asc' } },
+      { doc_id: { order: 'asc' } },
+    ]);
+  });
+
+  it('builds projection, escaped highlighting and every aggregation', () => {
+    const body = buildSearchBody(
+      {
+        ...base,
+        source: ['name'],
+        highlight: { fields: ['name'] },
+        timeoutMs: 5000,
+        aggregations: [
+          { name: 't', type: 'terms', field: 'tags.keyword', size: 5, keyFormat: 'raw' },
+          {
+            name: 'r',
+            type: 'range',
+            field: 'price',
+            ranges: [{ to: 10 }, { key: 'hi', from: 10 }],
+          },
+          { name: 'h', type: 'histogram', field: 'qty', interval: 2, size: 100 },
+          {
+            name: 'd',
+            type: 'date_histogram',
+            field: 'at',
+            interval: '1M',
+            calendar: true,
+            size: 100,
+          },
+          {
+            name: 'f',
+            type: 'date_histogram',
+            field: 'at',
+            interval: '6h',
+            calendar: false,
+            size: 100,
+          },
+          { name: 's', type: 'stats', field: 'price' },
+          { name: 'c', type: 'cardinality', field: 'tags.keyword' },
+        ],
+      },
+      { idField: '_id' },
+    );
+    expect(body._source).toEqual({ includes: ['name'] });
+    expect(body.timeout).toBe('5000ms');
+    expect(body.highlight).toMatchObject({ encoder: 'html', fields: { name: {} } });
+    expect(body.aggs).toEqual({
+      t: { terms: { field: 'tags.keyword', size: 5 } },
+      r: { range: { field: 'price', ranges: [{ to: 10 }, { key: 'hi', from: 10 }] } },
+      h: { histogram: { field: 'qty', interval: 2, min_doc_count: 1 } },
+      d: {
+        date_histogram: {
+          field: 'at',
+          calendar_interval: '1M',
+          min_doc_count: 1,
+          format: 'strict_date_optional_time',
+        },
+      },
+      f: {
+        date_histogram: {
+          field: 'at',
+          fixed_interval: '6h',
+          min_doc_count: 1,
+          format: 'strict_date_optional_time',
+        },
+      },
+      s: { stats: { field: 'price' } },
+      c: { cardinality: { field: 'tags.keyword' } },
+    });
+  });
+});
+
+describe('parseSearchResponse', () => {
+  it('maps hits to aliases and aggregations to the contract shapes, capping histogram buckets', () => {
+    const request: SearchRequest = {
+      ...base,
+      indices: ['searchsync.public.a', 'searchsync.public.b'],
+      aggregations: [
+        { name: 'flag', type: 'terms', field: 'ok', size: 5, keyFormat: 'boolean' },
+        { name: 'h', type: 'histogram', field: 'n', interval: 1, size: 1 },
+        { name: 's', type: 'stats', field: 'n' },
+        { name: 'c', type: 'cardinality', field: 'n' },
+      ],
+    };
+    const page = parseSearchResponse(
+      request,
+      {
+        took: 3,
+        hits: {
+          total: { value: 10_000, relation: 'gte' },
+          hits: [
+            {
+              _index: 'searchsync.public.b.v1',
+              _id: '1',
+              _score: null,
+              _source: { x: 1 },
+              sort: ['1'],
+            },
+          ],
+        },
+        aggregations: {
+          flag: { buckets: [{ key: 1, key_as_string: 'true', doc_count: 2 }] },
+          h: {
+            buckets: [
+              { key: 0, doc_count: 1 },
+              { key: 1, doc_count: 1 },
+            ],
+          },
+          s: { count: 0, min: null, max: null, avg: null, sum: 0 },
+          c: { value: 4 },
+        },
+      },
+      (index) => request.indices.find((a) => index.startsWith(`${a}.v`)) ?? index,
+    );
+    expect(page).toEqual({
+      total: 10_000,
+      totalRelation: 'gte',
+      tookMs: 3,
+      timedOut: false,
+      hits: [{ id: '1', index: 'searchsync.public.b', score: null, source: { x: 1 }, sort: ['1'] }],
+      aggregations: {
+        flag: { buckets: [{ key: true, count: 2 }] },
+        h: { buckets: [{ key: 0, count: 1 }] },
+        s: { count: 0, min: null, max: null, avg: null, sum: 0 },
+        c: { value: 4 },
+      },
+    });
+  });
+});
+
+describe('mappedFields', () => {
+  it('flattens objects and keeps sub-fields', () => {
+    expect(
+      mappedFields({
+        name: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } },
+        address: { type: 'object', properties: { city: { type: 'keyword' } } },
+        attrs: { type: 'flat_object' },
+      }),
+    ).toEqual([
+      { name: 'name', type: 'text', subFields: { keyword: 'keyword' } },
+      { name: 'address.city', type: 'keyword', subFields: {} },
+      { name: 'attrs', type: 'flat_object', subFields: {} },
+    ]);
+  });
+});
