@@ -202,7 +202,7 @@ describe('ElasticsearchEngine', () => {
     expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'stale']);
     const bulk = server.recorded.find((r) => r.url === '/_bulk');
     expect(bulk?.body.split('\n')[0]).toBe(
-      '{"index":{"_index":"i","_id":"1","version":5,"version_type":"external"}}',
+      '{"index":{"_index":"i","_id":"1","version":5,"version_type":"external_gte"}}',
     );
   });
 
