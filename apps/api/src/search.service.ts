@@ -175,7 +175,16 @@ export class SearchService {
     const indices = [...byAlias.keys()].sort();
     const sort = q ? [{ field: '_score', order: 'desc' as const }] : [];
     const page = await this.page(
-      { indices, filters: [], sort, ...(q ? { text: { query: q, fields: fullText } } : {}) },
+      {
+        indices,
+        wideTarget: {
+          pattern: `${this.config.SEARCHSYNC_INDEX_PREFIX}.*`,
+          concreteIndices: tables.map((t) => t.index).sort(),
+        },
+        filters: [],
+        sort,
+        ...(q ? { text: { query: q, fields: fullText } } : {}),
+      },
       { size, cursor: query.cursor },
       { tables: indices, q: q ?? null },
     );

@@ -175,6 +175,7 @@ describe('ElasticsearchEngine', () => {
         schema: 'public',
         table: 'products',
         alias: 'searchsync.public.products',
+        index: 'searchsync.public.products.v1',
         fields: [{ name: 'id', type: 'long', subFields: {} }],
       },
     ]);

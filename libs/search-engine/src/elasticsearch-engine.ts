@@ -25,6 +25,7 @@ import {
   aliasResolver,
   bulkLine,
   classifyBulkItem,
+  searchTarget,
   tablesFromIndices,
   type BulkResponseItem,
   type IndexDescription,
@@ -199,19 +200,17 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async searchPage(request: SearchRequest): Promise<SearchPage> {
-    const body = buildSearchBody(request, { idField: this.idSortField });
-    const raw = await this.request<RawSearchResponse>(
-      'POST',
-      `/${request.indices.map(encodeURIComponent).join(',')}/_search`,
-      {
-        body,
-        querystring: {
-          ignore_unavailable: false,
-          allow_no_indices: false,
-          expand_wildcards: 'none',
-        },
+    const target = searchTarget(request);
+    const body = buildSearchBody(request, { idField: this.idSortField }, target.indexFilter);
+    const path = target.wide ? target.path : request.indices.map(encodeURIComponent).join(',');
+    const raw = await this.request<RawSearchResponse>('POST', `/${path}/_search`, {
+      body,
+      querystring: {
+        ignore_unavailable: target.wide,
+        allow_no_indices: target.wide,
+        expand_wildcards: target.wide ? 'open' : 'none',
       },
-    );
+    });
     return parseSearchResponse(request, raw, aliasResolver(request));
   }
 

@@ -46,7 +46,7 @@ export interface IndexDescription {
 /** Our tables among `GET <prefix>.*` answers: those with our `_meta` and an alias. */
 export function tablesFromIndices(indices: Record<string, IndexDescription>): TableMapping[] {
   const tables: TableMapping[] = [];
-  for (const description of Object.values(indices)) {
+  for (const [index, description] of Object.entries(indices)) {
     const meta = description.mappings?._meta?.searchsync;
     const alias = Object.keys(description.aliases ?? {})[0];
     if (!meta || !alias) continue;
@@ -54,6 +54,7 @@ export function tablesFromIndices(indices: Record<string, IndexDescription>): Ta
       schema: meta.schema,
       table: meta.table,
       alias,
+      index,
       fields: mappedFields(description.mappings?.properties),
     });
   }
@@ -64,4 +65,23 @@ export function tablesFromIndices(indices: Record<string, IndexDescription>): Ta
 export function aliasResolver(request: SearchRequest): (index: string) => string {
   return (index) =>
     request.indices.find((alias) => index === alias || index.startsWith(`${alias}.v`)) ?? index;
+}
+
+/** Longest comma-joined alias list sent in a URL; beyond it the wide target is used. */
+const MAX_TARGET_LENGTH = 2000;
+
+/** Where a search goes: the aliases in the URL, or our pattern with the indices in the body. */
+export function searchTarget(request: SearchRequest): {
+  path: string;
+  wide: boolean;
+  indexFilter?: JsonObject;
+} {
+  const joined = request.indices.join(',');
+  if (joined.length <= MAX_TARGET_LENGTH || !request.wideTarget)
+    return { path: joined, wide: false };
+  return {
+    path: request.wideTarget.pattern,
+    wide: true,
+    indexFilter: { terms: { _index: request.wideTarget.concreteIndices } },
+  };
 }

@@ -25,6 +25,7 @@ import {
   aliasResolver,
   bulkLine,
   classifyBulkItem,
+  searchTarget,
   tablesFromIndices,
   type BulkResponseItem,
   type SearchEngineOptions,
@@ -83,15 +84,17 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async searchPage(request: SearchRequest): Promise<SearchPage> {
-    const body = buildSearchBody(request, { idField: '_id' });
+    const target = searchTarget(request);
+    const body = buildSearchBody(request, { idField: '_id' }, target.indexFilter);
     const response = await call(() =>
       this.client.search({
-        // Our aliases only; never wildcards, and a missing one is an error, not silence.
-        index: request.indices.join(','),
+        // Our aliases (or our own pattern narrowed by exact indices); never user input, and a
+        // missing alias is an error, not silence.
+        index: target.path,
         body: body,
-        ignore_unavailable: false,
-        allow_no_indices: false,
-        expand_wildcards: 'none',
+        ignore_unavailable: target.wide,
+        allow_no_indices: target.wide,
+        expand_wildcards: target.wide ? 'open' : 'none',
       }),
     );
     return parseSearchResponse(request, response.body as RawSearchResponse, aliasResolver(request));

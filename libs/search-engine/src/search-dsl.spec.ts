@@ -1,3 +1,4 @@
+import { searchTarget } from './engine-common';
 import {
   buildSearchBody,
   mappedFields,
@@ -226,5 +227,25 @@ describe('mappedFields', () => {
       { name: 'address.city', type: 'keyword', subFields: {} },
       { name: 'attrs', type: 'flat_object', subFields: {} },
     ]);
+  });
+});
+
+describe('searchTarget', () => {
+  it('names aliases in the URL, and many tables by our pattern with exact indices in the body', () => {
+    expect(searchTarget({ ...base, indices: ['a', 'b'] })).toEqual({ path: 'a,b', wide: false });
+    const aliases = Array.from({ length: 200 }, (_, i) => `searchsync.public.table_number_${i}`);
+    const wideTarget = { pattern: 'searchsync.*', concreteIndices: aliases.map((a) => `${a}.v1`) };
+    const target = searchTarget({ ...base, indices: aliases, wideTarget });
+    expect(target).toEqual({
+      path: 'searchsync.*',
+      wide: true,
+      indexFilter: { terms: { _index: wideTarget.concreteIndices } },
+    });
+    const body = buildSearchBody(
+      { ...base, indices: aliases },
+      { idField: '_id' },
+      target.indexFilter,
+    );
+    expect(body.query).toEqual({ bool: { filter: [target.indexFilter] } });
   });
 });

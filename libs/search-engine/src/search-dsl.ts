@@ -79,9 +79,13 @@ function aggregationBody(agg: EngineAggregation): JsonObject {
 }
 
 /** The search body for a validated request; shared by the OpenSearch and Elasticsearch adapters. */
-export function buildSearchBody(request: SearchRequest, tiebreak: TiebreakOptions): JsonObject {
+export function buildSearchBody(
+  request: SearchRequest,
+  tiebreak: TiebreakOptions,
+  indexFilter?: JsonObject,
+): JsonObject {
   const must: JsonObject[] = [];
-  const filter: JsonObject[] = [];
+  const filter: JsonObject[] = indexFilter ? [indexFilter] : [];
   const mustNot: JsonObject[] = [];
   if (request.text && request.text.fields.length === 0) {
     // A table without text fields: nothing can match words.

@@ -71,6 +71,8 @@ export interface MappedField {
 /** A table as its index mapping describes it; no document count (cheap to fetch). */
 export interface TableMapping extends TableName {
   alias: string;
+  /** The concrete index behind the alias. */
+  index: string;
   fields: MappedField[];
 }
 
@@ -123,6 +125,11 @@ export type EngineAggregation =
 export interface SearchRequest {
   /** Our own aliases, never user input. */
   indices: string[];
+  /**
+   * For many tables, whose names would not fit in a URL (engines cap the request line at 4 kB):
+   * our own index pattern plus the exact concrete indices, which go into the body as a filter.
+   */
+  wideTarget?: { pattern: string; concreteIndices: string[] };
   text?: { query: string; fields: string[] };
   filters: EngineFilter[];
   /** User sort; the adapter appends the tie-breakers that make paging stable. */
