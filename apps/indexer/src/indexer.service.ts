@@ -6,26 +6,26 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { kafkaConnection, type IndexerConfig } from '@searchsync/config';
-import { OpenSearchEngine, type SearchEngine } from '@searchsync/search-engine';
+import type { SearchEngine } from '@searchsync/search-engine';
 import { ChangeApplier } from './change-applier';
 import { ChangeConsumer } from './change-consumer';
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { IndexerMetrics } from './indexer-metrics';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
+export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
 
 /** Wires Kafka, the applier and the engine together for the life of the process. */
 @Injectable()
 export class IndexerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IndexerService.name);
-  private readonly engine: SearchEngine;
   private readonly consumer: ChangeConsumer;
 
   constructor(
     @Inject(INDEXER_CONFIG) config: IndexerConfig,
     readonly metrics: IndexerMetrics,
+    @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
   ) {
-    this.engine = new OpenSearchEngine(config.SEARCH_URL);
     let applier: ChangeApplier | null = null;
     this.consumer = new ChangeConsumer(
       {
