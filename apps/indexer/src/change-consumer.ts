@@ -17,6 +17,8 @@ export interface ChangeConsumerOptions {
   groupId: string;
   topicPrefix: string;
   schemas: string[];
+  /** `schema.table` names to consume; empty for all. */
+  includeTables: string[];
   topicRefreshMs: number;
 }
 
@@ -105,7 +107,14 @@ export class ChangeConsumer {
     await admin.connect();
     try {
       const pattern = tableTopicPattern(this.options.topicPrefix, this.options.schemas);
-      return new Set((await admin.listTopics()).filter((topic) => pattern.test(topic)));
+      const included = new Set(
+        this.options.includeTables.map((name) => `${this.options.topicPrefix}.${name}`),
+      );
+      return new Set(
+        (await admin.listTopics()).filter(
+          (topic) => pattern.test(topic) && (included.size === 0 || included.has(topic)),
+        ),
+      );
     } finally {
       await admin.disconnect();
     }

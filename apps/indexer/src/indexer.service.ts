@@ -33,6 +33,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         groupId: config.INDEXER_GROUP_ID,
         topicPrefix: config.SEARCHSYNC_TOPIC_PREFIX,
         schemas: config.SEARCHSYNC_SCHEMAS,
+        includeTables: config.INDEXER_INCLUDE_TABLES,
         topicRefreshMs: config.INDEXER_TOPIC_REFRESH_MS,
       },
       () =>

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'lossless-json';
 import { join } from 'node:path';
 import { decodeChangeEvent } from './debezium-envelope';
 import { ChangeEventDecodeError } from './change-event.errors';
@@ -94,6 +95,25 @@ describe('decodeChangeEvent on recorded Debezium events', () => {
     expect(() => decodeChangeEvent(null, Buffer.from(JSON.stringify(value)))).toThrow(
       /version it by/,
     );
+  });
+
+  it('decodes the compact form Connect writes the same as any other JSON layout', () => {
+    const compact = (buffer: Buffer) => Buffer.from(stringify(parse(buffer.toString())) ?? '');
+    const key = fixture('types-probe.key.json');
+    const value = fixture('types-probe.value.json');
+    expect(compact(value).toString().startsWith('{"schema":')).toBe(true);
+    const { document, id, version } = decodeChangeEvent(key, value) as UpsertEvent;
+    // Twice: the second decode takes the schema from the cache.
+    for (let i = 0; i < 2; i++) {
+      expect(decodeChangeEvent(compact(key), compact(value))).toMatchObject({
+        document,
+        id,
+        version,
+      });
+    }
+    expect(() =>
+      decodeChangeEvent(null, Buffer.from('{"schema":{"type":"struct"},"payload":{bad}')),
+    ).toThrow(/not JSON/);
   });
 
   it('decodes insert, updates, delete, primary-key change and truncate in order', () => {

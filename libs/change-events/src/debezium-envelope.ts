@@ -5,12 +5,43 @@ import type { ConnectMessage, ConnectSchema } from './connect-schema';
 import { documentId } from './document-id';
 import { convertStruct, type DocumentValue } from './value-converter';
 
+/** Parsed schemas by their JSON text: every record of a table carries the same one. */
+const schemaCache = new Map<string, ConnectSchema | null>();
+const SCHEMA_CACHE_LIMIT = 512;
+const SCHEMA_PREFIX = '{"schema":';
+const PAYLOAD_SEPARATOR = ',"payload":';
+
+/**
+ * Connect's JsonConverter writes `{"schema":…,"payload":…}`, the schema being most of the bytes.
+ * The schema is parsed once per distinct text (natively: it holds no numbers that matter); only
+ * the payload goes through the lossless parser. Inside JSON strings quotes are escaped, so the
+ * first `,"payload":` is the envelope's own.
+ */
+function parseCompactEnvelope(text: string): ConnectMessage | null {
+  if (!text.startsWith(SCHEMA_PREFIX) || !text.endsWith('}')) return null;
+  const split = text.indexOf(PAYLOAD_SEPARATOR);
+  if (split < 0) return null;
+  const schemaText = text.slice(SCHEMA_PREFIX.length, split);
+  let schema = schemaCache.get(schemaText);
+  if (schema === undefined) {
+    schema = JSON.parse(schemaText) as ConnectSchema | null;
+    if (schemaCache.size >= SCHEMA_CACHE_LIMIT) schemaCache.clear();
+    schemaCache.set(schemaText, schema);
+  }
+  return { schema, payload: parse(text.slice(split + PAYLOAD_SEPARATOR.length, -1)) };
+}
+
 function parseMessage(buffer: Buffer, what: string): ConnectMessage {
+  const text = buffer.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = parse(buffer.toString('utf8'));
-  } catch (error) {
-    throw new ChangeEventDecodeError(`${what} is not JSON: ${(error as Error).message}`);
+    parsed = parseCompactEnvelope(text) ?? parse(text);
+  } catch {
+    try {
+      parsed = parse(text);
+    } catch (error) {
+      throw new ChangeEventDecodeError(`${what} is not JSON: ${(error as Error).message}`);
+    }
   }
   if (typeof parsed !== 'object' || parsed === null || !('payload' in parsed)) {
     throw new ChangeEventDecodeError(

@@ -57,6 +57,8 @@ export const sharedEnvSchema = z.object({
 
 export const indexerEnvSchema = sharedEnvSchema.extend({
   INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
+  /** Only these tables (`schema.table`, comma-separated); empty: every table of the schemas. */
+  INDEXER_INCLUDE_TABLES: list(''),
   INDEXER_METRICS_HOST: z.string().default('127.0.0.1'),
   INDEXER_METRICS_PORT: port(3002),
   /** How often new topics (new tables) are looked for. */
@@ -172,6 +174,8 @@ export const adminEnvSchema = sharedEnvSchema.extend({
   ADMIN_HEAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(20),
   /** Indexer consumer group whose lag is reported, and the dead-letter topic. */
   INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
+  /** Only these tables (`schema.table`, comma-separated); empty: every table of the schemas. */
+  INDEXER_INCLUDE_TABLES: list(''),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
   /** Where the indexer's metrics are scraped for freshness (default: 127.0.0.1:INDEXER_METRICS_PORT). */
   INDEXER_METRICS_PORT: port(3002),
