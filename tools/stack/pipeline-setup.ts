@@ -1,24 +1,16 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ConnectClient, loadConnectorTemplate } from '@searchsync/connect-client';
+import {
+  ConnectClient,
+  databaseTemplateEnv,
+  loadConnectorTemplate,
+} from '@searchsync/connect-client';
 import type { StackPaths } from './stack-paths';
 import type { StackSettings } from './stack-settings';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const PUBLICATION = 'searchsync_pub';
-
-/** Connection parts of DATABASE_URL as the connector template's variables. */
-export function databaseTemplateEnv(databaseUrl: string): Record<string, string> {
-  const url = new URL(databaseUrl);
-  return {
-    PGHOST: url.hostname,
-    PGPORT: url.port || '5432',
-    PGUSER: decodeURIComponent(url.username || 'postgres'),
-    PGPASSWORD: decodeURIComponent(url.password),
-    PGDATABASE: url.pathname.replace(/^\//, '') || 'postgres',
-  };
-}
 
 const DEMO_TABLE = `
 create table if not exists public.products (
