@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import {
   Kafka,
   logLevel,
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type KafkaConfig,
@@ -47,6 +48,8 @@ export class ChangeConsumer {
   private restarting: Promise<void> | null = null;
   private stopping = false;
   readonly producer: Producer;
+  /** One admin client for the process: topic refreshes and lag run every few seconds. */
+  private readonly admin: Admin;
 
   constructor(
     private readonly options: ChangeConsumerOptions,
@@ -60,6 +63,7 @@ export class ChangeConsumer {
       logCreator: () => (entry) => this.onKafkaLog(entry),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
+    this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: true });
   }
 
@@ -82,6 +86,7 @@ export class ChangeConsumer {
 
   async start(): Promise<void> {
     await this.producer.connect();
+    await this.admin.connect();
     await this.resubscribe();
     this.refreshTimer = setInterval(() => {
       this.refresh().catch((error: Error) =>
@@ -100,47 +105,36 @@ export class ChangeConsumer {
     // disconnect() waits for the batch in flight, so its offsets are committed or not at all.
     await this.consumer?.disconnect();
     await this.producer.disconnect();
+    await this.admin.disconnect();
   }
 
   private async listTableTopics(): Promise<Set<string>> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const pattern = tableTopicPattern(this.options.topicPrefix, this.options.schemas);
-      const included = new Set(
-        this.options.includeTables.map((name) => `${this.options.topicPrefix}.${name}`),
-      );
-      return new Set(
-        (await admin.listTopics()).filter(
-          (topic) => pattern.test(topic) && (included.size === 0 || included.has(topic)),
-        ),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    const pattern = tableTopicPattern(this.options.topicPrefix, this.options.schemas);
+    const included = new Set(
+      this.options.includeTables.map((name) => `${this.options.topicPrefix}.${name}`),
+    );
+    return new Set(
+      (await this.admin.listTopics()).filter(
+        (topic) => pattern.test(topic) && (included.size === 0 || included.has(topic)),
+      ),
+    );
   }
 
   /** Records not yet committed by the group, per topic: end offsets minus committed offsets. */
   private async measureLag(): Promise<void> {
     if (this.topics.size === 0) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const topics = [...this.topics];
-      const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics });
-      for (const topic of topics) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        const done = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
-        let lag = 0n;
-        for (const end of ends) {
-          const offset = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          const from = offset === '-1' ? BigInt(end.low) : BigInt(offset);
-          lag += BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
-        }
-        this.metrics.consumerLag.set({ topic }, Number(lag));
+    const topics = [...this.topics];
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    for (const topic of topics) {
+      const ends = await this.admin.fetchTopicOffsets(topic);
+      const done = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
+      let lag = 0n;
+      for (const end of ends) {
+        const offset = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
+        const from = offset === '-1' ? BigInt(end.low) : BigInt(offset);
+        lag += BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
       }
-    } finally {
-      await admin.disconnect();
+      this.metrics.consumerLag.set({ topic }, Number(lag));
     }
   }
 
