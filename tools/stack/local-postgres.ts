@@ -1,9 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chownSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import {
+  preparePostgresLayout,
+  systemLayoutHost,
+  type PostgresLayout,
+  type RunAs,
+} from './postgres-layout';
 import type { StackPaths } from './stack-paths';
 import type { StackSettings } from './stack-settings';
+import { isAlive } from './stack-state';
 import type { ServiceSpec } from './supervisor';
 
 export class PostgresSetupError extends Error {
@@ -31,12 +38,6 @@ export function postgresBinDir(): string {
   );
 }
 
-interface RunAs {
-  uid: number;
-  gid: number;
-  user: string;
-}
-
 /** PostgreSQL refuses to run as root; then it runs as the system's `postgres` user. */
 function runAs(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -51,85 +52,76 @@ function runAs(): RunAs | undefined {
   }
 }
 
-function canTraverse(user: string, dir: string): boolean {
-  try {
-    execFileSync('runuser', ['-u', user, '--', 'test', '-x', dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The settings initdb's cluster gets; the server reads them from its own data directory. */
+const CLUSTER_SETTINGS = [
+  'wal_level = logical',
+  'max_wal_senders = 10',
+  'max_replication_slots = 10',
+  "listen_addresses = '127.0.0.1'",
+  'shared_buffers = 128MB',
+  // Our own dev/test cluster: durability on power loss is not worth the fsyncs.
+  'fsync = off',
+  'synchronous_commit = off',
+  'full_page_writes = off',
+  '',
+].join('\n');
 
-/** Our own cluster under .stack/, initialised on first start, reused afterwards. */
+/**
+ * Our own cluster under .stack/ (or outside the checkout when the server's user cannot reach
+ * it, see postgres-layout.ts), initialised on first start, reused afterwards.
+ */
 export class LocalPostgres {
   readonly bin = postgresBinDir();
   private readonly user = runAs();
-  readonly dataDir: string;
-  readonly socketDir: string;
+  private layout: PostgresLayout | null = null;
 
   constructor(
     private readonly paths: StackPaths,
     private readonly settings: StackSettings,
-  ) {
-    const base = paths.data('postgres');
-    this.dataDir = join(base, 'pgdata');
-    this.socketDir = join(base, 'socket');
+  ) {}
+
+  /** The data directory `prepare()` settled on. */
+  get dataDir(): string {
+    if (!this.layout) throw new PostgresSetupError('LocalPostgres.prepare() must run first');
+    return this.layout.dataDir;
   }
 
-  /** Creates the cluster when missing. */
+  /** Finds or creates the cluster's home, then creates the cluster when missing. */
   prepare(say: (line: string) => void): void {
-    const base = dirname(this.dataDir);
-    if (this.user && !existsSync(base)) {
-      // The postgres user must reach the data directory; a repo under /root is out of its reach.
-      mkdirSync(dirname(base), { recursive: true });
-      const probe = dirname(base);
-      if (!canTraverse(this.user.user, probe)) {
-        const outside = resolve('/var/tmp', `searchsync-${this.paths.marker}`, 'postgres');
-        mkdirSync(outside, { recursive: true });
-        chownSync(outside, this.user.uid, this.user.gid);
-        chownSync(dirname(outside), this.user.uid, this.user.gid);
-        symlinkSync(outside, base);
-        say(`  PostgreSQL data lives in ${outside} (the postgres user cannot reach ${probe})`);
-      }
+    this.layout = preparePostgresLayout(this.paths, systemLayoutHost(this.user, isAlive), say);
+    const { dataDir } = this.layout;
+    if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+    // A data directory without PG_VERSION is an initdb that did not finish: nothing to keep,
+    // and initdb refuses a folder that is not empty.
+    if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+      say(`  removing ${dataDir}: an unfinished initdb`);
+      rmSync(dataDir, { recursive: true, force: true });
     }
-    mkdirSync(this.socketDir, { recursive: true });
-    if (this.user) {
-      chownSync(base, this.user.uid, this.user.gid);
-      chownSync(this.socketDir, this.user.uid, this.user.gid);
-    }
-    if (existsSync(join(this.dataDir, 'PG_VERSION'))) return;
     say('… initdb (first start)');
-    mkdirSync(this.dataDir, { recursive: true });
-    if (this.user) chownSync(this.dataDir, this.user.uid, this.user.gid);
-    execFileSync(
-      join(this.bin, 'initdb'),
-      ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8'],
-      { stdio: ['ignore', 'ignore', 'pipe'], uid: this.user?.uid, gid: this.user?.gid, cwd: '/' },
-    );
-    writeFileSync(
-      join(this.dataDir, 'postgresql.auto.conf'),
-      [
-        'wal_level = logical',
-        'max_wal_senders = 10',
-        'max_replication_slots = 10',
-        "listen_addresses = '127.0.0.1'",
-        'shared_buffers = 128MB',
-        // Our own dev/test cluster: durability on power loss is not worth the fsyncs.
-        'fsync = off',
-        'synchronous_commit = off',
-        'full_page_writes = off',
-        '',
-      ].join('\n'),
-    );
-    if (this.user)
-      chownSync(join(this.dataDir, 'postgresql.auto.conf'), this.user.uid, this.user.gid);
+    try {
+      execFileSync(
+        join(this.bin, 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8'],
+        { stdio: ['ignore', 'ignore', 'pipe'], uid: this.user?.uid, gid: this.user?.gid, cwd: '/' },
+      );
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new PostgresSetupError(
+        `initdb -D ${dataDir} failed${this.user ? ` (as ${this.user.user})` : ''}: ${stderr || (error as Error).message}`,
+      );
+    }
+    const conf = join(dataDir, 'postgresql.auto.conf');
+    writeFileSync(conf, CLUSTER_SETTINGS);
+    if (this.user) chownSync(conf, this.user.uid, this.user.gid);
   }
 
   spec(): ServiceSpec {
     return {
       name: 'postgres',
       command: join(this.bin, 'postgres'),
-      args: ['-D', this.dataDir, '-p', String(this.settings.pgPort), '-k', this.socketDir],
+      // TCP only (-k ''): everything connects to 127.0.0.1, and a Unix socket would need a folder
+      // the server's user can write with a path under the 107-byte limit of a socket address.
+      args: ['-D', this.dataDir, '-p', String(this.settings.pgPort), '-k', ''],
       cwd: '/',
       uid: this.user?.uid,
       gid: this.user?.gid,
