@@ -59,5 +59,8 @@ export function appEnvironment(settings: StackSettings): NodeJS.ProcessEnv {
     ADMIN_PORT: String(settings.adminPort),
     INDEXER_METRICS_PORT: String(settings.indexerMetricsPort),
     ADMIN_CONNECTOR_NAME: settings.connectorName,
+    // The local stack is where our e2e tests run: they crash the consumer for real through it.
+    // Loopback only (the metrics port); never set by docker-compose or the Helm chart.
+    INDEXER_FAULT_INJECTION: process.env.INDEXER_FAULT_INJECTION ?? 'true',
   };
 }

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import {
-  ChangeEventDecodeError,
   TableWithoutKeyError,
   decodeChangeEvent,
   isUnavailableValue,
@@ -15,9 +14,15 @@ import {
   SearchEngineError,
   tableIndexNames,
   type BulkAction,
+  type BulkItemResult,
   type SearchEngine,
 } from '@searchsync/search-engine';
-import type { DeadLetter, DeadLetterPublisher } from './dead-letter-publisher';
+import { tableOfTopic, type DeadLetter, type DeadLetterPublisher } from './dead-letter-publisher';
+import {
+  classifyEngineRejection,
+  classifyRecordError,
+  type DeadLetterReason,
+} from './dead-letter-reason';
 import type { IndexerMetrics } from './indexer-metrics';
 
 export interface SourceRecord {
@@ -53,6 +58,47 @@ interface PendingAction {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const RETRIABLE_KAFKA_ERRORS = new Set([
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+]);
+
+/**
+ * An outage, not a property of the record: the engine down or throttling (429/5xx), Kafka
+ * unreachable. Waiting and retrying loses nothing; dead-lettering would.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const flags = error as { retryable?: unknown; retriable?: unknown; name?: unknown };
+  if (error instanceof SearchEngineError) return error.retryable;
+  return (
+    flags.retryable === true ||
+    flags.retriable === true ||
+    RETRIABLE_KAFKA_ERRORS.has(String(flags.name))
+  );
+}
+
+/** Errors that are one record's fault; anything else (stopping, outages) ends the batch. */
+function isRecordFailure(error: unknown): boolean {
+  return !(error instanceof IndexerStoppingError) && !isRetryable(error);
+}
+
+/** The dead-letter reason of a non-retryable failure: the engine's refusal, or a record error. */
+function classifyFailure(error: unknown): DeadLetterReason {
+  if (error instanceof SearchEngineError) {
+    return classifyEngineRejection({
+      status: error.statusCode,
+      type: error.type,
+      reason: error.message,
+    });
+  }
+  return classifyRecordError(error);
+}
+
 function tableLabel(table: TableRef): string {
   return `${table.schema}.${table.table}`;
 }
@@ -72,6 +118,8 @@ export class ChangeApplier {
     private readonly deadLetters: DeadLetterPublisher,
     private readonly metrics: IndexerMetrics,
     private readonly options: ApplierOptions,
+    /** The decoder; replaceable so tests can make it fail in ways real data may one day. */
+    private readonly decodeRecord: typeof decodeChangeEvent = decodeChangeEvent,
   ) {}
 
   async apply(
@@ -94,6 +142,8 @@ export class ChangeApplier {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     const letters: DeadLetter[] = [];
+    /** Tables whose index cannot be created or mapped: their records go straight to letters. */
+    const unmappable = new Map<string, DeadLetterReason>();
     let pending: PendingAction[] = [];
     let pendingBytes = 0;
 
@@ -106,41 +156,70 @@ export class ChangeApplier {
     };
 
     for (const record of records) {
-      const decoded = this.decode(record, letters);
-      if (!decoded) continue;
-      const { event } = decoded;
-      this.metrics.eventsConsumed.inc({
-        table: tableLabel(event.table),
-        op: event.kind === 'upsert' ? event.op : event.kind,
-      });
-      if (event.kind === 'truncate') {
-        await flush();
-        await this.retrying(isRunning, heartbeat, () => this.truncate(event.table));
-        this.metrics.eventsApplied.inc({ table: tableLabel(event.table), op: 'truncate' });
+      let decoded: Decoded | null;
+      try {
+        decoded = this.decode(record);
+      } catch (error) {
+        // Whatever the type: one record that cannot be decoded or converted is that record's
+        // problem, never the batch's.
+        this.deadLetter(letters, record, classifyRecordError(error), tableOfTopic(record.topic));
         continue;
       }
-      const names = tableIndexNames(this.options.indexPrefix, event.table);
+      if (!decoded) continue;
+      const { event } = decoded;
+      const table = tableLabel(event.table);
+      this.metrics.eventsConsumed.inc({
+        table,
+        op: event.kind === 'upsert' ? event.op : event.kind,
+      });
       let action: BulkAction;
-      if (event.kind === 'upsert') {
-        await this.retrying(isRunning, heartbeat, () =>
-          this.ensureMapping(event.table, event.columns),
-        );
-        if (Object.values(event.document).some(isUnavailableValue)) {
-          // The stored document must reflect every earlier change of this row first.
+      try {
+        if (event.kind === 'truncate') {
           await flush();
-          await this.retrying(isRunning, heartbeat, () =>
-            this.restoreUnchangedToast(names.alias, event),
-          );
+          await this.retrying(isRunning, heartbeat, () => this.truncate(event.table));
+          this.metrics.eventsApplied.inc({ table, op: 'truncate' });
+          continue;
         }
-        action = {
-          type: 'index',
-          index: names.alias,
-          id: event.id,
-          version: event.version,
-          document: event.document,
-        };
-      } else {
-        action = { type: 'delete', index: names.alias, id: event.id, version: event.version };
+        const names = tableIndexNames(this.options.indexPrefix, event.table);
+        if (event.kind === 'upsert') {
+          const refused = unmappable.get(names.alias);
+          if (refused) {
+            this.deadLetter(letters, record, refused, table);
+            continue;
+          }
+          try {
+            await this.retrying(isRunning, heartbeat, () =>
+              this.ensureMapping(event.table, event.columns),
+            );
+          } catch (error) {
+            if (!isRecordFailure(error)) throw error;
+            const reason = classifyFailure(error);
+            // Every row of the table would be refused the same way: ask the engine once a batch.
+            unmappable.set(names.alias, reason);
+            this.deadLetter(letters, record, reason, table);
+            continue;
+          }
+          if (Object.values(event.document).some(isUnavailableValue)) {
+            // The stored document must reflect every earlier change of this row first.
+            await flush();
+            await this.retrying(isRunning, heartbeat, () =>
+              this.restoreUnchangedToast(names.alias, event),
+            );
+          }
+          action = {
+            type: 'index',
+            index: names.alias,
+            id: event.id,
+            version: event.version,
+            document: event.document,
+          };
+        } else {
+          action = { type: 'delete', index: names.alias, id: event.id, version: event.version };
+        }
+      } catch (error) {
+        if (!isRecordFailure(error)) throw error;
+        this.deadLetter(letters, record, classifyFailure(error), table);
+        continue;
       }
       const bytes = (record.value?.length ?? 0) + 100;
       if (
@@ -158,21 +237,28 @@ export class ChangeApplier {
     }
   }
 
-  private decode(record: SourceRecord, letters: DeadLetter[]): Decoded | null {
+  private decode(record: SourceRecord): Decoded | null {
     try {
-      const event = decodeChangeEvent(record.key, record.value);
+      const event = this.decodeRecord(record.key, record.value);
       return event.kind === 'skip' ? null : { record, event };
     } catch (error) {
-      if (!(error instanceof ChangeEventDecodeError)) throw error;
       if (error instanceof TableWithoutKeyError) {
         this.metrics.tablesWithoutKey.set({ table: error.table }, 1);
       }
-      this.logger.warn(
-        `dead-lettering ${record.topic}[${record.partition}]@${record.offset}: ${error.message}`,
-      );
-      letters.push({ ...record, reason: error.message, kind: 'decode' });
-      return null;
+      throw error;
     }
+  }
+
+  private deadLetter(
+    letters: DeadLetter[],
+    record: SourceRecord,
+    reason: DeadLetterReason,
+    table: string,
+  ): void {
+    this.logger.warn(
+      `dead-lettering ${record.topic}[${record.partition}]@${record.offset} (${reason.class}): ${reason.message}`,
+    );
+    letters.push({ ...record, reason: reason.message, reasonClass: reason.class, table });
   }
 
   private async ensureMapping(table: TableRef, columns: ConnectSchema[]): Promise<void> {
@@ -242,15 +328,20 @@ export class ChangeApplier {
         await this.backoff(attempt, isRunning, heartbeat);
       }
       const timer = this.metrics.bulkLatency.startTimer();
-      let results;
+      let results: BulkItemResult[];
       try {
         results = await this.engine.bulk(remaining.map((p) => p.action));
       } catch (error) {
-        if (error instanceof SearchEngineError && error.retryable) {
-          this.logger.warn(`bulk of ${remaining.length} failed, will retry: ${error.message}`);
+        if (isRetryable(error)) {
+          this.logger.warn(
+            `bulk of ${remaining.length} failed, will retry: ${(error as Error).message}`,
+          );
           continue;
         }
-        throw error;
+        // The whole request was refused (413 too large, or a document that breaks the request):
+        // find the culprits by halves, down to single documents, which are dead-lettered.
+        await this.writeHalves(remaining, error, letters, isRunning, heartbeat);
+        return;
       } finally {
         timer();
       }
@@ -272,16 +363,46 @@ export class ChangeApplier {
             retry.push(item);
             break;
           case 'rejected':
-            letters.push({
-              ...item.decoded.record,
-              reason: result.reason ?? 'rejected',
-              kind: 'rejected',
-            });
+            this.deadLetter(
+              letters,
+              item.decoded.record,
+              classifyEngineRejection({
+                status: result.status,
+                reason: result.reason ?? `status ${result.status}`,
+              }),
+              table,
+            );
             break;
         }
       });
       remaining = retry;
     }
+  }
+
+  private async writeHalves(
+    batch: PendingAction[],
+    error: unknown,
+    letters: DeadLetter[],
+    isRunning: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    if (batch.length === 1) {
+      const [item] = batch;
+      this.deadLetter(
+        letters,
+        item.decoded.record,
+        classifyFailure(error),
+        tableLabel(item.decoded.event.table),
+      );
+      return;
+    }
+    this.logger.warn(
+      `bulk of ${batch.length} refused (${(error as Error).message}); retrying in halves`,
+    );
+    // In order: within a partition a later change of a row must not be written first.
+    const half = Math.ceil(batch.length / 2);
+    await this.writeWithRetry(batch.slice(0, half), letters, isRunning, heartbeat);
+    await this.writeWithRetry(batch.slice(half), letters, isRunning, heartbeat);
   }
 
   private async retrying(
@@ -294,8 +415,7 @@ export class ChangeApplier {
       try {
         return await work();
       } catch (error) {
-        const retryable = (error as { retryable?: boolean }).retryable === true;
-        if (!retryable) throw error;
+        if (!isRetryable(error)) throw error;
         this.metrics.retries.inc();
         this.logger.warn(`retrying after: ${(error as Error).message}`);
       }

@@ -11,6 +11,7 @@ import {
 } from 'kafkajs';
 import type { ChangeApplier } from './change-applier';
 import { IndexerStoppingError } from './change-applier';
+import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
 
 export interface ChangeConsumerOptions {
@@ -21,6 +22,24 @@ export interface ChangeConsumerOptions {
   /** `schema.table` names to consume; empty for all. */
   includeTables: string[];
   topicRefreshMs: number;
+  /** First delay before a crashed consumer is re-created; doubles per failure up to 30 s. */
+  restartBackoffMs?: number;
+  /** A consumer that has not joined its group for this long is re-created. */
+  joinTimeoutMs?: number;
+}
+
+/** What the consumer is doing, for `/health` and the `consumer_running` gauge. */
+export interface ConsumerStatus {
+  /** True while changes are being consumed (or there is nothing to consume yet). */
+  consuming: boolean;
+  state: 'starting' | 'joining' | 'consuming' | 'resubscribing' | 'idle' | 'down' | 'stopping';
+  /** Why not consuming, or what is going on, for a person. */
+  detail: string;
+  /** Table topics subscribed to. */
+  topics: number;
+  /** Re-creations after failures since the process started. */
+  restarts: number;
+  lastError?: string;
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -38,6 +57,11 @@ export function tableTopicPattern(prefix: string, schemas: string[]): RegExp {
  * Consumes every table topic as one consumer group. kafkajs fixes a pattern subscription's
  * topics when it subscribes, so new tables' topics are looked for periodically and the
  * consumer is re-created when the set changes.
+ *
+ * The consumer is never left dead: kafkajs gives up on a consumer after a non-retriable error
+ * (a `CRASH`), a `run()` or `connect()` can reject, a group can be lost. Every one of those
+ * re-creates the consumer here, with backoff, from the last committed offsets; kafkajs's own
+ * restart is turned off so that exactly one place decides.
  */
 export class ChangeConsumer {
   private readonly logger = new Logger(ChangeConsumer.name);
@@ -45,8 +69,18 @@ export class ChangeConsumer {
   private consumer: Consumer | null = null;
   private topics = new Set<string>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** Every (re)subscription goes through this chain: never two consumers at once. */
   private restarting: Promise<void> | null = null;
   private stopping = false;
+  private state: ConsumerStatus['state'] = 'starting';
+  private stateSince = Date.now();
+  private detail = 'starting';
+  private lastError: string | undefined;
+  /** Recent failures (a quiet two minutes forgets them): the backoff exponent. */
+  private failures = 0;
+  private lastFailureAt = 0;
+  private restarts = 0;
   readonly producer: Producer;
   /** One admin client for the process: topic refreshes and lag run every few seconds. */
   private readonly admin: Admin;
@@ -55,6 +89,7 @@ export class ChangeConsumer {
     private readonly options: ChangeConsumerOptions,
     private readonly applier: () => ChangeApplier,
     private readonly metrics: IndexerMetrics,
+    private readonly faults?: FaultInjection,
   ) {
     this.kafka = new Kafka({
       clientId: 'searchsync-indexer',
@@ -65,6 +100,7 @@ export class ChangeConsumer {
     });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: true });
+    this.setState('starting', 'starting');
   }
 
   /** kafkajs logs through our logger; a silent offset reset becomes a loud, counted event. */
@@ -84,11 +120,57 @@ export class ChangeConsumer {
     else this.logger.debug(text);
   }
 
+  status(now = Date.now()): ConsumerStatus {
+    const seconds = Math.round((now - this.stateSince) / 1000);
+    const joinTimeoutMs = this.options.joinTimeoutMs ?? 60_000;
+    let consuming: boolean;
+    let detail = this.detail;
+    switch (this.state) {
+      case 'consuming':
+      case 'idle':
+        consuming = true;
+        break;
+      case 'resubscribing':
+        // A planned pause of a few seconds to add new tables' topics, not an outage.
+        consuming = now - this.stateSince < joinTimeoutMs / 2;
+        if (!consuming) detail = `${detail}, for ${seconds}s`;
+        break;
+      case 'joining':
+        consuming = false;
+        detail = `${detail} (for ${seconds}s)`;
+        break;
+      case 'starting':
+      case 'down':
+      case 'stopping':
+        consuming = false;
+        break;
+    }
+    return {
+      consuming,
+      state: this.state,
+      detail,
+      topics: this.topics.size,
+      restarts: this.restarts,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private setState(state: ConsumerStatus['state'], detail: string): void {
+    if (state !== this.state) this.stateSince = Date.now();
+    this.state = state;
+    this.detail = detail;
+    this.metrics.consumerRunning.set(this.status().consuming ? 1 : 0);
+  }
+
   async start(): Promise<void> {
     await this.producer.connect();
     await this.admin.connect();
-    await this.resubscribe();
+    this.restarting = this.resubscribe()
+      .catch((error: Error) => this.onConsumerFailure('start', error))
+      .finally(() => (this.restarting = null));
+    await this.restarting;
     this.refreshTimer = setInterval(() => {
+      this.watchdog();
       this.refresh().catch((error: Error) =>
         this.logger.warn(`topic refresh failed: ${error.message}`),
       );
@@ -100,7 +182,9 @@ export class ChangeConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.setState('stopping', 'the indexer is stopping');
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.restarting;
     // disconnect() waits for the batch in flight, so its offsets are committed or not at all.
     await this.consumer?.disconnect();
@@ -139,17 +223,83 @@ export class ChangeConsumer {
   }
 
   private async refresh(): Promise<void> {
-    if (this.stopping || this.restarting) return;
+    if (this.stopping || this.restarting || this.restartTimer) return;
     const topics = await this.listTableTopics();
     const added = [...topics].filter((topic) => !this.topics.has(topic));
     if (added.length === 0) return;
     this.logger.log(`new table topics: ${added.join(', ')}; re-subscribing`);
-    this.restarting = this.resubscribe().finally(() => (this.restarting = null));
+    this.setState('resubscribing', `re-subscribing to add ${added.length} new table topics`);
+    await this.recreate('new topics');
+  }
+
+  /** A consumer stuck before its group join (e.g. a coordinator that never answers) is replaced. */
+  private watchdog(): void {
+    // A re-subscription that drags on turns the gauge to 0 without a state change.
+    this.metrics.consumerRunning.set(this.status().consuming ? 1 : 0);
+    if (this.stopping || this.restarting || this.restartTimer) return;
+    const joinTimeoutMs = this.options.joinTimeoutMs ?? 60_000;
+    const stuck =
+      (this.state === 'joining' || this.state === 'resubscribing') &&
+      Date.now() - this.stateSince > joinTimeoutMs;
+    if (!stuck) return;
+    this.onConsumerFailure(
+      'join timeout',
+      new Error(
+        `the consumer has not joined group ${this.options.groupId} in ${joinTimeoutMs / 1000}s`,
+      ),
+    );
+  }
+
+  /** Replaces the consumer now, through the one restart chain. */
+  private async recreate(cause: string): Promise<void> {
+    if (this.stopping) return;
+    if (this.restarting) {
+      await this.restarting;
+      return;
+    }
+    this.restarting = this.resubscribe()
+      .catch((error: Error) => this.onConsumerFailure(cause, error))
+      .finally(() => (this.restarting = null));
     await this.restarting;
   }
 
+  /**
+   * The consumer is gone or cannot start: report it at once (health, gauge) and re-create it
+   * after a backoff. Nothing is lost: uncommitted batches are read again.
+   */
+  private onConsumerFailure(cause: string, error: Error): void {
+    if (this.stopping) return;
+    // Not reset by a successful join: a consumer that joins and then crashes on every batch
+    // must back off too.
+    if (Date.now() - this.lastFailureAt > 120_000) this.failures = 0;
+    this.lastFailureAt = Date.now();
+    this.failures += 1;
+    const delay = Math.min(
+      30_000,
+      (this.options.restartBackoffMs ?? 1000) * 2 ** Math.min(this.failures - 1, 5),
+    );
+    this.lastError = `${cause}: ${error.name}: ${error.message}`;
+    this.logger.error(
+      `Kafka consumer stopped (${this.lastError}); no changes are indexed until it is re-created in ${delay} ms`,
+    );
+    this.setState(
+      'down',
+      `no Kafka consumer running (${this.lastError}); re-creating it in ${delay} ms`,
+    );
+    if (this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.restarts += 1;
+      this.metrics.consumerRestarts.inc({ cause });
+      void this.recreate(cause);
+    }, delay);
+  }
+
   private async resubscribe(): Promise<void> {
-    if (this.consumer) await this.consumer.disconnect();
+    const previous = this.consumer;
+    this.consumer = null;
+    if (previous) await previous.disconnect().catch(() => undefined);
+    if (this.state !== 'resubscribing') this.setState('starting', 'creating the Kafka consumer');
     const topics = await this.listTableTopics();
     this.topics = topics;
     this.metrics.subscribedTopics.set(topics.size);
@@ -160,17 +310,21 @@ export class ChangeConsumer {
       // Debezium JSON with inline schemas is ~2-3 kB a row: fetch a few thousand rows at once.
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
-      // A lost membership (e.g. a session that expired while the engine was down) is not the
-      // end: rejoin and go on from the last committed offsets.
-      retry: { retries: 10, restartOnFailure: () => Promise.resolve(true) },
+      // kafkajs's own restart after a crash is off: onConsumerFailure re-creates the consumer.
+      retry: { retries: 10, restartOnFailure: () => Promise.resolve(false) },
     });
+    this.watch(consumer);
     this.consumer = consumer;
     await consumer.connect();
     if (topics.size === 0) {
       this.logger.log('no table topics yet; waiting for the first change');
+      this.setState('idle', 'no table topics yet: nothing to consume');
       return;
     }
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    if (this.state !== 'resubscribing') {
+      this.setState('joining', `joining group ${this.options.groupId}`);
+    }
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -181,9 +335,25 @@ export class ChangeConsumer {
     this.logger.log(`consuming ${topics.size} table topics`);
   }
 
+  /** Follows one consumer's life; events of a replaced consumer are ignored. */
+  private watch(consumer: Consumer): void {
+    const { GROUP_JOIN, CRASH } = consumer.events;
+    consumer.on(GROUP_JOIN, () => {
+      if (this.consumer !== consumer || this.stopping) return;
+      this.lastError = undefined;
+      this.setState('consuming', `consuming ${this.topics.size} table topics`);
+    });
+    consumer.on(CRASH, (event) => {
+      if (this.consumer !== consumer) return;
+      const error = event.payload.error;
+      this.onConsumerFailure('crash', error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
   private async handleBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    this.faults?.throwIfConsumerCrashArmed();
     const records = batch.messages.map((message) => ({
       topic: batch.topic,
       partition: batch.partition,

@@ -1,4 +1,5 @@
-import type { Producer } from 'kafkajs';
+import type { IHeaders, Message, Producer } from 'kafkajs';
+import type { DeadLetterClass } from './dead-letter-reason';
 import type { IndexerMetrics } from './indexer-metrics';
 
 export interface DeadLetter {
@@ -7,10 +8,40 @@ export interface DeadLetter {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** What went wrong, with the fix. */
   reason: string;
-  /** Short machine-readable class of the reason, for the metric label. */
-  kind: 'decode' | 'rejected';
+  reasonClass: DeadLetterClass;
+  /** `schema.table`, or empty when the record did not say. */
+  table: string;
 }
+
+/**
+ * Header names of a dead letter. A contract: the admin lists, replays and discards dead letters
+ * by them, so they never change.
+ */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'searchsync.reason',
+  reasonClass: 'searchsync.reason.class',
+  sourceTopic: 'searchsync.source.topic',
+  sourcePartition: 'searchsync.source.partition',
+  sourceOffset: 'searchsync.source.offset',
+  table: 'searchsync.table',
+  time: 'searchsync.time',
+} as const;
+
+/** `schema.table` from a `<prefix>.<schema>.<table>` topic (the prefix has no dots). */
+export function tableOfTopic(topic: string): string {
+  const parts = topic.split('.');
+  return parts.length === 3 ? `${parts[1]}.${parts[2]}` : '';
+}
+
+/** One chunk of dead letters is at most this big: a broker's default request limit is 1 MB. */
+const CHUNK_BYTES = 512 * 1024;
+
+const isTooLarge = (error: unknown) =>
+  ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'].includes(
+    String((error as { type?: unknown }).type),
+  );
 
 /** Sends records that cannot be indexed to the dead-letter topic, with why and where from. */
 export class DeadLetterPublisher {
@@ -18,16 +49,16 @@ export class DeadLetterPublisher {
     private readonly producer: Producer,
     private readonly topic: string,
     private readonly metrics: IndexerMetrics,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async publish(letters: DeadLetter[]): Promise<void> {
-    // One request per ~512 kB: a batch of wide rows must not exceed the broker's request limit.
     let chunk: DeadLetter[] = [];
     let bytes = 0;
     for (const letter of letters) {
       const size =
-        (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + letter.reason.length + 200;
-      if (chunk.length > 0 && bytes + size > 512 * 1024) {
+        (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + letter.reason.length + 300;
+      if (chunk.length > 0 && bytes + size > CHUNK_BYTES) {
         await this.send(chunk);
         chunk = [];
         bytes = 0;
@@ -38,21 +69,47 @@ export class DeadLetterPublisher {
     if (chunk.length > 0) await this.send(chunk);
   }
 
+  /** The Kafka message of a dead letter: the original key and value, the facts in headers. */
+  message(letter: DeadLetter, time = this.now()): Message {
+    const headers: IHeaders = {
+      [DEAD_LETTER_HEADERS.reason]: letter.reason,
+      [DEAD_LETTER_HEADERS.reasonClass]: letter.reasonClass,
+      [DEAD_LETTER_HEADERS.sourceTopic]: letter.topic,
+      [DEAD_LETTER_HEADERS.sourcePartition]: String(letter.partition),
+      [DEAD_LETTER_HEADERS.sourceOffset]: letter.offset,
+      [DEAD_LETTER_HEADERS.table]: letter.table,
+      [DEAD_LETTER_HEADERS.time]: String(time),
+    };
+    return { key: letter.key, value: letter.value, headers };
+  }
+
   private async send(letters: DeadLetter[]): Promise<void> {
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: letters.map((letter) => ({
-        key: letter.key,
-        value: letter.value,
-        headers: {
-          'searchsync.reason': letter.reason,
-          'searchsync.source.topic': letter.topic,
-          'searchsync.source.partition': String(letter.partition),
-          'searchsync.source.offset': letter.offset,
+    try {
+      await this.producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: letters.map((letter) => this.message(letter)),
+      });
+    } catch (error) {
+      if (!isTooLarge(error) || (letters.length === 1 && letters[0].value === null)) throw error;
+      if (letters.length > 1) {
+        for (const letter of letters) await this.send([letter]);
+        return;
+      }
+      // The original value does not fit the dead-letter topic: keep where it is instead, so the
+      // letter still says what failed (the source record stays readable until retention).
+      const [letter] = letters;
+      await this.send([
+        {
+          ...letter,
+          value: null,
+          reason: `${letter.reason} (the original value, ${letter.value?.length ?? 0} bytes, exceeds the dead-letter topic's max.message.bytes and was left out: read it from the source topic, partition and offset)`,
         },
-      })),
-    });
-    for (const letter of letters) this.metrics.deadLettered.inc({ reason: letter.kind });
+      ]);
+      return;
+    }
+    for (const letter of letters) {
+      this.metrics.deadLettered.inc({ reason: letter.reasonClass, table: letter.table });
+    }
   }
 }

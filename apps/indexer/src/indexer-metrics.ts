@@ -27,8 +27,8 @@ export class IndexerMetrics {
 
   readonly deadLettered = new Counter({
     name: 'searchsync_indexer_dead_lettered_total',
-    help: 'Records sent to the dead-letter topic, by reason',
-    labelNames: ['reason'],
+    help: 'Records sent to the dead-letter topic, by reason class (searchsync.reason.class) and table',
+    labelNames: ['reason', 'table'],
     registers: [this.registry],
   });
 
@@ -83,6 +83,19 @@ export class IndexerMetrics {
   readonly subscribedTopics = new Gauge({
     name: 'searchsync_indexer_subscribed_topics',
     help: 'Table topics the consumer group is subscribed to',
+    registers: [this.registry],
+  });
+
+  readonly consumerRunning = new Gauge({
+    name: 'searchsync_indexer_consumer_running',
+    help: '1 while a Kafka consumer runs and has joined its group, 0 otherwise (nothing is indexed)',
+    registers: [this.registry],
+  });
+
+  readonly consumerRestarts = new Counter({
+    name: 'searchsync_indexer_consumer_restarts_total',
+    help: 'Kafka consumers re-created after a crash, a failed start or a lost group, by cause',
+    labelNames: ['cause'],
     registers: [this.registry],
   });
 

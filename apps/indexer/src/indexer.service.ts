@@ -8,8 +8,9 @@ import {
 import { kafkaConnection, type IndexerConfig } from '@searchsync/config';
 import type { SearchEngine } from '@searchsync/search-engine';
 import { ChangeApplier } from './change-applier';
-import { ChangeConsumer } from './change-consumer';
+import { ChangeConsumer, type ConsumerStatus } from './change-consumer';
 import { DeadLetterPublisher } from './dead-letter-publisher';
+import { FaultInjection } from './fault-injection';
 import { IndexerMetrics } from './indexer-metrics';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
@@ -20,6 +21,7 @@ export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
 export class IndexerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IndexerService.name);
   private readonly consumer: ChangeConsumer;
+  readonly faults: FaultInjection;
 
   constructor(
     @Inject(INDEXER_CONFIG) config: IndexerConfig,
@@ -27,6 +29,12 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
   ) {
     let applier: ChangeApplier | null = null;
+    this.faults = new FaultInjection(config.INDEXER_FAULT_INJECTION);
+    if (this.faults.enabled) {
+      this.logger.warn(
+        'INDEXER_FAULT_INJECTION=true: POST /faults/consumer-crash is open (tests only)',
+      );
+    }
     this.consumer = new ChangeConsumer(
       {
         connection: kafkaConnection(config),
@@ -52,7 +60,12 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
           },
         )),
       metrics,
+      this.faults,
     );
+  }
+
+  consumerStatus(): ConsumerStatus {
+    return this.consumer.status();
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,9 +1,27 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  NotFoundException,
+  Post,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import type { ConsumerStatus } from './change-consumer';
 import { IndexerMetrics } from './indexer-metrics';
+import { IndexerService } from './indexer.service';
+
+export interface IndexerHealth {
+  status: 'ok' | 'not_consuming';
+  consumer: ConsumerStatus;
+}
 
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: IndexerMetrics) {}
+  constructor(
+    private readonly metrics: IndexerMetrics,
+    private readonly indexer: IndexerService,
+  ) {}
 
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
@@ -11,8 +29,29 @@ export class MetricsController {
     return this.metrics.registry.metrics();
   }
 
+  /**
+   * 503 while no Kafka consumer runs or it has not joined its group: the process being up is
+   * not the same as changes being indexed.
+   */
   @Get('health')
-  health(): { status: 'ok' } {
-    return { status: 'ok' };
+  health(): IndexerHealth {
+    const consumer = this.indexer.consumerStatus();
+    if (!consumer.consuming) {
+      throw new ServiceUnavailableException({
+        status: 'not_consuming',
+        message: `indexer not consuming: ${consumer.detail}`,
+        consumer,
+      });
+    }
+    return { status: 'ok', consumer };
+  }
+
+  /** Tests only (INDEXER_FAULT_INJECTION=true): the next batch makes the consumer crash. */
+  @Post('faults/consumer-crash')
+  @HttpCode(202)
+  armConsumerCrash(): { armed: true } {
+    if (!this.indexer.faults.enabled) throw new NotFoundException();
+    this.indexer.faults.armConsumerCrash();
+    return { armed: true };
   }
 }

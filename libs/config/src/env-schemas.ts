@@ -71,6 +71,14 @@ export const indexerEnvSchema = sharedEnvSchema.extend({
     .min(1024)
     .default(5 * 1024 * 1024),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
+  /**
+   * Tests only: `POST /faults/consumer-crash` on the metrics port makes the running Kafka
+   * consumer crash, to prove it is re-created. Never enable in production.
+   */
+  INDEXER_FAULT_INJECTION: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 /** One API key: who it is, the SHA-256 of the secret (never the secret), the tables it reads. */
@@ -177,6 +185,11 @@ export const adminEnvSchema = sharedEnvSchema.extend({
   /** Only these tables (`schema.table`, comma-separated); empty: every table of the schemas. */
   INDEXER_INCLUDE_TABLES: list(''),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
+  /**
+   * Compacted topic where replayed/discarded dead letters are recorded (shared by admin
+   * replicas, kept across restarts); default `<INDEXER_DEAD_LETTER_TOPIC>.resolutions`.
+   */
+  ADMIN_DEAD_LETTER_RESOLUTIONS_TOPIC: z.string().min(1).optional(),
   /** Where the indexer's metrics are scraped for freshness (default: 127.0.0.1:INDEXER_METRICS_PORT). */
   INDEXER_METRICS_PORT: port(3002),
   ADMIN_INDEXER_METRICS_URL: z.url().optional(),
@@ -192,6 +205,30 @@ export const adminEnvSchema = sharedEnvSchema.extend({
     .int()
     .min(0)
     .default(1024 * 1024 * 1024),
+  /** The publication Debezium reads (the connector template's `publication.name`). */
+  SEARCHSYNC_PUBLICATION: z.string().min(1).default('searchsync_pub'),
+  /**
+   * The admin keeps the publication an explicit list of the synced tables PostgreSQL can
+   * replicate without refusing the application's UPDATE/DELETE; `false`: you manage it.
+   */
+  ADMIN_PUBLICATION_MANAGED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Also keep it current inside each DDL's own transaction with an event trigger (superuser). */
+  ADMIN_PUBLICATION_DDL_TRIGGER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** How often publication membership and the indexed tables are compared with PostgreSQL. */
+  ADMIN_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(10_000),
+  /** Remove the indices of dropped tables. */
+  ADMIN_DROPPED_TABLE_CLEANUP: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** How long that removal waits for the stream to deliver the table's last changes. */
+  ADMIN_DROPPED_TABLE_GRACE_MS: z.coerce.number().int().min(0).default(120_000),
 });
 
 export type SharedConfig = z.infer<typeof sharedEnvSchema>;
