@@ -71,7 +71,20 @@ export class AdminMetrics {
 
   readonly deadLetters = new Gauge({
     name: 'searchsync_dead_letter_records',
-    help: 'Records in the dead-letter topic',
+    help: 'Unresolved records in the dead-letter topic (neither replayed nor discarded)',
+    registers: [this.registry],
+  });
+
+  readonly deadLettersUnresolved = new Gauge({
+    name: 'searchsync_dead_letters_unresolved',
+    help: 'Unresolved dead letters per table and reason class',
+    labelNames: ['table', 'reason_class'],
+    registers: [this.registry],
+  });
+
+  readonly indexerConsuming = new Gauge({
+    name: 'searchsync_indexer_consuming',
+    help: 'The indexer reports a running Kafka consumer: 1 yes, 0 no (or metrics unreachable), -1 unknown',
     registers: [this.registry],
   });
 

@@ -7,6 +7,8 @@ import { AdminMetrics } from './admin-metrics';
 import { createConnectorBackend } from './backend.factory';
 import { ConnectorsController } from './connectors.controller';
 import { ConnectorsService } from './connectors.service';
+import { DeadLettersController } from './dead-letters.controller';
+import { DeadLettersService } from './dead-letters.service';
 import { ErrorFilter } from './error.filter';
 import { HealerService } from './healer.service';
 import { HealthController } from './health.controller';
@@ -25,6 +27,7 @@ import { VerifyService } from './verify.service';
     MetricsController,
     HealthController,
     StatusPageController,
+    DeadLettersController,
   ],
   providers: [
     { provide: ADMIN_CONFIG, useFactory: () => loadConfig(adminEnvSchema) },
@@ -41,6 +44,7 @@ import { VerifyService } from './verify.service';
     ConnectorsService,
     HealerService,
     PipelineService,
+    DeadLettersService,
     ResyncService,
     VerifyService,
   ],

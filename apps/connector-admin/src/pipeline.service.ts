@@ -9,6 +9,7 @@ import type { ConnectorBackend, ConnectorView } from '@searchsync/connect-client
 import { tableIndexNames } from '@searchsync/search-engine';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { AdminMetrics } from './admin-metrics';
+import { DeadLettersService } from './dead-letters.service';
 import { HealerService } from './healer.service';
 import { Infrastructure } from './infrastructure.service';
 
@@ -36,6 +37,20 @@ export interface TableHealth {
   documents: number | null;
   /** Age of the newest change the indexer applied for this table (since it started). */
   freshnessSeconds: number | null;
+  /** Unresolved dead letters of this table; null when the dead-letter topic is unreadable. */
+  deadLetters: number | null;
+}
+
+export interface IndexerHealth {
+  metricsUrl: string;
+  /** The metrics endpoint answered. */
+  reachable: boolean;
+  /**
+   * `searchsync_indexer_consumer_running` (1 → true, 0 → false); null when the indexer does
+   * not publish it (an older indexer) or its metrics are unreachable.
+   */
+  consuming: boolean | null;
+  error?: string;
 }
 
 export interface PipelineSnapshot {
@@ -46,6 +61,8 @@ export interface PipelineSnapshot {
   slot: SlotHealth | null;
   tables: TableHealth[];
   tablesWithoutPrimaryKey: { table: string; fix: string }[];
+  indexer: IndexerHealth;
+  /** Unresolved dead letters (replayed and discarded ones no longer count). */
   deadLetters: number | null;
   totals: { kafkaLag: number; maxFreshnessSeconds: number | null };
 }
@@ -74,6 +91,26 @@ export function parseGaugeByTable(text: string, metric: string): Map<string, num
   return values;
 }
 
+/** An unlabelled gauge's value; null when the exposition does not have it. */
+export function parseGauge(text: string, metric: string): number | null {
+  const match = new RegExp(`^${metric}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm').exec(text);
+  if (!match) return null;
+  const value = Number(match[1]);
+  return Number.isFinite(value) ? value : null;
+}
+
+/** What the indexer's metrics say about its consumer; `text` feeds the freshness figures. */
+export function indexerHealthOf(
+  metricsUrl: string,
+  scrape: { text: string } | { error: string },
+): IndexerHealth {
+  if ('error' in scrape) {
+    return { metricsUrl, reachable: false, consuming: null, error: scrape.error };
+  }
+  const running = parseGauge(scrape.text, 'searchsync_indexer_consumer_running');
+  return { metricsUrl, reachable: true, consuming: running === null ? null : running > 0 };
+}
+
 function settledValue<T>(result: PromiseSettledResult<T>): T | null {
   return result.status === 'fulfilled' ? result.value : null;
 }
@@ -100,6 +137,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly infra: Infrastructure,
     private readonly metrics: AdminMetrics,
     private readonly healer: HealerService,
+    private readonly deadLetterService: DeadLettersService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -130,13 +168,18 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async collect(): Promise<PipelineSnapshot> {
+    // One scrape of the indexer per snapshot (no caching beyond the snapshot's 2 s): a consumer
+    // that stops shows within the 10 s the contract promises.
+    const metricsUrl = this.indexerMetricsUrl();
+    const scrape = this.scrapeIndexer(metricsUrl);
     const [connectors, slot, tables, noKey, deadLetters] = await Promise.allSettled([
       this.backend.list(),
       this.slotHealth(),
-      this.tableHealth(),
+      this.tableHealth(scrape),
       this.tablesWithoutPrimaryKey(),
-      this.deadLetterCount(),
+      this.deadLetterService.unresolved(5000),
     ]);
+    const indexer = indexerHealthOf(metricsUrl, await scrape);
     const reasons: { level: PipelineStatus; text: string }[] = [];
     const fail = (text: string) => reasons.push({ level: 'failing', text });
     const degrade = (text: string) => reasons.push({ level: 'degraded', text });
@@ -177,6 +220,14 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       }
     }
 
+    if (!indexer.reachable) {
+      fail(`indexer not consuming: its metrics at ${metricsUrl} do not answer (${indexer.error})`);
+    } else if (indexer.consuming === false) {
+      fail(
+        'indexer not consuming: it reports no running Kafka consumer (searchsync_indexer_consumer_running 0); see the indexer log',
+      );
+    }
+
     const tableList = settledValue(tables) ?? [];
     if (tables.status === 'rejected') fail(`tables unreadable: ${failure(tables)}`);
     for (const table of tableList) {
@@ -204,11 +255,21 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const missingKeys = settledValue(noKey) ?? [];
     for (const table of missingKeys) degrade(`${table.table} has no primary key: ${table.fix}`);
-    const deadLetterCount = settledValue(deadLetters);
+    const unresolved = settledValue(deadLetters);
+    const deadLetterCount = unresolved?.total ?? null;
+    for (const table of tableList) {
+      table.deadLetters = unresolved ? (unresolved.byTable.get(table.table) ?? 0) : null;
+    }
     if (deadLetters.status === 'rejected')
       degrade(`dead-letter topic unreadable: ${failure(deadLetters)}`);
-    else if ((deadLetterCount ?? 0) > 0)
-      degrade(`${deadLetterCount} records in the dead-letter topic`);
+    else if (unresolved && unresolved.total > 0) {
+      const tables = [...unresolved.byTable.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([table, n]) => `${table ?? 'unknown table'} ${n}`);
+      degrade(
+        `${unresolved.total} unresolved dead letters (${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', …' : ''}): GET /v1/dead-letters, fix the cause, then replay or discard them`,
+      );
+    }
 
     const status: PipelineStatus = reasons.some((r) => r.level === 'failing')
       ? 'failing'
@@ -226,17 +287,21 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       slot: slotHealth,
       tables: tableList,
       tablesWithoutPrimaryKey: missingKeys,
+      indexer,
       deadLetters: deadLetterCount,
       totals: {
         kafkaLag: tableList.reduce((sum, t) => sum + (t.kafkaLag ?? 0), 0),
         maxFreshnessSeconds: freshness.length > 0 ? Math.max(...freshness) : null,
       },
     };
-    this.publish(snapshot);
+    this.publish(snapshot, unresolved?.byClass ?? null);
     return snapshot;
   }
 
-  private publish(snapshot: PipelineSnapshot): void {
+  private publish(
+    snapshot: PipelineSnapshot,
+    deadLettersByClass: { table: string; reasonClass: string; count: number }[] | null,
+  ): void {
     const m = this.metrics;
     for (const status of ['ok', 'degraded', 'failing'] as const) {
       m.pipelineStatus.set({ status }, snapshot.status === status ? 1 : 0);
@@ -269,6 +334,16 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         m.freshnessSeconds.set({ table: t.table }, t.freshnessSeconds);
     }
     if (snapshot.deadLetters !== null) m.deadLetters.set(snapshot.deadLetters);
+    if (deadLettersByClass) {
+      m.deadLettersUnresolved.reset();
+      for (const d of deadLettersByClass) {
+        m.deadLettersUnresolved.set({ table: d.table, reason_class: d.reasonClass }, d.count);
+      }
+    }
+    const { indexer } = snapshot;
+    m.indexerConsuming.set(
+      !indexer.reachable ? 0 : indexer.consuming === null ? -1 : indexer.consuming ? 1 : 0,
+    );
 
     const now = Date.parse(snapshot.at);
     const last = this.history[this.history.length - 1];
@@ -387,7 +462,9 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private async tableHealth(): Promise<TableHealth[]> {
+  private async tableHealth(
+    scrape: Promise<{ text: string } | { error: string }>,
+  ): Promise<TableHealth[]> {
     const tables = await this.syncedTables();
     const prefix = this.config.SEARCHSYNC_TOPIC_PREFIX;
     const topics = tables.map((t) => `${prefix}.${t.schema}.${t.table}`);
@@ -397,7 +474,11 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         return new Map<string, number | null>();
       }),
       this.documentCounts(),
-      this.freshness(),
+      scrape.then((s) =>
+        'text' in s
+          ? parseGaugeByTable(s.text, 'searchsync_indexer_last_applied_source_timestamp_seconds')
+          : new Map<string, number>(),
+      ),
     ]);
     const out: TableHealth[] = [];
     for (const t of tables) {
@@ -414,6 +495,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         rowsExact: exact !== null,
         documents: documents === null ? null : (documents.get(alias) ?? 0),
         freshnessSeconds: applied === undefined ? null : Math.max(0, Date.now() / 1000 - applied),
+        deadLetters: null,
       });
     }
     return out;
@@ -465,33 +547,22 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  /** Newest applied source time per table, from the indexer's own metrics. */
-  private async freshness(): Promise<Map<string, number>> {
-    const url =
+  private indexerMetricsUrl(): string {
+    return (
       this.config.ADMIN_INDEXER_METRICS_URL ??
-      `http://127.0.0.1:${this.config.INDEXER_METRICS_PORT}/metrics`;
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      if (!response.ok) return new Map();
-      return parseGaugeByTable(
-        await response.text(),
-        'searchsync_indexer_last_applied_source_timestamp_seconds',
-      );
-    } catch {
-      return new Map();
-    }
+      `http://127.0.0.1:${this.config.INDEXER_METRICS_PORT}/metrics`
+    );
   }
 
-  async deadLetterCount(): Promise<number> {
-    const admin = await this.infra.kafkaAdmin();
+  /** The indexer's Prometheus exposition, or why it could not be read. */
+  private async scrapeIndexer(url: string): Promise<{ text: string } | { error: string }> {
     try {
-      const topics = await admin.listTopics();
-      if (!topics.includes(this.config.INDEXER_DEAD_LETTER_TOPIC)) return 0;
-      const offsets = await admin.fetchTopicOffsets(this.config.INDEXER_DEAD_LETTER_TOPIC);
-      return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+      if (!response.ok) return { error: `HTTP ${response.status}` };
+      return { text: await response.text() };
     } catch (error) {
-      this.infra.resetKafkaAdmin();
-      throw error;
+      const cause = (error as Error & { cause?: Error }).cause?.message;
+      return { error: cause ?? (error as Error).message };
     }
   }
 }

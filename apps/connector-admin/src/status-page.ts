@@ -49,7 +49,7 @@ export const STATUS_PAGE_HTML = String.raw`<!doctype html>
       <div><span>Slot lag</span><b class="figure" id="slot-lag" data-testid="slot-lag">–</b></div>
       <div><span>Retained WAL</span><b class="figure" id="retained">–</b></div>
       <div><span>Freshness (newest applied change)</span><b class="figure" id="freshness" data-testid="freshness">–</b></div>
-      <div><span>Dead letters</span><b class="figure" id="dead">–</b></div>
+      <div><span>Dead letters (unresolved)</span><b class="figure" id="dead" data-testid="dead-letters">–</b></div>
     </div>
     <ul class="reasons" id="reasons"></ul>
   </section>
@@ -59,7 +59,7 @@ export const STATUS_PAGE_HTML = String.raw`<!doctype html>
   <section><h2>Connectors</h2><table><thead><tr><th>connector</th><th>state</th><th>tasks</th></tr></thead><tbody id="connectors"></tbody></table>
     <p class="muted" id="slot"></p></section>
   <section style="grid-column: 1 / -1"><h2>Tables</h2>
-    <table><thead><tr><th>table</th><th class="num">Kafka lag</th><th class="num">rows</th><th class="num">documents</th><th class="num">freshness</th></tr></thead>
+    <table><thead><tr><th>table</th><th class="num">Kafka lag</th><th class="num">rows</th><th class="num">documents</th><th class="num">freshness</th><th class="num">dead letters</th></tr></thead>
     <tbody id="tables" data-testid="tables"></tbody></table></section>
 </main>
 <script>
@@ -146,6 +146,7 @@ export const STATUS_PAGE_HTML = String.raw`<!doctype html>
       cell(row, t.rows === null ? '–' : (t.rowsExact ? '' : '≈') + t.rows, 'num');
       cell(row, t.documents === null ? '–' : String(t.documents), 'num');
       cell(row, seconds(t.freshnessSeconds), 'num');
+      cell(row, t.deadLetters === null || t.deadLetters === undefined ? '–' : String(t.deadLetters), 'num');
       tables.appendChild(row);
     });
     chart(el('chart-lag'), history, 'kafkaLag', '#0969da');
