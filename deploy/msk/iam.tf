@@ -127,8 +127,9 @@ data "aws_iam_policy_document" "apps" {
   }
 
   statement {
-    sid     = "ReadChangeEvents"
-    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
+    sid = "ReadChangeEvents"
+    # WriteData: the admin's dead-letter replay re-drives records into their table topics.
+    actions = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"]
     resources = [
       "${local.msk_topic_arn_prefix}/${var.topic_prefix}.*",
     ]
@@ -137,13 +138,20 @@ data "aws_iam_policy_document" "apps" {
   statement {
     sid       = "DeadLetters"
     actions   = ["kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "kafka-cluster:ReadData"]
-    resources = ["${local.msk_topic_arn_prefix}/${var.dead_letter_topic}"]
+    resources = [
+      "${local.msk_topic_arn_prefix}/${var.dead_letter_topic}",
+      "${local.msk_topic_arn_prefix}/${var.dead_letter_topic}.resolutions",
+    ]
   }
 
   statement {
     sid       = "IndexerGroup"
     actions   = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
-    resources = ["${local.msk_group_arn_prefix}/${var.indexer_group_id}"]
+    resources = [
+      "${local.msk_group_arn_prefix}/${var.indexer_group_id}",
+      # The admin's own readers (dead letters, notifications) use groups of this prefix.
+      "${local.msk_group_arn_prefix}/searchsync-admin-*",
+    ]
   }
 
   statement {
