@@ -1,8 +1,13 @@
 // One-shot of docker-compose.yml (service `register`), run by the app image:
 //   node deploy/compose/register-connector.mjs
-// 1. prepares PostgreSQL for Debezium: schema searchsync_cdc with the signal and heartbeat
-//    tables, and the publication searchsync_pub FOR TABLES IN SCHEMA <schemas>, searchsync_cdc
-//    WITH (publish_via_partition_root = true) — what tools/stack/pipeline-setup.ts does locally;
+// 1. prepares PostgreSQL for Debezium with the connector admin's own code (the same the local
+//    stack runs in tools/stack/pipeline-setup.ts): schema searchsync_cdc with the signal and
+//    heartbeat tables, and the publication SEARCHSYNC_PUBLICATION (searchsync_pub) as an explicit
+//    list of the synced tables PostgreSQL can replicate without refusing the application's
+//    UPDATE/DELETE — keyless tables are kept out and reported — WITH
+//    (publish_via_partition_root = true), plus the event trigger that keeps it current (when the
+//    user may create one); the admin's reconciler keeps it right from then on. An older
+//    publication FOR TABLES IN SCHEMA / FOR ALL TABLES is migrated;
 // 2. optionally (SEARCHSYNC_DEMO=true) creates the demo table public.products;
 // 3. optionally (SEARCHSYNC_SEARCH_SINGLE_NODE=true) makes new indices replica-free so a
 //    single-node OpenSearch stays green;
@@ -15,8 +20,10 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import connectClient from '../../dist/libs/connect-client/src/connector-template.js';
+import publicationManager from '../../dist/apps/connector-admin/src/publication-manager.js';
 
 const { loadConnectorTemplate } = connectClient;
+const { reconcilePublication } = publicationManager;
 const env = process.env;
 const root = new URL('../..', import.meta.url).pathname;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,33 +71,8 @@ async function prepareDatabase(databaseUrl, schemas, demo) {
         retryable: false,
       });
     }
-    await client.query('create schema if not exists searchsync_cdc');
-    await client.query(
-      'create table if not exists searchsync_cdc.signal (id varchar(64) primary key, type varchar(32) not null, data varchar(2048))',
-    );
-    await client.query(
-      'create table if not exists searchsync_cdc.heartbeat (id int primary key, ts timestamptz not null)',
-    );
     for (const schema of schemas)
       await client.query(`create schema if not exists ${ident(schema)}`);
-    const version = Number(
-      (await client.query('show server_version_num')).rows[0].server_version_num,
-    );
-    const exists = await client.query('select 1 from pg_publication where pubname = $1', [
-      'searchsync_pub',
-    ]);
-    if (exists.rowCount === 0) {
-      const scope =
-        version >= 150000
-          ? `for tables in schema ${[...schemas, 'searchsync_cdc'].map(ident).join(', ')}`
-          : 'for all tables';
-      await client.query(
-        `create publication searchsync_pub ${scope} with (publish_via_partition_root = true)`,
-      );
-      say(`publication searchsync_pub (${scope})`);
-    } else {
-      say('publication searchsync_pub already exists');
-    }
     if (demo) {
       await client.query(`create table if not exists public.products (
         id bigserial primary key, name text not null, description text,
@@ -109,6 +91,25 @@ async function prepareDatabase(databaseUrl, schemas, demo) {
     }
   } finally {
     await client.end();
+  }
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const publication = env.SEARCHSYNC_PUBLICATION || 'searchsync_pub';
+    const report = await reconcilePublication(pool, {
+      publication,
+      schemas,
+      ddlTrigger: env.ADMIN_PUBLICATION_DDL_TRIGGER !== 'false',
+    });
+    if (report) {
+      say(
+        `publication ${publication}: ${report.published.length} tables (${report.action}), DDL trigger ${report.trigger.state}${report.trigger.detail ? `: ${report.trigger.detail}` : ''}`,
+      );
+      for (const table of report.excluded) say(`${table.table} kept out: ${table.fix}`);
+    } else {
+      say(`publication ${publication} is being reconciled by the connector admin`);
+    }
+  } finally {
+    await pool.end();
   }
 }
 

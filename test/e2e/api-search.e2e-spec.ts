@@ -98,7 +98,7 @@ describe('query API against the real stack', () => {
         { name: 'big', type: 'long' },
         { name: 'active', type: 'boolean' },
         { name: 'born', type: 'date' },
-        { name: 'attrs', type: 'flat_object' },
+        { name: 'attrs', type: 'object' },
       ]),
     );
   });

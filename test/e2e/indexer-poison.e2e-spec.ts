@@ -217,10 +217,17 @@ describe('indexer: poison records are dead-lettered, the consumer never dies', (
         source: { ...envelope.payload.source, lsn: 'zz-not-a-position', sequence: null },
       },
     });
-    const poison = [
+    // A replay by the admin that fails again: its new dead letter must say what it replayed.
+    const replayOf = '0:987654';
+    const poison: { key: string; value: string; headers?: IHeaders }[] = [
       { key: template.key, value: 'this is not a change event' },
       { key: template.key, value: badField },
       { key: '{"schema":null,"payload":{"id":999999}}', value: badPosition },
+      {
+        key: template.key,
+        value: 'a replayed record that still is not a change event',
+        headers: { 'searchsync.replay.of': replayOf, 'searchsync.replay.at': 'e2e' },
+      },
     ];
     const producer = kafka.producer();
     await producer.connect();
@@ -231,7 +238,7 @@ describe('indexer: poison records are dead-lettered, the consumer never dies', (
       await writeRows(251 + sent.length * 50 - 50, 250 + sent.length * 50);
     }
     await producer.disconnect();
-    await writeRows(401, 500);
+    await writeRows(251 + poison.length * 50, 500);
     await db.query(`update ${main} set name = 'updated ' || id where id between 1 and 100`);
 
     const [mainIds, otherIds] = await eventually(
@@ -264,6 +271,7 @@ describe('indexer: poison records are dead-lettered, the consumer never dies', (
         'searchsync.source.offset': offsets[i],
         'searchsync.table': `public.${main}`,
       });
+      expect(letter.headers['searchsync.replay.of']).toBe(message.headers ? replayOf : undefined);
       expect(REASON_CLASSES).toContain(letter.headers['searchsync.reason.class']);
       expect(letter.headers['searchsync.reason']).toMatch(/fix: /);
       const time = Number(letter.headers['searchsync.time']);

@@ -128,7 +128,7 @@ describe('indexer: every change, exact values, replay-safe, never drops', () => 
       c_text: 'text',
       c_uuid: 'keyword',
       c_bytea: 'binary',
-      c_jsonb: 'flat_object',
+      c_jsonb: 'object',
     });
   });
 

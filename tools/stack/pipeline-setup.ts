@@ -1,16 +1,19 @@
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import {
   ConnectClient,
   databaseTemplateEnv,
   loadConnectorTemplate,
 } from '@searchsync/connect-client';
+// The admin owns the publication; the stack prepares it with the admin's own code, so the first
+// start and every later reconciliation agree.
+import { reconcilePublication } from '../../apps/connector-admin/src/publication-manager';
 import type { StackPaths } from './stack-paths';
 import type { StackSettings } from './stack-settings';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export const PUBLICATION = 'searchsync_pub';
+export const PUBLICATION = process.env.SEARCHSYNC_PUBLICATION || 'searchsync_pub';
 
 const DEMO_TABLE = `
 create table if not exists public.products (
@@ -34,52 +37,45 @@ insert into public.products (name, description, price, tags, in_stock) values
   ('Chef knife', '21 cm chef knife, stainless steel', 119.00, '{kitchen}', true),
   ('Coffee beans', 'Single origin Ethiopia, 1 kg, light roast for filter and espresso', 32.00, '{coffee}', true)`;
 
-const CDC_SETUP = [
-  // Debezium's bookkeeping tables live outside the synced schemas, so they never become indices.
-  'create schema if not exists searchsync_cdc',
-  'create table if not exists searchsync_cdc.signal (id varchar(64) primary key, type varchar(32) not null, data varchar(2048))',
-  'create table if not exists searchsync_cdc.heartbeat (id int primary key, ts timestamptz not null)',
-];
-
 /**
- * A publication over every table of schema public — present and future, partitions published
- * under their parent — plus Debezium's signal and heartbeat tables; and the demo table on our
- * own database.
+ * Debezium's signal and heartbeat tables, the demo table on our own database, and the
+ * publication: an explicit list of the synced tables PostgreSQL can replicate without refusing
+ * the application's UPDATE/DELETE (keyless tables are kept out and reported by the admin), kept
+ * current by an event trigger and by the admin's reconciler. A publication of the older
+ * FOR TABLES IN SCHEMA form is migrated in one statement.
  */
 export async function prepareDatabase(
   settings: StackSettings,
   options: { demo: boolean },
   say: (line: string) => void,
 ): Promise<void> {
-  const client = new Client({ connectionString: settings.databaseUrl });
-  await client.connect();
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 1 });
   try {
-    for (const statement of CDC_SETUP) await client.query(statement);
-    const version = Number(
-      (await client.query<{ v: string }>("select current_setting('server_version_num') as v"))
-        .rows[0].v,
-    );
-    const exists = await client.query('select 1 from pg_publication where pubname = $1', [
-      PUBLICATION,
-    ]);
-    if (exists.rowCount === 0) {
-      const scope =
-        version >= 150000 ? 'for tables in schema public, searchsync_cdc' : 'for all tables';
-      await client.query(
-        `create publication ${PUBLICATION} ${scope} with (publish_via_partition_root = true)`,
-      );
-      say(`✓ publication ${PUBLICATION} (${scope})`);
-    }
     if (options.demo) {
-      await client.query(DEMO_TABLE);
-      const count = await client.query<{ n: string }>('select count(*) as n from public.products');
+      await pool.query(DEMO_TABLE);
+      const count = await pool.query<{ n: string }>('select count(*) as n from public.products');
       if (Number(count.rows[0].n) === 0) {
-        await client.query(DEMO_ROWS);
+        await pool.query(DEMO_ROWS);
         say('✓ demo table public.products with 8 rows');
       }
     }
+    const schemas = (process.env.SEARCHSYNC_SCHEMAS || 'public')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const report = await reconcilePublication(pool, {
+      publication: PUBLICATION,
+      schemas,
+      ddlTrigger: process.env.ADMIN_PUBLICATION_DDL_TRIGGER !== 'false',
+    });
+    if (report) {
+      say(
+        `✓ publication ${PUBLICATION}: ${report.published.length} tables${report.action === 'none' ? '' : ` (${report.action})`}, DDL trigger ${report.trigger.state}`,
+      );
+      for (const table of report.excluded) say(`… ${table.table} kept out: ${table.fix}`);
+    }
   } finally {
-    await client.end();
+    await pool.end();
   }
 }
 

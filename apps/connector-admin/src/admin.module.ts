@@ -15,9 +15,12 @@ import { HealthController } from './health.controller';
 import { Infrastructure } from './infrastructure.service';
 import { MetricsController, PipelineController } from './pipeline.controller';
 import { PipelineService } from './pipeline.service';
+import { PublicationReconciler } from './publication-reconciler.service';
+import { PublicationStatusController } from './publication-status.controller';
 import { ResyncService } from './resync.service';
 import { StatusPageController } from './status-page.controller';
 import { TableCatalog } from './table-catalog';
+import { TableLifecycleService } from './table-lifecycle.service';
 import { VerifyService } from './verify.service';
 
 @Module({
@@ -28,6 +31,7 @@ import { VerifyService } from './verify.service';
     HealthController,
     StatusPageController,
     DeadLettersController,
+    PublicationStatusController,
   ],
   providers: [
     { provide: ADMIN_CONFIG, useFactory: () => loadConfig(adminEnvSchema) },
@@ -47,6 +51,8 @@ import { VerifyService } from './verify.service';
     DeadLettersService,
     ResyncService,
     VerifyService,
+    PublicationReconciler,
+    TableLifecycleService,
   ],
 })
 export class AdminModule {}

@@ -271,8 +271,18 @@ describe('indexer consumer state from its metrics', () => {
       metricsUrl: url,
       reachable: true,
       consuming: true,
+      writesBlocked: null,
     });
     expect(indexerHealthOf(url, { text: exposition(0) }).consuming).toBe(false);
+  });
+
+  it('reads whether writes are blocked', () => {
+    const text = `${exposition(1)}searchsync_indexer_writes_blocked 1\n`;
+    expect(indexerHealthOf(url, { text }).writesBlocked).toBe(true);
+    expect(
+      indexerHealthOf(url, { text: `${exposition(1)}searchsync_indexer_writes_blocked 0\n` })
+        .writesBlocked,
+    ).toBe(false);
   });
 
   it('takes a missing gauge (an older indexer) as unknown, and no answer as unreachable', () => {
@@ -280,11 +290,13 @@ describe('indexer consumer state from its metrics', () => {
       metricsUrl: url,
       reachable: true,
       consuming: null,
+      writesBlocked: null,
     });
     expect(indexerHealthOf(url, { error: 'connect ECONNREFUSED 127.0.0.1:3002' })).toEqual({
       metricsUrl: url,
       reachable: false,
       consuming: null,
+      writesBlocked: null,
       error: 'connect ECONNREFUSED 127.0.0.1:3002',
     });
   });

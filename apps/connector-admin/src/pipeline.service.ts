@@ -10,6 +10,7 @@ import { tableIndexNames } from '@searchsync/search-engine';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { AdminMetrics } from './admin-metrics';
 import { DeadLettersService } from './dead-letters.service';
+import { PublicationReconciler } from './publication-reconciler.service';
 import { HealerService } from './healer.service';
 import { Infrastructure } from './infrastructure.service';
 
@@ -50,6 +51,8 @@ export interface IndexerHealth {
    * not publish it (an older indexer) or its metrics are unreachable.
    */
   consuming: boolean | null;
+  /** `searchsync_indexer_writes_blocked`: writes wait on an engine outage or a blocked index. */
+  writesBlocked: boolean | null;
   error?: string;
 }
 
@@ -105,10 +108,22 @@ export function indexerHealthOf(
   scrape: { text: string } | { error: string },
 ): IndexerHealth {
   if ('error' in scrape) {
-    return { metricsUrl, reachable: false, consuming: null, error: scrape.error };
+    return {
+      metricsUrl,
+      reachable: false,
+      consuming: null,
+      writesBlocked: null,
+      error: scrape.error,
+    };
   }
   const running = parseGauge(scrape.text, 'searchsync_indexer_consumer_running');
-  return { metricsUrl, reachable: true, consuming: running === null ? null : running > 0 };
+  const blocked = parseGauge(scrape.text, 'searchsync_indexer_writes_blocked');
+  return {
+    metricsUrl,
+    reachable: true,
+    consuming: running === null ? null : running > 0,
+    writesBlocked: blocked === null ? null : blocked > 0,
+  };
 }
 
 function settledValue<T>(result: PromiseSettledResult<T>): T | null {
@@ -138,6 +153,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly metrics: AdminMetrics,
     private readonly healer: HealerService,
     private readonly deadLetterService: DeadLettersService,
+    private readonly publication: PublicationReconciler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -225,6 +241,11 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     } else if (indexer.consuming === false) {
       fail(
         'indexer not consuming: it reports no running Kafka consumer (searchsync_indexer_consumer_running 0); see the indexer log',
+      );
+    }
+    if (indexer.writesBlocked === true) {
+      fail(
+        'indexer writes blocked: the search engine refuses or cannot take writes (down, credentials, a read-only or closed index); the indexer retries by itself — see its /health and log',
       );
     }
 
@@ -428,7 +449,13 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     return rows.map((r) => ({ schema: r.schema, table: r.table, estimate: Number(r.estimate) }));
   }
 
+  /**
+   * Tables whose changes cannot become documents for want of a key: those the publication keeps
+   * out (their writes would fail if published), and published ones without a primary key
+   * (replica identity FULL or USING INDEX), whose documents have no id.
+   */
   private async tablesWithoutPrimaryKey(): Promise<{ table: string; fix: string }[]> {
+    const excluded = this.publication.excludedTables();
     const { rows } = await this.infra.pool.query<{ schema: string; table: string }>(
       `select n.nspname as schema, c.relname as table
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -437,10 +464,15 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         order by 1, 2`,
       [this.config.SEARCHSYNC_SCHEMAS],
     );
-    return rows.map((r) => ({
-      table: `${r.schema}.${r.table}`,
-      fix: `add a primary key (alter table ${r.schema}.${r.table} add primary key (...)), or set message.key.columns for it in the connector`,
-    }));
+    const keptOut = new Map(excluded.map((e) => [e.table, e.fix]));
+    const published = rows
+      .map((r) => `${r.schema}.${r.table}`)
+      .filter((table) => !keptOut.has(table))
+      .map((table) => ({
+        table,
+        fix: `published (replica identity FULL or USING INDEX) but without a primary key, so its documents have no id: add a primary key (alter table ${table} add primary key (...)), or set message.key.columns for it in the connector`,
+      }));
+    return [...excluded.map(({ table, fix }) => ({ table, fix })), ...published];
   }
 
   private async exactCount(schema: string, table: string): Promise<number | null> {

@@ -7,8 +7,9 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import type { ConnectorBackend } from '@searchsync/connect-client';
 import type { Consumer } from 'kafkajs';
-import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
+import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { ResyncNotFoundError } from './admin.errors';
 import { Infrastructure } from './infrastructure.service';
 import { TableCatalog } from './table-catalog';
@@ -41,6 +42,30 @@ export interface DebeziumNotification {
 }
 
 const KEPT = 200;
+const EXCLUDE_KEY = 'column.exclude.list';
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Debezium's `column.exclude.list` extended by the given columns of one table, or null when it
+ * already excludes them. Entries are anchored regexes of `schema.table.column`.
+ */
+export function excludeListWith(
+  current: string | undefined,
+  collection: string,
+  columns: string[],
+): string | null {
+  const entries = (current ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const [schema, ...rest] = collection.split('.');
+  const wanted = columns.map(
+    (column) => `${escapeRegex(schema)}\\.${escapeRegex(rest.join('.'))}\\.${escapeRegex(column)}`,
+  );
+  const missing = wanted.filter((entry) => !entries.includes(entry));
+  return missing.length === 0 ? null : [...entries, ...missing].join(',');
+}
 
 /** Folds one notification into the handle it belongs to. */
 export function applyNotification(handle: ResyncHandle, note: DebeziumNotification): void {
@@ -96,6 +121,7 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     private readonly infra: Infrastructure,
     private readonly catalog: TableCatalog,
+    @Inject(CONNECTOR_BACKEND) private readonly backend: ConnectorBackend,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -187,6 +213,8 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
   async resync(reference: string): Promise<ResyncHandle> {
     const table = await this.catalog.resolve(reference);
     const collection = `${table.schema}.${table.table}`;
+    const notReplicated = table.columns.filter((c) => c.notReplicated).map((c) => c.name);
+    if (notReplicated.length > 0) await this.excludeFromConnector(collection, notReplicated);
     const id = `resync-${randomUUID()}`;
     const handle = this.newHandle(id, collection, new Date().toISOString());
     this.remember(handle);
@@ -200,6 +228,30 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
     );
     this.logger.log(`resync ${id} of ${collection} requested`);
     return { ...handle };
+  }
+
+  /**
+   * Debezium's incremental snapshot selects `*` unless columns are filtered, and its table schema
+   * (from pgoutput) lacks the generated columns PostgreSQL does not replicate: the chunk then fails
+   * with "Column '…' not found in result set". Excluding those columns in the connector makes
+   * every read (snapshot, incremental snapshot, stream) leave them out alike. Changing the config
+   * restarts the task; the signal is sent once it runs again (signals are read from the WAL, so
+   * one sent during the restart would not be lost either).
+   */
+  private async excludeFromConnector(collection: string, columns: string[]): Promise<void> {
+    const name = this.config.ADMIN_CONNECTOR_NAME;
+    const current = await this.backend.config(name);
+    const next = excludeListWith(current[EXCLUDE_KEY], collection, columns);
+    if (next === null) return;
+    this.logger.log(`excluding ${columns.join(', ')} of ${collection} in ${name} (${EXCLUDE_KEY})`);
+    await this.backend.apply(name, { ...current, [EXCLUDE_KEY]: next });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const status = await this.backend.status(name).catch(() => null);
+      if (status?.state === 'RUNNING' && status.tasks.every((t) => t.state === 'RUNNING')) return;
+    }
+    this.logger.warn(`${name} not running 30 s after excluding columns; sending the signal anyway`);
   }
 
   get(id: string): ResyncHandle {

@@ -12,6 +12,15 @@ export interface CatalogColumn {
   baseType: string;
   /** Element type name (domains resolved) for arrays, else null. */
   elementType: string | null;
+  /** `atttypmod` (the n of bit(n)), -1 when none. */
+  typmod: number;
+  /** `pg_type.typtype` of the base type: `c` composite, `m` multirange, `e` enum, … */
+  typtype: string;
+  /**
+   * Why PostgreSQL's replication does not carry this column, or null when it does: a stored
+   * generated column before PostgreSQL 18 (or without the publication's publish_generated_columns).
+   */
+  notReplicated: string | null;
 }
 
 export interface TableColumns {
@@ -43,6 +52,9 @@ export class TableCatalog {
       sql_type: string;
       base_type: string;
       element_type: string | null;
+      typmod: number;
+      typtype: string;
+      generated: string;
       key_position: number | null;
     }>(
       `with rel as (
@@ -56,6 +68,9 @@ export class TableCatalog {
               format_type(a.atttypid, a.atttypmod) as sql_type,
               coalesce(bt.typname, t.typname) as base_type,
               coalesce(ebt.typname, et.typname) as element_type,
+              a.atttypmod as typmod,
+              coalesce(bt.typtype, t.typtype)::text as typtype,
+              a.attgenerated::text as generated,
               pk.position as key_position
          from pg_attribute a
          join pg_type t on t.oid = a.atttypid
@@ -69,6 +84,9 @@ export class TableCatalog {
       [name.schema, name.table],
     );
     if (rows.length === 0) throw new TableNotFoundError(reference, 'does not exist');
+    const generatedReplicated = rows.some((r) => r.generated === 's')
+      ? await this.publishesGeneratedColumns()
+      : false;
     const primaryKey = rows
       .filter((r) => r.key_position !== null)
       .sort((a, b) => (a.key_position ?? 0) - (b.key_position ?? 0))
@@ -85,8 +103,27 @@ export class TableCatalog {
         sqlType: r.sql_type,
         baseType: r.base_type,
         elementType: r.element_type,
+        typmod: r.typmod,
+        typtype: r.typtype,
+        notReplicated:
+          r.generated === 's' && !generatedReplicated
+            ? 'generated column: PostgreSQL replicates generated columns only from version 18, with the publication option publish_generated_columns = stored'
+            : null,
       })),
       primaryKey,
     };
+  }
+
+  /** PostgreSQL 18+ sends stored generated columns when the publication says so. */
+  private async publishesGeneratedColumns(): Promise<boolean> {
+    const { rows } = await this.infra.pool.query<{ version: number }>(
+      "select current_setting('server_version_num')::int as version",
+    );
+    if ((rows[0]?.version ?? 0) < 180000) return false;
+    const publication = await this.infra.pool.query<{ stored: boolean }>(
+      "select pubgencols::text = 's' as stored from pg_publication where pubname = $1",
+      [this.config.SEARCHSYNC_PUBLICATION],
+    );
+    return publication.rows[0]?.stored ?? false;
   }
 }

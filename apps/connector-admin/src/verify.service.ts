@@ -1,17 +1,27 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  documentId,
+  notSentByDebezium,
+  quoteIdent,
+  ROW_SESSION_SETTINGS,
+  rowColumnPlan,
+  rowDocumentValue,
+  sameDocumentValue,
+  wireExpression,
+  type DocumentValue,
+  type RowColumnPlan,
+} from '@searchsync/change-events';
 import { tableIndexNames } from '@searchsync/search-engine';
 import type { PoolClient } from 'pg';
 import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
 import { Infrastructure } from './infrastructure.service';
-import {
-  canonical,
-  columnType,
-  documentIdOf,
-  rowValueToDocument,
-  type ColumnType,
-  type DocValue,
-} from './row-canonical';
-import { TableCatalog, type TableColumns } from './table-catalog';
+import { TableCatalog, type CatalogColumn, type TableColumns } from './table-catalog';
+
+/** A column that is in no document, and why: verify leaves it out. */
+export interface NotReplicatedColumn {
+  column: string;
+  reason: string;
+}
 
 export interface VerifyResult {
   table: string;
@@ -25,6 +35,8 @@ export interface VerifyResult {
   mismatchedTotal: number;
   /** Mismatched documents per column: where to look first. */
   mismatchedColumns: Record<string, number>;
+  /** Columns not compared because replication does not carry them (generated, unsupported type). */
+  notReplicated: NotReplicatedColumn[];
   /** The id lists hold at most this many ids each; the totals count all. */
   limit: number;
   durationMs: number;
@@ -32,11 +44,31 @@ export interface VerifyResult {
 }
 
 const BATCH = 1000;
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdent;
 
-interface Column {
-  name: string;
-  type: ColumnType;
+type Column = RowColumnPlan;
+
+/** Why a column is in no document, or null when it is replicated. */
+export function notReplicatedReason(column: CatalogColumn): string | null {
+  return (
+    column.notReplicated ??
+    notSentByDebezium({
+      name: column.name,
+      baseType: column.baseType,
+      elementType: column.elementType,
+      typmod: column.typmod,
+      typtype: column.typtype,
+    })
+  );
+}
+
+/** The row value verify compares, or the conversion's error (then the row counts as mismatched). */
+function convertedValue(column: Column, text: string | null): DocumentValue | Error {
+  try {
+    return rowDocumentValue(column, text);
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 /**
@@ -59,10 +91,13 @@ export class VerifyService {
     const table = await this.catalog.resolve(reference);
     const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, table).alias;
     const documents = await this.infra.engine.count(alias).catch(() => 0);
-    const columns: Column[] = table.columns.map((c) => ({
-      name: c.name,
-      type: columnType(c.baseType, c.elementType),
-    }));
+    const notReplicated: NotReplicatedColumn[] = [];
+    const columns: Column[] = [];
+    for (const column of table.columns) {
+      const reason = notReplicatedReason(column);
+      if (reason) notReplicated.push({ column: column.name, reason });
+      else columns.push(rowColumnPlan(column));
+    }
     const result: VerifyResult = {
       table: `${table.schema}.${table.table}`,
       rows: 0,
@@ -74,6 +109,7 @@ export class VerifyService {
       extraTotal: 0,
       mismatchedTotal: 0,
       mismatchedColumns: {},
+      notReplicated,
       limit,
       durationMs: 0,
       rowsPerSecond: 0,
@@ -84,9 +120,7 @@ export class VerifyService {
     };
     const client = await this.infra.pool.connect();
     try {
-      await client.query(
-        "set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set timezone = 'UTC'; set extra_float_digits = 3; set bytea_output = 'hex'",
-      );
+      await client.query(ROW_SESSION_SETTINGS);
       await this.rowsAgainstDocuments(client, table, columns, alias, result, note);
       if (documents > 0) await this.documentsAgainstRows(client, table, columns, alias, note);
     } finally {
@@ -103,15 +137,9 @@ export class VerifyService {
     return result;
   }
 
+  /** Each column in Debezium's wire form, so the indexer's conversion reads it. */
   private selectList(columns: Column[]): string {
-    // Arrays as JSON; other types through their output function (`inet::text` would add /32).
-    const expression = (c: Column) =>
-      c.type.array
-        ? `to_jsonb(${ident(c.name)})::text`
-        : c.type.kind === 'text'
-          ? `to_jsonb(${ident(c.name)}) #>> '{}'`
-          : `${ident(c.name)}::text`;
-    return columns.map((c, i) => `${expression(c)} as c${i}`).join(', ');
+    return columns.map((c, i) => `${wireExpression(c)} as c${i}`).join(', ');
   }
 
   private keyIndexes(table: TableColumns, columns: Column[]): number[] {
@@ -140,17 +168,20 @@ export class VerifyService {
         );
         if (rows.length === 0) break;
         result.rows += rows.length;
-        const converted = rows.map((row) =>
-          columns.map((c, i) => rowValueToDocument(row[`c${i}`], c.type)),
+        const converted = rows.map((row) => columns.map((c, i) => convertedValue(c, row[`c${i}`])));
+        const ids = converted.map((values) =>
+          documentId(keys.map((k) => values[k]).map((v) => (v instanceof Error ? v.message : v))),
         );
-        const ids = converted.map((values) => documentIdOf(keys.map((k) => values[k])));
-        const found = await this.documentsById(alias, ids);
+        // No documents (maybe not even an index yet): every row is missing.
+        const found =
+          result.documents > 0 ? await this.documentsById(alias, ids) : new Map<string, never>();
         converted.forEach((values, i) => {
           const document = found.get(ids[i]);
           if (!document) return note('missing', ids[i]);
-          const differing = columns.filter(
-            (c, j) => canonical(values[j], c.type) !== canonical(document[c.name], c.type),
-          );
+          const differing = columns.filter((c, j) => {
+            const value = values[j];
+            return value instanceof Error || !sameDocumentValue(c, value, document[c.name]);
+          });
           if (differing.length === 0) return;
           note('mismatched', ids[i]);
           for (const column of differing) {
@@ -188,13 +219,13 @@ export class VerifyService {
       return {
         name,
         sqlType: column?.sqlType ?? 'text',
-        type: columns.find((c) => c.name === name)!.type,
+        plan: columns.find((c) => c.name === name)!,
       };
     });
     const from = `${ident(table.schema)}.${ident(table.table)}`;
     const keyList = keyColumns.map((k) => ident(k.name)).join(', ');
     const unnest = keyColumns.map((k, i) => `$${i + 1}::${k.sqlType}[]`).join(', ');
-    const sql = `select ${keyColumns.map((k, i) => `${ident(k.name)}::text as k${i}`).join(', ')} from ${from} where (${keyList}) in (select * from unnest(${unnest}))`;
+    const sql = `select ${keyColumns.map((k, i) => `${wireExpression(k.plan)} as k${i}`).join(', ')} from ${from} where (${keyList}) in (select * from unnest(${unnest}))`;
     for await (const hits of this.infra.engine.scanDocuments(alias, BATCH)) {
       const params: (string | null)[][] = keyColumns.map(() => []);
       const candidates: string[] = [];
@@ -213,7 +244,7 @@ export class VerifyService {
         const { rows } = await client.query<Record<string, string | null>>(sql, params);
         present = new Set(
           rows.map((row) =>
-            documentIdOf(keyColumns.map((k, i) => rowValueToDocument(row[`k${i}`], k.type))),
+            documentId(keyColumns.map((k, i) => rowDocumentValue(k.plan, row[`k${i}`]))),
           ),
         );
       } catch (error) {
@@ -253,7 +284,7 @@ export class VerifyService {
   private keyValuesOf(id: string, keyCount: number): (string | null)[] | null {
     if (keyCount === 1) return [id];
     try {
-      const parsed = JSON.parse(id) as DocValue;
+      const parsed = JSON.parse(id) as DocumentValue;
       if (!Array.isArray(parsed) || parsed.length !== keyCount) return null;
       return parsed.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
     } catch {

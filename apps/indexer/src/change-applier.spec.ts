@@ -10,9 +10,16 @@ import {
   type SearchEngine,
 } from '@searchsync/search-engine';
 import type { Producer } from 'kafkajs';
-import { ChangeApplier, type SourceRecord } from './change-applier';
+import {
+  BatchAbortedError,
+  ChangeApplier,
+  IndexerStoppingError,
+  isRecordFailure,
+  type SourceRecord,
+} from './change-applier';
 import { DeadLetterPublisher, type DeadLetter } from './dead-letter-publisher';
 import { IndexerMetrics } from './indexer-metrics';
+import type { WriteStatus } from './write-status';
 
 /**
  * Recorded from the local stack: two tables, `e2e_poisonrec_fixture` (id, name, a timestamp
@@ -60,13 +67,20 @@ class RecordingEngine {
   readonly bulkSizes: number[] = [];
   ensureFailures: Error[] = [];
   ensureRefused = new Set<string>();
+  /** Refuses to create an index for these properties (a column type the engine lacks). */
+  ensureRefusedFor: ((alias: string, properties: Record<string, unknown>) => boolean) | undefined;
+  ensureCalls = 0;
   itemRejection: ((action: BulkAction) => BulkItemResult | undefined) | undefined;
   requestRejection: ((actions: BulkAction[]) => Error | undefined) | undefined;
 
-  ensureTableIndex(names: { alias: string }): Promise<void> {
+  ensureTableIndex(names: { alias: string }, properties: Record<string, unknown>): Promise<void> {
+    this.ensureCalls += 1;
     const failure = this.ensureFailures.shift();
     if (failure) return Promise.reject(failure);
-    if (this.ensureRefused.has(names.alias)) {
+    if (
+      this.ensureRefused.has(names.alias) ||
+      this.ensureRefusedFor?.(names.alias, properties) === true
+    ) {
       return Promise.reject(
         new SearchEngineRequestError(
           'search engine refused the request (400): mapper_parsing_exception: No handler for type [flat_object] declared on field [x]',
@@ -90,10 +104,21 @@ class RecordingEngine {
     return Promise.resolve(0);
   }
 
+  /** Extra results appended to an answer (an engine answer we cannot place). */
+  extraResults = 0;
+
   bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
     this.bulkSizes.push(actions.length);
     const refused = this.requestRejection?.(actions);
     if (refused) return Promise.reject(refused);
+    if (this.extraResults > 0) {
+      return Promise.resolve(
+        Array.from({ length: actions.length + this.extraResults }, () => ({
+          status: 201,
+          outcome: 'applied' as const,
+        })),
+      );
+    }
     return Promise.resolve(
       actions.map((action) => {
         const rejected = this.itemRejection?.(action);
@@ -119,23 +144,39 @@ class CapturingPublisher {
 
 function applierWith(
   engine: RecordingEngine,
-  options: { decode?: typeof decodeChangeEvent; maxActions?: number } = {},
+  options: {
+    decode?: typeof decodeChangeEvent;
+    maxActions?: number;
+    heartbeat?: () => Promise<void>;
+    publisher?: DeadLetterPublisher;
+  } = {},
 ) {
   const publisher = new CapturingPublisher();
   const applier = new ChangeApplier(
     engine as unknown as SearchEngine,
-    publisher as unknown as DeadLetterPublisher,
+    options.publisher ?? (publisher as unknown as DeadLetterPublisher),
     new IndexerMetrics(),
-    { indexPrefix: 'searchsync', maxActions: options.maxActions ?? 100, maxBytes: 5_000_000 },
+    {
+      indexPrefix: 'searchsync',
+      maxActions: options.maxActions ?? 100,
+      maxBytes: 5_000_000,
+      // Retries in tests wait a millisecond, not seconds.
+      retryDelayMs: 1,
+    },
     options.decode,
   );
   const apply = (records: SourceRecord[]) =>
-    applier.apply(
-      records,
-      () => true,
-      () => Promise.resolve(),
-    );
+    applier.apply(records, () => true, options.heartbeat ?? (() => Promise.resolve()));
   return { applier, publisher, apply };
+}
+
+/** What kafkajs throws from `heartbeat()` while the group rebalances. */
+function rebalanceInProgress(): Error {
+  return Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), {
+    name: 'KafkaJSProtocolError',
+    type: 'REBALANCE_IN_PROGRESS',
+    retriable: false,
+  });
 }
 
 const FIXTURE_ALIAS = 'searchsync.public.e2e_poisonrec_fixture';
@@ -282,6 +323,350 @@ describe('ChangeApplier: one bad record is that record’s problem', () => {
 
     expect(publisher.letters).toHaveLength(0);
     expect(engine.idsOf(OTHER_ALIAS)).toHaveLength(2);
+  });
+});
+
+/** The recorded decoder, with the records at these offsets turned into a truncate of their table. */
+function truncateAt(offsets: string[], batch: SourceRecord[]): typeof decodeChangeEvent {
+  return (key, value) => {
+    const event = withoutInfinityRows(key, value);
+    const record = batch.find((r) => r.value === value);
+    if (record && offsets.includes(record.offset) && event.kind !== 'skip') {
+      return { ...event, kind: 'truncate' };
+    }
+    return event;
+  };
+}
+
+describe('ChangeApplier: a failure that is nobody’s record never commits a partial batch', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  it('ends the batch uncommitted when a heartbeat fails during a retry before a truncate, dead-lettering nothing', async () => {
+    const engine = new RecordingEngine();
+    let calls = 0;
+    // One outage: the bulk the truncate flushes waits, and the heartbeat of that wait fails.
+    engine.requestRejection = () =>
+      calls++ === 0
+        ? new SearchEngineUnavailableError('search engine answered 503: unavailable', 503)
+        : undefined;
+    const batch = [recorded[0], recorded[6]];
+    const { publisher, apply } = applierWith(engine, {
+      decode: truncateAt(['6'], batch),
+      heartbeat: () => Promise.reject(rebalanceInProgress()),
+    });
+
+    await expect(apply(batch)).rejects.toBeInstanceOf(IndexerStoppingError);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.written).toEqual([]);
+  });
+
+  it('ends the batch uncommitted when a heartbeat fails while the index cannot be created yet (the table is not marked unmappable)', async () => {
+    const engine = new RecordingEngine();
+    engine.ensureFailures = [
+      new SearchEngineUnavailableError('search engine unreachable: connect ECONNREFUSED'),
+    ];
+    const { publisher, apply } = applierWith(engine, {
+      heartbeat: () => Promise.reject(rebalanceInProgress()),
+    });
+
+    await expect(apply(recorded.slice(6))).rejects.toBeInstanceOf(IndexerStoppingError);
+    expect(publisher.letters).toEqual([]);
+  });
+
+  it('never counts a Kafka error as a record’s failure', () => {
+    expect(isRecordFailure(rebalanceInProgress())).toBe(false);
+    expect(
+      isRecordFailure(Object.assign(new Error('x'), { name: 'KafkaJSNonRetriableError' })),
+    ).toBe(false);
+    expect(isRecordFailure(new RangeError('Invalid time value'))).toBe(true);
+  });
+
+  it('fails the whole batch, dead-lettering nothing, when a flushed bulk fails unexpectedly before a truncate', async () => {
+    const engine = new RecordingEngine();
+    // An answer with more items than actions: not a record's fault, and not understood.
+    engine.extraResults = 1;
+    const batch = [recorded[0], recorded[6], recorded[7]];
+    const { publisher, apply } = applierWith(engine, { decode: truncateAt(['6'], batch) });
+
+    await expect(apply(batch)).rejects.toBeInstanceOf(BatchAbortedError);
+    expect(publisher.letters).toEqual([]);
+  });
+});
+
+describe('ChangeApplier: an engine that refuses writes for reasons not about the data', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  const blocked = (status: number, type: string, reason: string) =>
+    new SearchEngineRequestError(
+      `search engine refused the request (${status}): ${reason}`,
+      status,
+      type,
+    );
+
+  it.each([
+    [
+      'an index write block (403)',
+      blocked(
+        403,
+        'cluster_block_exception',
+        'index [searchsync.public.x.v1] blocked by: [FORBIDDEN/8/index write (api)];',
+      ),
+      /cluster_block_exception/,
+    ],
+    [
+      'refused credentials (401)',
+      blocked(401, 'security_exception', 'missing authentication credentials'),
+      /credentials refused \(401\)/,
+    ],
+    [
+      'a closed index (400)',
+      blocked(400, 'index_closed_exception', 'closed'),
+      /index_closed_exception/,
+    ],
+    [
+      'a client failure without an HTTP answer',
+      new SearchEngineRequestError('search engine call failed: socket hang up'),
+      /client failure/,
+    ],
+  ])(
+    'waits out %s without splitting the bulk or dead-lettering, and reports writes blocked meanwhile',
+    async (_, error, reason) => {
+      const engine = new RecordingEngine();
+      let calls = 0;
+      const seen: WriteStatus[] = [];
+      const { applier, publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+      engine.requestRejection = () => {
+        seen.push(applier.writeStatus());
+        return calls++ < 3 ? error : undefined;
+      };
+
+      await apply(recorded);
+
+      expect(publisher.letters).toEqual([]);
+      expect(engine.bulkSizes).toEqual([6, 6, 6, 6]);
+      expect(engine.idsOf(FIXTURE_ALIAS)).toHaveLength(4);
+      expect(engine.idsOf(OTHER_ALIAS)).toHaveLength(2);
+      expect(seen[0].blocked).toBe(false);
+      expect(seen[1]).toMatchObject({ blocked: true, reason: expect.stringMatching(reason) });
+      expect(applier.writeStatus()).toEqual({ blocked: false });
+    },
+  );
+
+  it('retries items refused for a block or a closed index instead of dead-lettering them', async () => {
+    const engine = new RecordingEngine();
+    let refusals = 4;
+    engine.itemRejection = (action) => {
+      if (action.index !== FIXTURE_ALIAS || refusals <= 0) return undefined;
+      refusals -= 1;
+      return refusals % 2 === 0
+        ? {
+            status: 400,
+            outcome: 'rejected',
+            reason: 'index_closed_exception: closed',
+          }
+        : {
+            status: 403,
+            outcome: 'rejected',
+            reason:
+              'cluster_block_exception: index [x] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];',
+          };
+    };
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(recorded);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.idsOf(FIXTURE_ALIAS)).toHaveLength(4);
+    expect(engine.idsOf(OTHER_ALIAS)).toHaveLength(2);
+  });
+
+  it('retries an index creation refused for credentials instead of marking the table unmappable', async () => {
+    const engine = new RecordingEngine();
+    engine.ensureFailures = [
+      blocked(403, 'security_exception', 'no permissions for [indices:admin/create]'),
+    ];
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(recorded);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.idsOf(FIXTURE_ALIAS)).toHaveLength(4);
+  });
+
+  it('still dead-letters documents the engine refuses for their content', async () => {
+    const engine = new RecordingEngine();
+    engine.itemRejection = (action) =>
+      action.type === 'index' && action.document.code === 'a'
+        ? {
+            status: 400,
+            outcome: 'rejected',
+            reason: 'document_parsing_exception: failed to parse field [qty]',
+          }
+        : undefined;
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(recorded);
+
+    expect(publisher.letters.map((l) => [l.offset, l.reasonClass])).toEqual([
+      ['6', 'mapping_conflict'],
+    ]);
+  });
+});
+
+describe('ChangeApplier: a document the engine keeps failing with a 5xx', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  it('is dead-lettered as rejected after 10 attempts while the engine accepts other writes', async () => {
+    const engine = new RecordingEngine();
+    const attempts: number[] = [];
+    engine.itemRejection = (action) => {
+      if (action.type !== 'index' || action.document.code !== 'a') return undefined;
+      attempts.push(1);
+      return {
+        status: 500,
+        outcome: 'retryable',
+        reason: 'null_pointer_exception: Cannot invoke "Object.toString()"',
+      };
+    };
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(recorded);
+
+    expect(attempts).toHaveLength(10);
+    expect(publisher.letters).toHaveLength(1);
+    expect(publisher.letters[0]).toMatchObject({ offset: '6', reasonClass: 'rejected' });
+    expect(publisher.letters[0].reason).toMatch(
+      /\(500\) on 10 attempts while it accepted other writes: null_pointer_exception/,
+    );
+    expect(engine.idsOf(OTHER_ALIAS)).toHaveLength(1);
+    expect(engine.idsOf(FIXTURE_ALIAS)).toHaveLength(4);
+  });
+
+  it('is retried for as long as it takes when nothing else is accepted either (an outage)', async () => {
+    const engine = new RecordingEngine();
+    let failing = 15;
+    engine.itemRejection = () =>
+      failing > 0
+        ? { status: 503, outcome: 'retryable', reason: 'unavailable_shards_exception: primary' }
+        : undefined;
+    const sizes = () => engine.bulkSizes.length;
+    engine.requestRejection = () => {
+      if (sizes() > 1) failing -= 1;
+      return undefined;
+    };
+    const { publisher, apply } = applierWith(engine);
+
+    await apply(recorded.slice(6));
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.idsOf(OTHER_ALIAS)).toHaveLength(2);
+    expect(engine.bulkSizes.length).toBeGreaterThan(10);
+  });
+});
+
+describe('ChangeApplier: a table whose index the engine refuses', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  it('asks again for records with other columns (after an ALTER TABLE), instead of reusing the refusal', async () => {
+    const engine = new RecordingEngine();
+    // The engine lacks the type of the original column set; the altered table maps fine.
+    engine.ensureRefusedFor = (alias, properties) =>
+      alias === FIXTURE_ALIAS && !('extra' in properties);
+    const altered = new Set(['3', '4']);
+    const decode: typeof decodeChangeEvent = (key, value) => {
+      const event = withoutInfinityRows(key, value);
+      const record = recorded.find((r) => r.value === value);
+      if (event.kind !== 'upsert' || !record || !altered.has(record.offset)) return event;
+      return {
+        ...event,
+        columns: [...event.columns, { type: 'string', optional: true, field: 'extra' }],
+        document: { ...event.document, extra: 'x' },
+      };
+    };
+    const { publisher, apply } = applierWith(engine, { decode });
+
+    await apply(recorded);
+
+    expect(publisher.letters.map((l) => [l.offset, l.reasonClass])).toEqual([
+      ['0', 'mapping_conflict'],
+    ]);
+    expect(engine.idsOf(FIXTURE_ALIAS)).toEqual([
+      expect.stringMatching(/^index:/), // row 4, altered
+      expect.stringMatching(/^index:/), // row 1 updated, altered
+      expect.stringMatching(/^delete:/),
+    ]);
+  });
+});
+
+describe('ChangeApplier: dead letters', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  it('copies the replay header of a replayed record that fails again onto its new dead letter', async () => {
+    const engine = new RecordingEngine();
+    const replayed: SourceRecord = {
+      ...garbage('200'),
+      headers: { 'searchsync.replay.of': Buffer.from('0:17'), 'searchsync.replay.at': 'now' },
+    };
+    const { publisher, apply } = applierWith(engine);
+
+    await apply([garbage('199'), replayed]);
+
+    expect(publisher.letters.map((l) => [l.offset, l.replayOf])).toEqual([
+      ['199', undefined],
+      ['200', '0:17'],
+    ]);
+    const message = new DeadLetterPublisher(
+      {} as Producer,
+      'searchsync.dead-letter',
+      new IndexerMetrics(),
+    ).message(publisher.letters[1]);
+    expect(message.headers).toMatchObject({ 'searchsync.replay.of': '0:17' });
+  });
+
+  it('never sends a dead letter twice when publishing is retried after a broker failure', async () => {
+    const sent: string[] = [];
+    let failures = 1;
+    const producer = {
+      send: (request: { messages: { headers: Record<string, string> }[] }) => {
+        // The second request fails once, after the first was stored.
+        if (sent.length === 1 && failures-- > 0) {
+          return Promise.reject(
+            Object.assign(new Error('Connection error'), {
+              name: 'KafkaJSConnectionError',
+              retriable: true,
+            }),
+          );
+        }
+        sent.push(...request.messages.map((m) => m.headers['searchsync.source.offset']));
+        return Promise.resolve([]);
+      },
+    };
+    const publisher = new DeadLetterPublisher(
+      producer as unknown as Producer,
+      'searchsync.dead-letter',
+      new IndexerMetrics(),
+    );
+    // Each value is large enough to go in a request of its own.
+    const big = (offset: string): SourceRecord => ({
+      ...garbage(offset),
+      value: Buffer.alloc(300 * 1024, 'x'),
+    });
+    const { apply } = applierWith(new RecordingEngine(), { publisher });
+
+    await apply([big('1'), big('2'), big('3')]);
+
+    expect(sent).toEqual(['1', '2', '3']);
   });
 });
 

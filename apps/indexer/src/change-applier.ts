@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
   TableWithoutKeyError,
@@ -17,13 +18,22 @@ import {
   type BulkItemResult,
   type SearchEngine,
 } from '@searchsync/search-engine';
-import { tableOfTopic, type DeadLetter, type DeadLetterPublisher } from './dead-letter-publisher';
+import type { IHeaders } from 'kafkajs';
+import {
+  DEAD_LETTER_HEADERS,
+  tableOfTopic,
+  type DeadLetter,
+  type DeadLetterPublisher,
+} from './dead-letter-publisher';
 import {
   classifyEngineRejection,
   classifyRecordError,
+  persistentEngineFailure,
   type DeadLetterReason,
 } from './dead-letter-reason';
+import { engineOutage, isDocumentRefusal, itemOutage, type EngineOutage } from './engine-failure';
 import type { IndexerMetrics } from './indexer-metrics';
+import { WriteBlocks, type BlockWaiter, type WriteStatus } from './write-status';
 
 export interface SourceRecord {
   topic: string;
@@ -31,20 +41,56 @@ export interface SourceRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The Kafka record's headers (a replay by the admin names the dead letter it re-drives). */
+  headers?: IHeaders;
 }
 
 export interface ApplierOptions {
   indexPrefix: string;
   maxActions: number;
   maxBytes: number;
+  /** First retry delay; doubles per attempt up to 30 s. */
+  retryDelayMs?: number;
+  /**
+   * Attempts after which a document the engine keeps failing with a 5xx, while it accepts other
+   * writes, is dead-lettered instead of stalling its partition.
+   */
+  itemAttempts?: number;
 }
 
-/** Thrown when the consumer is stopping while a write still waits for the engine. */
+/**
+ * The batch is no longer ours to finish: the consumer is stopping, or a heartbeat failed (a
+ * rebalance, a lost membership). Nothing of it is committed; it is delivered again.
+ */
 export class IndexerStoppingError extends Error {
   readonly retryable = true;
-  constructor() {
-    super('indexer is stopping; the batch will be redelivered');
+  constructor(message = 'indexer is stopping; the batch will be redelivered') {
+    super(message);
     this.name = 'IndexerStoppingError';
+  }
+}
+
+/**
+ * A write of the batch failed for a reason that is nobody's record: the batch fails as a whole
+ * (no offset is committed) instead of anything being dropped.
+ */
+export class BatchAbortedError extends Error {
+  constructor(readonly failure: unknown) {
+    super(
+      `batch aborted, nothing committed: ${failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)}`,
+    );
+    this.name = 'BatchAbortedError';
+  }
+}
+
+/**
+ * The engine refused to create a table's index for these columns (e.g. a field type it does not
+ * know): every record with the same columns would be refused alike.
+ */
+class TableIndexRefusedError extends Error {
+  constructor(readonly engineError: SearchEngineError) {
+    super(engineError.message);
+    this.name = 'TableIndexRefusedError';
   }
 }
 
@@ -82,13 +128,25 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
-/** Errors that are one record's fault; anything else (stopping, outages) ends the batch. */
-function isRecordFailure(error: unknown): boolean {
-  return !(error instanceof IndexerStoppingError) && !isRetryable(error);
+/** Kafka's own failures (a heartbeat refused during a rebalance, a broker error) are never a record's. */
+function isKafkaError(error: unknown): boolean {
+  return error instanceof Error && error.name.startsWith('KafkaJS');
+}
+
+/** Errors that are one record's fault; anything else (stopping, outages, Kafka) ends the batch. */
+export function isRecordFailure(error: unknown): boolean {
+  return !(
+    error instanceof IndexerStoppingError ||
+    error instanceof BatchAbortedError ||
+    isKafkaError(error) ||
+    isRetryable(error) ||
+    engineOutage(error) !== null
+  );
 }
 
 /** The dead-letter reason of a non-retryable failure: the engine's refusal, or a record error. */
 function classifyFailure(error: unknown): DeadLetterReason {
+  if (error instanceof TableIndexRefusedError) return classifyFailure(error.engineError);
   if (error instanceof SearchEngineError) {
     return classifyEngineRejection({
       status: error.statusCode,
@@ -103,15 +161,33 @@ function tableLabel(table: TableRef): string {
   return `${table.schema}.${table.table}`;
 }
 
+/** Identifies a table's column set: an ALTER TABLE makes a refused index worth asking again. */
+function columnsFingerprint(columns: ConnectSchema[]): string {
+  return createHash('sha1').update(JSON.stringify(columns)).digest('hex');
+}
+
+function headerText(value: IHeaders[string]): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Applies the change events of one partition, in order, to the search engine. Returns only
  * when every event is either applied, superseded by a newer version, or dead-lettered —
- * so the caller may commit the offsets.
+ * so the caller may commit the offsets. Throws when that cannot be said of the whole batch.
  */
 export class ChangeApplier {
   private readonly logger = new Logger(ChangeApplier.name);
   /** Fields already mapped, per alias. */
   private readonly mappedFields = new Map<string, Set<string>>();
+  /** Writes waiting on an engine outage, for /health. */
+  readonly writes: WriteBlocks;
+  /** Bulk answers with at least one accepted item: evidence that the engine takes writes. */
+  private acceptedWrites = 0;
 
   constructor(
     private readonly engine: SearchEngine,
@@ -120,7 +196,13 @@ export class ChangeApplier {
     private readonly options: ApplierOptions,
     /** The decoder; replaceable so tests can make it fail in ways real data may one day. */
     private readonly decodeRecord: typeof decodeChangeEvent = decodeChangeEvent,
-  ) {}
+  ) {
+    this.writes = new WriteBlocks((blocked) => metrics.writesBlocked.set(blocked ? 1 : 0));
+  }
+
+  writeStatus(): WriteStatus {
+    return this.writes.status();
+  }
 
   async apply(
     records: SourceRecord[],
@@ -142,7 +224,10 @@ export class ChangeApplier {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     const letters: DeadLetter[] = [];
-    /** Tables whose index cannot be created or mapped: their records go straight to letters. */
+    /**
+     * Tables whose index the engine refused for a column set, by alias and columns: their
+     * records go straight to letters.
+     */
     const unmappable = new Map<string, DeadLetterReason>();
     let pending: PendingAction[] = [];
     let pendingBytes = 0;
@@ -152,7 +237,15 @@ export class ChangeApplier {
       const batch = pending;
       pending = [];
       pendingBytes = 0;
-      await this.writeWithRetry(batch, letters, isRunning, heartbeat);
+      try {
+        await this.writeWithRetry(batch, letters, isRunning, heartbeat);
+      } catch (error) {
+        // The detached actions are neither written nor dead-lettered: they must not be lost, and
+        // the failure must never pass for one record's (which would commit the batch).
+        pending = batch.concat(pending);
+        pendingBytes = pending.reduce((sum, p) => sum + p.bytes, 0);
+        throw error instanceof IndexerStoppingError ? error : new BatchAbortedError(error);
+      }
     };
 
     for (const record of records) {
@@ -172,17 +265,22 @@ export class ChangeApplier {
         table,
         op: event.kind === 'upsert' ? event.op : event.kind,
       });
+      if (event.kind === 'truncate') {
+        // Outside the per-record catch: a failure of the earlier writes is the batch's.
+        await flush();
+      }
       let action: BulkAction;
+      let bytes = 200;
       try {
         if (event.kind === 'truncate') {
-          await flush();
           await this.retrying(isRunning, heartbeat, () => this.truncate(event.table));
           this.metrics.eventsApplied.inc({ table, op: 'truncate' });
           continue;
         }
         const names = tableIndexNames(this.options.indexPrefix, event.table);
         if (event.kind === 'upsert') {
-          const refused = unmappable.get(names.alias);
+          const refusedKey = `${names.alias}\u0000${columnsFingerprint(event.columns)}`;
+          const refused = unmappable.get(refusedKey);
           if (refused) {
             this.deadLetter(letters, record, refused, table);
             continue;
@@ -192,20 +290,24 @@ export class ChangeApplier {
               this.ensureMapping(event.table, event.columns),
             );
           } catch (error) {
-            if (!isRecordFailure(error)) throw error;
+            if (!(error instanceof TableIndexRefusedError)) throw error;
             const reason = classifyFailure(error);
-            // Every row of the table would be refused the same way: ask the engine once a batch.
-            unmappable.set(names.alias, reason);
+            // Every row with these columns would be refused the same way: ask once a batch.
+            unmappable.set(refusedKey, reason);
             this.deadLetter(letters, record, reason, table);
             continue;
           }
           if (Object.values(event.document).some(isUnavailableValue)) {
             // The stored document must reflect every earlier change of this row first.
+            // flush() fails as the batch's (never this record's): the outer catch rethrows it.
             await flush();
             await this.retrying(isRunning, heartbeat, () =>
               this.restoreUnchangedToast(names.alias, event),
             );
           }
+          // Serialized here, per record, so that a value the engine client could not serialize
+          // is this record's dead letter; a bulk request failing later is then never the data's.
+          bytes += Buffer.byteLength(JSON.stringify(event.document));
           action = {
             type: 'index',
             index: names.alias,
@@ -221,7 +323,6 @@ export class ChangeApplier {
         this.deadLetter(letters, record, classifyFailure(error), table);
         continue;
       }
-      const bytes = (record.value?.length ?? 0) + 100;
       if (
         pending.length >= this.options.maxActions ||
         pendingBytes + bytes > this.options.maxBytes
@@ -233,6 +334,7 @@ export class ChangeApplier {
     }
     await flush();
     if (letters.length > 0) {
+      // publish() removes each letter once sent: a retry after a failure sends only the rest.
       await this.retrying(isRunning, heartbeat, () => this.deadLetters.publish(letters));
     }
   }
@@ -258,7 +360,19 @@ export class ChangeApplier {
     this.logger.warn(
       `dead-lettering ${record.topic}[${record.partition}]@${record.offset} (${reason.class}): ${reason.message}`,
     );
-    letters.push({ ...record, reason: reason.message, reasonClass: reason.class, table });
+    // A replay that fails again says which dead letter it re-drove.
+    const replayOf = headerText(record.headers?.[DEAD_LETTER_HEADERS.replayOf]);
+    letters.push({
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      key: record.key,
+      value: record.value,
+      reason: reason.message,
+      reasonClass: reason.class,
+      table,
+      ...(replayOf !== undefined ? { replayOf } : {}),
+    });
   }
 
   private async ensureMapping(table: TableRef, columns: ConnectSchema[]): Promise<void> {
@@ -267,15 +381,28 @@ export class ChangeApplier {
     const missing = columns.filter((column) => !known?.has(column.field ?? ''));
     if (missing.length === 0) return;
     if (!known) {
-      await this.engine.ensureTableIndex(names, propertiesFor(columns));
+      // A schema we cannot map is this record's problem (thrown as is), not the table's.
+      const properties = propertiesFor(columns);
+      try {
+        await this.engine.ensureTableIndex(names, properties);
+      } catch (error) {
+        if (
+          error instanceof SearchEngineError &&
+          !error.retryable &&
+          engineOutage(error) === null
+        ) {
+          throw new TableIndexRefusedError(error);
+        }
+        throw error;
+      }
     }
     // The index may predate this process: (re)state the mapping of every column not yet seen.
     try {
       await this.engine.extendMapping(names.alias, propertiesFor(missing));
     } catch (error) {
-      if (error instanceof SearchEngineError && error.retryable) throw error;
+      if (isRetryable(error) || engineOutage(error)) throw error;
       this.logger.warn(
-        `mapping of ${names.alias} not extended (values stay in _source): ${(error as Error).message}`,
+        `mapping of ${names.alias} not extended (values stay in _source): ${describe(error)}`,
       );
     }
     const fields = known ?? new Set<string>();
@@ -321,6 +448,24 @@ export class ChangeApplier {
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
+    const waiter = this.writes.waiter('bulk');
+    try {
+      await this.writeUntilDone(batch, letters, isRunning, heartbeat, waiter);
+    } finally {
+      waiter.done();
+    }
+  }
+
+  private async writeUntilDone(
+    batch: PendingAction[],
+    letters: DeadLetter[],
+    isRunning: () => boolean,
+    heartbeat: () => Promise<void>,
+    waiter: BlockWaiter,
+  ): Promise<void> {
+    const itemAttempts = this.options.itemAttempts ?? 10;
+    /** 5xx answers per document, and the accepted-writes count at its first one. */
+    const itemFailures = new Map<PendingAction, { attempts: number; acceptedBefore: number }>();
     let remaining = batch;
     for (let attempt = 0; remaining.length > 0; attempt++) {
       if (attempt > 0) {
@@ -332,49 +477,79 @@ export class ChangeApplier {
       try {
         results = await this.engine.bulk(remaining.map((p) => p.action));
       } catch (error) {
-        if (isRetryable(error)) {
-          this.logger.warn(
-            `bulk of ${remaining.length} failed, will retry: ${(error as Error).message}`,
-          );
-          continue;
+        if (isDocumentRefusal(error)) {
+          // Too large, or a document that breaks the request: find the culprits by halves,
+          // down to single documents, which are dead-lettered.
+          waiter.done();
+          await this.writeHalves(remaining, error, letters, isRunning, heartbeat);
+          return;
         }
-        // The whole request was refused (413 too large, or a document that breaks the request):
-        // find the culprits by halves, down to single documents, which are dead-lettered.
-        await this.writeHalves(remaining, error, letters, isRunning, heartbeat);
-        return;
+        // Not about the documents (an outage, credentials, a block, a client failure, or an
+        // answer we cannot place): splitting would dead-letter every one of them. Wait instead.
+        const outage = engineOutage(error) ?? {
+          transient: false,
+          reason: `bulk request refused: ${describe(error)}`,
+        };
+        waiter.failed(outage);
+        this.logger.warn(`bulk of ${remaining.length} failed, will retry: ${outage.reason}`);
+        continue;
       } finally {
         timer();
       }
+      const acceptedBefore = this.acceptedWrites;
+      if (results.some((r) => r.outcome === 'applied' || r.outcome === 'stale')) {
+        this.acceptedWrites += 1;
+      }
       const retry: PendingAction[] = [];
+      let outage: EngineOutage | null = null;
       results.forEach((result, i) => {
         const item = remaining[i];
         const table = tableLabel(item.decoded.event.table);
         const op =
           item.decoded.event.kind === 'upsert' ? item.decoded.event.op : item.decoded.event.kind;
-        switch (result.outcome) {
-          case 'applied':
-            this.metrics.eventsApplied.inc({ table, op });
-            this.metrics.lastSourceTimestamp.set({ table }, item.decoded.event.sourceTsMs / 1000);
-            break;
-          case 'stale':
-            this.metrics.versionConflicts.inc({ table });
-            break;
-          case 'retryable':
-            retry.push(item);
-            break;
-          case 'rejected':
-            this.deadLetter(
-              letters,
-              item.decoded.record,
-              classifyEngineRejection({
-                status: result.status,
-                reason: result.reason ?? `status ${result.status}`,
-              }),
-              table,
-            );
-            break;
+        if (result.outcome === 'applied') {
+          this.metrics.eventsApplied.inc({ table, op });
+          this.metrics.lastSourceTimestamp.set({ table }, item.decoded.event.sourceTsMs / 1000);
+          return;
         }
+        if (result.outcome === 'stale') {
+          this.metrics.versionConflicts.inc({ table });
+          return;
+        }
+        const blocked = itemOutage(result);
+        if (blocked) {
+          // The index is blocked, closed or forbidden, or the engine throttles: not the document.
+          outage ??= blocked;
+          retry.push(item);
+          return;
+        }
+        const reason = result.reason ?? `status ${result.status}`;
+        if (result.outcome === 'rejected') {
+          this.deadLetter(
+            letters,
+            item.decoded.record,
+            classifyEngineRejection({ status: result.status, reason }),
+            table,
+          );
+          return;
+        }
+        // A 5xx for this document: an outage, unless it keeps coming back for it alone.
+        const seen = itemFailures.get(item) ?? { attempts: 0, acceptedBefore };
+        seen.attempts += 1;
+        itemFailures.set(item, seen);
+        if (seen.attempts >= itemAttempts && this.acceptedWrites > seen.acceptedBefore) {
+          this.deadLetter(
+            letters,
+            item.decoded.record,
+            persistentEngineFailure(result.status, reason, seen.attempts),
+            table,
+          );
+          return;
+        }
+        outage ??= { transient: true, reason };
+        retry.push(item);
       });
+      if (outage !== null) waiter.failed(outage);
       remaining = retry;
     }
   }
@@ -396,29 +571,41 @@ export class ChangeApplier {
       );
       return;
     }
-    this.logger.warn(
-      `bulk of ${batch.length} refused (${(error as Error).message}); retrying in halves`,
-    );
+    this.logger.warn(`bulk of ${batch.length} refused (${describe(error)}); retrying in halves`);
     // In order: within a partition a later change of a row must not be written first.
     const half = Math.ceil(batch.length / 2);
     await this.writeWithRetry(batch.slice(0, half), letters, isRunning, heartbeat);
     await this.writeWithRetry(batch.slice(half), letters, isRunning, heartbeat);
   }
 
+  /**
+   * Runs `work` until it succeeds or fails for a reason that is not an outage; outages (engine
+   * or Kafka) are waited out, however long, while the batch is still ours.
+   */
   private async retrying(
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
     work: () => Promise<void>,
   ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await this.backoff(attempt, isRunning, heartbeat);
-      try {
-        return await work();
-      } catch (error) {
-        if (!isRetryable(error)) throw error;
-        this.metrics.retries.inc();
-        this.logger.warn(`retrying after: ${(error as Error).message}`);
+    const waiter = this.writes.waiter('call');
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0) await this.backoff(attempt, isRunning, heartbeat);
+        try {
+          return await work();
+        } catch (error) {
+          if (error instanceof IndexerStoppingError) throw error;
+          const outage =
+            engineOutage(error) ??
+            (isRetryable(error) ? { transient: true, reason: describe(error) } : null);
+          if (!outage) throw error;
+          waiter.failed(outage);
+          this.metrics.retries.inc();
+          this.logger.warn(`retrying after: ${outage.reason}`);
+        }
       }
+    } finally {
+      waiter.done();
     }
   }
 
@@ -427,11 +614,22 @@ export class ChangeApplier {
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
-    const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8));
-    for (let waited = 0; waited < delay; waited += 1000) {
+    const first = this.options.retryDelayMs ?? 200;
+    const delay = Math.min(30_000, first * 2 ** Math.min(attempt, 8));
+    let waited = 0;
+    do {
       if (!isRunning()) throw new IndexerStoppingError();
-      await heartbeat();
-      await sleep(Math.min(1000, delay - waited));
-    }
+      await heartbeat().catch((error: unknown) => {
+        // A rebalance is under way or the membership is lost: the batch is no longer ours, so
+        // it ends here uncommitted (and is redelivered) — never as a failure of some record.
+        this.logger.warn(`heartbeat failed while waiting to retry: ${describe(error)}`);
+        throw new IndexerStoppingError(
+          `heartbeat failed (${describe(error)}); the batch will be redelivered`,
+        );
+      });
+      const step = Math.min(1000, delay - waited);
+      if (step > 0) await sleep(step);
+      waited += Math.max(step, 1);
+    } while (waited < delay);
   }
 }

@@ -9,7 +9,7 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import type { ChangeApplier } from './change-applier';
+import type { ChangeApplier, SourceRecord } from './change-applier';
 import { IndexerStoppingError } from './change-applier';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
@@ -26,6 +26,30 @@ export interface ChangeConsumerOptions {
   restartBackoffMs?: number;
   /** A consumer that has not joined its group for this long is re-created. */
   joinTimeoutMs?: number;
+}
+
+/** A consumer that did not join its group in time (e.g. a coordinator that never answers). */
+export class ConsumerJoinTimeoutError extends Error {
+  constructor(groupId: string, timeoutMs: number) {
+    super(`the consumer has not joined group ${groupId} in ${timeoutMs / 1000}s`);
+    this.name = 'ConsumerJoinTimeoutError';
+  }
+}
+
+/** A replaced consumer gets this long to leave its group before it is abandoned. */
+const DISCONNECT_TIMEOUT_MS = 15_000;
+
+/** `work`, or a rejection with `timeout()` after `ms`; the timer never outlives the race. */
+async function within<T>(work: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timeout()), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What the consumer is doing, for `/health` and the `consumer_running` gauge. */
@@ -72,6 +96,8 @@ export class ChangeConsumer {
   private restartTimer: NodeJS.Timeout | null = null;
   /** Every (re)subscription goes through this chain: never two consumers at once. */
   private restarting: Promise<void> | null = null;
+  /** Bumped per (re)subscription: an abandoned one (join timeout) notices and gives up. */
+  private generation = 0;
   private stopping = false;
   private state: ConsumerStatus['state'] = 'starting';
   private stateSince = Date.now();
@@ -165,10 +191,7 @@ export class ChangeConsumer {
   async start(): Promise<void> {
     await this.producer.connect();
     await this.admin.connect();
-    this.restarting = this.resubscribe()
-      .catch((error: Error) => this.onConsumerFailure('start', error))
-      .finally(() => (this.restarting = null));
-    await this.restarting;
+    await this.recreate('start');
     this.refreshTimer = setInterval(() => {
       this.watchdog();
       this.refresh().catch((error: Error) =>
@@ -223,8 +246,16 @@ export class ChangeConsumer {
   }
 
   private async refresh(): Promise<void> {
-    if (this.stopping || this.restarting || this.restartTimer) return;
+    const busy = () =>
+      this.stopping ||
+      this.restarting !== null ||
+      this.restartTimer !== null ||
+      this.state === 'down';
+    if (busy()) return;
     const topics = await this.listTableTopics();
+    // A crash during the await has set `down` and armed a restart (which lists topics itself):
+    // saying `resubscribing` now would hide the outage.
+    if (busy()) return;
     const added = [...topics].filter((topic) => !this.topics.has(topic));
     if (added.length === 0) return;
     this.logger.log(`new table topics: ${added.join(', ')}; re-subscribing`);
@@ -232,7 +263,10 @@ export class ChangeConsumer {
     await this.recreate('new topics');
   }
 
-  /** A consumer stuck before its group join (e.g. a coordinator that never answers) is replaced. */
+  /**
+   * A consumer stuck before its group join outside a (re)subscription is replaced. (A join
+   * inside one — where `run()` does it — is bounded by the join timeout of `recreate`.)
+   */
   private watchdog(): void {
     // A re-subscription that drags on turns the gauge to 0 without a state change.
     this.metrics.consumerRunning.set(this.status().consuming ? 1 : 0);
@@ -242,23 +276,53 @@ export class ChangeConsumer {
       (this.state === 'joining' || this.state === 'resubscribing') &&
       Date.now() - this.stateSince > joinTimeoutMs;
     if (!stuck) return;
+    this.abandonConsumer();
     this.onConsumerFailure(
       'join timeout',
-      new Error(
-        `the consumer has not joined group ${this.options.groupId} in ${joinTimeoutMs / 1000}s`,
-      ),
+      new ConsumerJoinTimeoutError(this.options.groupId, joinTimeoutMs),
     );
   }
 
-  /** Replaces the consumer now, through the one restart chain. */
+  /** Stops listening to the current consumer and lets it leave its group in the background. */
+  private abandonConsumer(): void {
+    this.generation += 1;
+    const stuck = this.consumer;
+    this.consumer = null;
+    if (stuck) void stuck.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Replaces the consumer now, through the one restart chain. The whole (re)subscription, the
+   * group join inside `run()` included, is bounded by the join timeout: a join that never
+   * completes becomes a failure with a restart instead of a chain that blocks every later one.
+   */
   private async recreate(cause: string): Promise<void> {
     if (this.stopping) return;
     if (this.restarting) {
       await this.restarting;
       return;
     }
-    this.restarting = this.resubscribe()
-      .catch((error: Error) => this.onConsumerFailure(cause, error))
+    // This re-creation supersedes one that was scheduled.
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+    }
+    const joinTimeoutMs = this.options.joinTimeoutMs ?? 60_000;
+    const generation = ++this.generation;
+    this.restarting = within(
+      this.resubscribe(generation),
+      joinTimeoutMs,
+      () => new ConsumerJoinTimeoutError(this.options.groupId, joinTimeoutMs),
+    )
+      .catch((error: Error) => {
+        if (error instanceof ConsumerJoinTimeoutError && generation === this.generation) {
+          this.abandonConsumer();
+        }
+        this.onConsumerFailure(
+          error instanceof ConsumerJoinTimeoutError ? 'join timeout' : cause,
+          error,
+        );
+      })
       .finally(() => (this.restarting = null));
     await this.restarting;
   }
@@ -295,12 +359,24 @@ export class ChangeConsumer {
     }, delay);
   }
 
-  private async resubscribe(): Promise<void> {
+  private async resubscribe(generation: number): Promise<void> {
+    /** Abandoned by a join timeout (or stopping): what it created is let go, quietly. */
+    const superseded = () => generation !== this.generation || this.stopping;
     const previous = this.consumer;
     this.consumer = null;
-    if (previous) await previous.disconnect().catch(() => undefined);
+    if (previous) {
+      await within(
+        previous.disconnect(),
+        DISCONNECT_TIMEOUT_MS,
+        () => new Error('disconnect timed out'),
+      ).catch((error: Error) =>
+        this.logger.warn(`previous consumer did not disconnect cleanly: ${error.message}`),
+      );
+    }
+    if (superseded()) return;
     if (this.state !== 'resubscribing') this.setState('starting', 'creating the Kafka consumer');
     const topics = await this.listTableTopics();
+    if (superseded()) return;
     this.topics = topics;
     this.metrics.subscribedTopics.set(topics.size);
     const consumer = this.kafka.consumer({
@@ -315,13 +391,19 @@ export class ChangeConsumer {
     });
     this.watch(consumer);
     this.consumer = consumer;
+    const letGo = () => {
+      if (this.consumer === consumer) this.consumer = null;
+      void consumer.disconnect().catch(() => undefined);
+    };
     await consumer.connect();
+    if (superseded()) return letGo();
     if (topics.size === 0) {
       this.logger.log('no table topics yet; waiting for the first change');
       this.setState('idle', 'no table topics yet: nothing to consume');
       return;
     }
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    if (superseded()) return letGo();
     if (this.state !== 'resubscribing') {
       this.setState('joining', `joining group ${this.options.groupId}`);
     }
@@ -332,6 +414,7 @@ export class ChangeConsumer {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.handleBatch(payload, consumer),
     });
+    if (superseded()) return letGo();
     this.logger.log(`consuming ${topics.size} table topics`);
   }
 
@@ -354,12 +437,13 @@ export class ChangeConsumer {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     this.faults?.throwIfConsumerCrashArmed();
-    const records = batch.messages.map((message) => ({
+    const records = batch.messages.map((message): SourceRecord => ({
       topic: batch.topic,
       partition: batch.partition,
       offset: message.offset,
       key: message.key,
       value: message.value,
+      headers: message.headers,
     }));
     try {
       await this.applier().apply(

@@ -13,6 +13,8 @@ export interface DeadLetter {
   reasonClass: DeadLetterClass;
   /** `schema.table`, or empty when the record did not say. */
   table: string;
+  /** The dead letter the failed record was a replay of (header `searchsync.replay.of`). */
+  replayOf?: string;
 }
 
 /**
@@ -27,6 +29,8 @@ export const DEAD_LETTER_HEADERS = {
   sourceOffset: 'searchsync.source.offset',
   table: 'searchsync.table',
   time: 'searchsync.time',
+  /** Set by the admin on a replayed record, and copied onto its dead letter if it fails again. */
+  replayOf: 'searchsync.replay.of',
 } as const;
 
 /** `schema.table` from a `<prefix>.<schema>.<table>` topic (the prefix has no dots). */
@@ -52,21 +56,41 @@ export class DeadLetterPublisher {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Sends the letters in chunks and removes each chunk from `letters` once the broker has it:
+   * after a failure, calling again with the same list sends only what is still unsent, never a
+   * letter twice.
+   */
   async publish(letters: DeadLetter[]): Promise<void> {
-    let chunk: DeadLetter[] = [];
+    while (letters.length > 0) {
+      const count = this.chunkLength(letters);
+      try {
+        await this.send(letters.slice(0, count));
+      } catch (error) {
+        if (!isTooLarge(error) || count === 1) throw error;
+        // The chunk as a whole is too large for the broker: one letter a request instead.
+        for (let sent = 0; sent < count; sent++) {
+          await this.send([letters[0]]);
+          letters.shift();
+        }
+        continue;
+      }
+      letters.splice(0, count);
+    }
+  }
+
+  /** How many letters from the start of the list go in one request. */
+  private chunkLength(letters: DeadLetter[]): number {
     let bytes = 0;
+    let count = 0;
     for (const letter of letters) {
       const size =
         (letter.key?.length ?? 0) + (letter.value?.length ?? 0) + letter.reason.length + 300;
-      if (chunk.length > 0 && bytes + size > CHUNK_BYTES) {
-        await this.send(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(letter);
+      if (count > 0 && bytes + size > CHUNK_BYTES) break;
+      count += 1;
       bytes += size;
     }
-    if (chunk.length > 0) await this.send(chunk);
+    return count;
   }
 
   /** The Kafka message of a dead letter: the original key and value, the facts in headers. */
@@ -79,6 +103,7 @@ export class DeadLetterPublisher {
       [DEAD_LETTER_HEADERS.sourceOffset]: letter.offset,
       [DEAD_LETTER_HEADERS.table]: letter.table,
       [DEAD_LETTER_HEADERS.time]: String(time),
+      ...(letter.replayOf !== undefined ? { [DEAD_LETTER_HEADERS.replayOf]: letter.replayOf } : {}),
     };
     return { key: letter.key, value: letter.value, headers };
   }
@@ -91,11 +116,7 @@ export class DeadLetterPublisher {
         messages: letters.map((letter) => this.message(letter)),
       });
     } catch (error) {
-      if (!isTooLarge(error) || (letters.length === 1 && letters[0].value === null)) throw error;
-      if (letters.length > 1) {
-        for (const letter of letters) await this.send([letter]);
-        return;
-      }
+      if (!isTooLarge(error) || letters.length > 1 || letters[0].value === null) throw error;
       // The original value does not fit the dead-letter topic: keep where it is instead, so the
       // letter still says what failed (the source record stays readable until retention).
       const [letter] = letters;

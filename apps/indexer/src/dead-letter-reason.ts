@@ -124,3 +124,19 @@ export function classifyEngineRejection(rejection: EngineRejection): DeadLetterR
     message: `search engine refused the document${where}: ${reason}; ${FIX[kind]}`,
   };
 }
+
+/**
+ * A document the engine failed with a 5xx on every attempt while it accepted other writes: not
+ * an outage but something about that document, so it is set aside instead of stalling its
+ * partition forever.
+ */
+export function persistentEngineFailure(
+  status: number,
+  reason: string,
+  attempts: number,
+): DeadLetterReason {
+  return {
+    class: 'rejected',
+    message: `search engine failed the document (${status}) on ${attempts} attempts while it accepted other writes: ${reason}; ${FIX.rejected}`,
+  };
+}

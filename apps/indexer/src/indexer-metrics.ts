@@ -99,6 +99,12 @@ export class IndexerMetrics {
     registers: [this.registry],
   });
 
+  readonly writesBlocked = new Gauge({
+    name: 'searchsync_indexer_writes_blocked',
+    help: '1 while writes to the search engine wait on an outage (credentials refused, an index or the cluster blocked, a closed index, the engine unreachable), 0 otherwise',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'searchsync_indexer_' });
   }

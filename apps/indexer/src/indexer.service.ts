@@ -12,6 +12,7 @@ import { ChangeConsumer, type ConsumerStatus } from './change-consumer';
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { FaultInjection } from './fault-injection';
 import { IndexerMetrics } from './indexer-metrics';
+import type { WriteStatus } from './write-status';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
 export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
@@ -21,6 +22,8 @@ export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
 export class IndexerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IndexerService.name);
   private readonly consumer: ChangeConsumer;
+  /** Created with the first batch (it needs the consumer's producer). */
+  private applier: ChangeApplier | null = null;
   readonly faults: FaultInjection;
 
   constructor(
@@ -28,7 +31,6 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     readonly metrics: IndexerMetrics,
     @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
   ) {
-    let applier: ChangeApplier | null = null;
     this.faults = new FaultInjection(config.INDEXER_FAULT_INJECTION);
     if (this.faults.enabled) {
       this.logger.warn(
@@ -45,7 +47,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         topicRefreshMs: config.INDEXER_TOPIC_REFRESH_MS,
       },
       () =>
-        (applier ??= new ChangeApplier(
+        (this.applier ??= new ChangeApplier(
           this.engine,
           new DeadLetterPublisher(
             this.consumer.producer,
@@ -66,6 +68,11 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
 
   consumerStatus(): ConsumerStatus {
     return this.consumer.status();
+  }
+
+  /** Whether writes to the engine wait on an outage; not blocked before the first batch. */
+  writeStatus(): WriteStatus {
+    return this.applier?.writeStatus() ?? { blocked: false };
   }
 
   async onApplicationBootstrap(): Promise<void> {

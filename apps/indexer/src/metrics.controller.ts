@@ -10,10 +10,12 @@ import {
 import type { ConsumerStatus } from './change-consumer';
 import { IndexerMetrics } from './indexer-metrics';
 import { IndexerService } from './indexer.service';
+import type { WriteStatus } from './write-status';
 
 export interface IndexerHealth {
-  status: 'ok' | 'not_consuming';
+  status: 'ok' | 'not_consuming' | 'writes_blocked';
   consumer: ConsumerStatus;
+  writes: WriteStatus;
 }
 
 @Controller()
@@ -30,20 +32,32 @@ export class MetricsController {
   }
 
   /**
-   * 503 while no Kafka consumer runs or it has not joined its group: the process being up is
-   * not the same as changes being indexed.
+   * 503 while no Kafka consumer runs or it has not joined its group, or while writes to the
+   * engine wait on an outage (credentials, a write block, a closed index, the engine down): the
+   * process being up is not the same as changes being indexed.
    */
   @Get('health')
   health(): IndexerHealth {
     const consumer = this.indexer.consumerStatus();
+    const writes = this.indexer.writeStatus();
     if (!consumer.consuming) {
       throw new ServiceUnavailableException({
         status: 'not_consuming',
         message: `indexer not consuming: ${consumer.detail}`,
         consumer,
-      });
+        writes,
+      } satisfies IndexerHealth & { message: string });
     }
-    return { status: 'ok', consumer };
+    if (writes.blocked) {
+      const seconds = Math.round((Date.now() - (writes.since ?? Date.now())) / 1000);
+      throw new ServiceUnavailableException({
+        status: 'writes_blocked',
+        message: `writes blocked: ${writes.reason ?? 'unknown'} (for ${seconds}s; changes wait in Kafka, nothing is lost)`,
+        consumer,
+        writes,
+      } satisfies IndexerHealth & { message: string });
+    }
+    return { status: 'ok', consumer, writes };
   }
 
   /** Tests only (INDEXER_FAULT_INJECTION=true): the next batch makes the consumer crash. */

@@ -65,7 +65,7 @@ describe('decodeChangeEvent on recorded Debezium events', () => {
       c_bytea: 'AP8Q',
       c_null: null,
       c_inet: '192.168.0.1/24',
-      c_point: '(1.5,2.0)',
+      c_point: '(1.5,2)',
       c_tsvector: "'a' 'cat' 'fat'",
       c_range: '[1,10)',
       c_money: '12.34',

@@ -1,6 +1,20 @@
 import type { ConnectSchema } from './connect-schema';
+import { sourceColumnType } from './value-converter';
 
 export type FieldMapping = { [key: string]: unknown };
+
+/**
+ * The normalizer uuid fields use, defined by the search-engine adapters in every index they
+ * create (`LOWERCASE_NORMALIZER` there): a filter in any case finds the lower-case value.
+ */
+export const LOWERCASE_NORMALIZER = 'searchsync_lowercase';
+
+/**
+ * Longest keyword indexed, in characters: Lucene refuses terms over 32766 bytes (the whole
+ * document with them), and a character takes up to 4 bytes. Longer values stay in `_source`.
+ */
+export const KEYWORD_IGNORE_ABOVE = 8191;
+const KEYWORD: FieldMapping = { type: 'keyword', ignore_above: KEYWORD_IGNORE_ABOVE };
 
 const TEXT: FieldMapping = {
   type: 'text',
@@ -9,10 +23,27 @@ const TEXT: FieldMapping = {
 
 const DATE_FORMAT = 'strict_date_optional_time_nanos||strict_date_optional_time||epoch_millis';
 
-/** The PostgreSQL type Debezium propagates with `column.propagate.source.type`. */
-function sourceType(schema: ConnectSchema): string | undefined {
-  return schema.parameters?.['__debezium.source.column.type']?.toLowerCase();
-}
+/**
+ * Timestamps: `date` covers every year PostgreSQL has (BC, 5-digit years) but keeps
+ * milliseconds; `date_nanos` keeps microseconds but only for 1970–2262. So the main field is a
+ * `date` (range filters and sorts to the millisecond, for all years) and `exact` holds the
+ * canonical string, whose order within one millisecond is time order (six fractional digits
+ * always): the API breaks millisecond ties with it to be exact to the microsecond. `infinity`
+ * and out-of-range values are malformed for the date (kept in `_source`, the row indexed).
+ */
+const TIMESTAMP: FieldMapping = {
+  type: 'date',
+  format: DATE_FORMAT,
+  ignore_malformed: true,
+  fields: { exact: { type: 'keyword', ignore_above: 64 } },
+};
+
+/**
+ * json/jsonb: any shape (object, array, scalar, null) and any size must index. `flat_object`
+ * refuses scalars and arrays of scalars, and any string over 32 kB (an "immense term"), so the
+ * value is kept in `_source` only: returned exactly, not searchable by content.
+ */
+const JSON_VALUE: FieldMapping = { type: 'object', enabled: false };
 
 /**
  * The index mapping of one column, derived from its Debezium schema. `_source` keeps exact
@@ -22,37 +53,43 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
   switch (schema.name) {
     case 'io.debezium.time.Date':
     case 'org.apache.kafka.connect.data.Date':
+      // Day precision is exact in a `date`; `infinity` must not reject the whole row.
+      return { type: 'date', format: DATE_FORMAT, ignore_malformed: true };
     case 'io.debezium.time.MicroTimestamp':
     case 'io.debezium.time.Timestamp':
     case 'io.debezium.time.NanoTimestamp':
     case 'org.apache.kafka.connect.data.Timestamp':
     case 'io.debezium.time.ZonedTimestamp':
-      // `infinity` timestamps must not reject the whole row.
-      return { type: 'date', format: DATE_FORMAT, ignore_malformed: true };
+      return TIMESTAMP;
+    case 'io.debezium.data.Uuid':
+      return { ...KEYWORD, normalizer: LOWERCASE_NORMALIZER };
     case 'io.debezium.time.MicroTime':
     case 'io.debezium.time.Time':
     case 'io.debezium.time.NanoTime':
     case 'io.debezium.time.ZonedTime':
     case 'io.debezium.time.Interval':
-    case 'io.debezium.data.Uuid':
     case 'io.debezium.data.Enum':
     case 'io.debezium.data.Bits':
-      return { type: 'keyword' };
-    case 'io.debezium.data.Json':
-      return { type: 'flat_object' };
     case 'io.debezium.data.geometry.Point':
-      return { type: 'keyword' };
+      return KEYWORD;
+    case 'io.debezium.data.Json':
+      // hstore arrives as JSON but is converted to its text form.
+      return sourceColumnType(schema)?.replace(/^_/, '') === 'hstore' ? TEXT : JSON_VALUE;
     case undefined:
     default:
       break;
   }
-  const pgType = sourceType(schema)?.replace(/^_/, '');
+  const pgType = sourceColumnType(schema)?.replace(/^_/, '');
   switch (pgType) {
     case 'numeric':
     case 'decimal':
     case 'money':
       // Exact digits stay in `_source`; the indexed double makes ranges and sorting work.
-      return { type: 'double', ignore_malformed: true, fields: { exact: { type: 'keyword' } } };
+      return {
+        type: 'double',
+        ignore_malformed: true,
+        fields: { exact: { type: 'keyword', ignore_above: KEYWORD_IGNORE_ABOVE } },
+      };
     case 'bytea':
       return { type: 'binary' };
     case 'inet':
@@ -65,7 +102,7 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
     case 'daterange':
     case 'tsrange':
     case 'tstzrange':
-      return { type: 'keyword' };
+      return KEYWORD;
     case undefined:
     default:
       break;
@@ -89,13 +126,19 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
     case 'string':
       return TEXT;
     case 'array':
-      return schema.items ? fieldMapping(schema.items) : { type: 'keyword' };
+      // Element schemas carry no source type; the array's (`_numeric`) stands for them.
+      return schema.items
+        ? fieldMapping({
+            ...schema.items,
+            parameters: { ...schema.parameters, ...schema.items.parameters },
+          })
+        : KEYWORD;
     case 'struct':
       return { type: 'object', properties: propertiesFor(schema.fields ?? []) };
     case 'map':
-      return { type: 'flat_object' };
+      return JSON_VALUE;
     default:
-      return { type: 'keyword' };
+      return KEYWORD;
   }
 }
 

@@ -5,3 +5,4 @@ export * from './debezium-envelope';
 export * from './document-id';
 export * from './value-converter';
 export * from './index-mapping';
+export * from './row-values';

@@ -1,13 +1,24 @@
-import { isLosslessNumber, parse } from 'lossless-json';
+import { isLosslessNumber } from 'lossless-json';
 import type { ConnectSchema } from './connect-schema';
 import { ChangeEventDecodeError } from './change-event.errors';
+import { exactInteger, jsonNumber, parseJsonText, setKey, type DocumentValue } from './json-text';
+import {
+  epochDaysToDate,
+  epochMicrosToIso,
+  epochMillisToIso,
+  microsToTime,
+  zonedTimestampToUtc,
+} from './temporal';
 
-/** Values as they go into a search document: plain JSON, exact. */
-export type DocumentValue =
-  null | boolean | number | string | DocumentValue[] | { [key: string]: DocumentValue };
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MICROS_PER_DAY = 86_400_000_000n;
+export type { DocumentValue } from './json-text';
+export { exactInteger, parseJsonText } from './json-text';
+export {
+  epochDaysToDate,
+  epochMicrosToIso,
+  microsToTime,
+  timestampFilterBounds,
+  zonedTimestampToUtc,
+} from './temporal';
 
 function numberText(value: unknown, field: string): string {
   if (isLosslessNumber(value)) return value.value;
@@ -25,74 +36,26 @@ function integerValue(value: unknown, field: string): bigint {
   }
 }
 
-/** bigint as a JSON number while it is exact, else as a decimal string — never rounded. */
-export function exactInteger(value: bigint): number | string {
-  return value <= MAX_SAFE && value >= -MAX_SAFE ? Number(value) : value.toString();
-}
-
-function pad(value: bigint | number, width: number): string {
-  return value.toString().padStart(width, '0');
-}
-
-/** Days since the epoch to `YYYY-MM-DD`, proleptic Gregorian, years outside 0..9999 signed. */
-export function epochDaysToDate(days: number): string {
-  const date = new Date(days * 86_400_000);
-  return date.toISOString().slice(0, date.toISOString().indexOf('T'));
-}
-
-/** Microseconds since the epoch to ISO 8601 with six fractional digits. */
-export function epochMicrosToIso(micros: bigint, withZone: boolean): string {
-  let seconds = micros / 1_000_000n;
-  let fraction = micros % 1_000_000n;
-  if (fraction < 0n) {
-    fraction += 1_000_000n;
-    seconds -= 1n;
-  }
-  const iso = new Date(Number(seconds) * 1000).toISOString();
-  const base = iso.slice(0, iso.lastIndexOf('.'));
-  return `${base}.${pad(fraction, 6)}${withZone ? 'Z' : ''}`;
-}
-
-/** Microseconds since midnight to `HH:MM:SS[.ffffff]`. */
-export function microsToTime(micros: bigint): string {
-  const value = ((micros % MICROS_PER_DAY) + MICROS_PER_DAY) % MICROS_PER_DAY;
-  const totalSeconds = value / 1_000_000n;
-  const fraction = value % 1_000_000n;
-  const clock = `${pad(totalSeconds / 3600n, 2)}:${pad((totalSeconds / 60n) % 60n, 2)}:${pad(totalSeconds % 60n, 2)}`;
-  // 24:00:00 is a valid PostgreSQL time; Debezium sends it as a full day of microseconds.
-  if (micros === MICROS_PER_DAY) return '24:00:00';
-  return fraction === 0n ? clock : `${clock}.${pad(fraction, 6)}`;
-}
-
-/** A zoned timestamp string from Debezium to UTC `...Z`, keeping every fractional digit. */
-export function zonedTimestampToUtc(text: string): string {
-  const match =
-    /^([+-]?\d{4,}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
-  if (!match) return text;
-  const [, day, clock, fraction = '', zone = 'Z'] = match;
-  if (zone === 'Z') return `${day}T${clock}${fraction ? `.${fraction}` : ''}Z`;
-  const utc = new Date(`${day}T${clock}${zone}`).toISOString();
-  return `${utc.slice(0, utc.lastIndexOf('.'))}${fraction ? `.${fraction}` : ''}Z`;
-}
-
 function textOf(value: unknown, field: string): string {
   if (typeof value === 'string') return value;
   throw new ChangeEventDecodeError(`field "${field}": expected a string, got ${typeof value}`);
 }
 
 /**
- * json/jsonb as the JSON value itself, parsed losslessly: a number a double would round
- * (an integer beyond 2^53, or more than 15 significant digits) keeps its digits as a string,
- * the same rule as bigint columns.
+ * A double in PostgreSQL's float8 text form (shortest round-trip digits, exponent below 1e-4
+ * and from 1e15, at least two exponent digits), e.g. `1e-07`, `1.2345678901234568e+17`.
  */
-function parseJsonText(text: string, field: string): DocumentValue {
-  let parsed: unknown;
-  try {
-    parsed = parse(text);
-  } catch {
-    throw new ChangeEventDecodeError(`field "${field}": invalid JSON text`);
+export function pgFloatText(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  const [mantissa, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 15) {
+    const sign = exponent < 0 ? '-' : '+';
+    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, '0')}`;
   }
-  return plainJson(parsed);
+  return String(value);
 }
 
 /** A PostgreSQL point as its text form `(x,y)`. */
@@ -101,27 +64,93 @@ function pointText(value: unknown, field: string): string {
   if (typeof point !== 'object' || point === null) {
     throw new ChangeEventDecodeError(`field "${field}": expected a point struct`);
   }
-  return `(${numberText(point.x, field)},${numberText(point.y, field)})`;
+  const coordinate = (v: unknown) => pgFloatText(Number(numberText(v, field)));
+  return `(${coordinate(point.x)},${coordinate(point.y)})`;
 }
 
-/** Debezium sends bit strings as little-endian bytes (base64); PostgreSQL writes them MSB first. */
+/** The longest bit string PostgreSQL stores; varbit columns report 2147483647 as their length. */
+const MAX_BIT_LENGTH = 83_886_080;
+
+/**
+ * Debezium sends bit strings as little-endian bytes (base64); PostgreSQL writes them MSB first.
+ * `bit(n)` is padded to n; a varbit's leading zeros are not in the bytes and cannot be restored.
+ */
 export function bitsText(base64: string, length: number): string {
   const bytes = Buffer.from(base64, 'base64');
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
-  const bits = value.toString(2);
-  return length > 0 ? bits.padStart(length, '0') : bits;
+  if (bytes.length === 0 && !(length > 0 && length <= MAX_BIT_LENGTH)) return '';
+  let bits = '';
+  for (let i = bytes.length - 1; i >= 0; i--) bits += bytes[i].toString(2).padStart(8, '0');
+  bits = bits.replace(/^0+(?=.)/, '');
+  return length > 0 && length <= MAX_BIT_LENGTH ? bits.padStart(length, '0') : bits;
 }
 
 function floatValue(value: unknown, field: string): number | string {
   if (typeof value === 'string') return value; // NaN / Infinity arrive as strings
   const parsed = Number(numberText(value, field));
-  return Number.isFinite(parsed) ? parsed : String(parsed);
+  // -0 becomes 0: JSON has no negative zero that survives a round trip through JSON.stringify.
+  return Number.isFinite(parsed) ? parsed + 0 : String(parsed);
+}
+
+/** Debezium's spellings of numeric's special values (decimal.handling.mode=string). */
+const NUMERIC_SPECIALS: Record<string, string> = {
+  NAN: 'NaN',
+  POSITIVE_INFINITY: 'Infinity',
+  NEGATIVE_INFINITY: '-Infinity',
+};
+
+/**
+ * hstore arrives as a JSON object text (hstore.handling.mode=json); the document holds
+ * PostgreSQL's own text form, `"k"=>"v", "n"=>NULL`, pairs in hstore's order (key length, then
+ * bytes), so it equals `hstore::text`.
+ */
+export function hstoreText(jsonText: string, field: string): string {
+  const parsed = parseJsonText(jsonText, field);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ChangeEventDecodeError(`field "${field}": hstore is not a JSON object`);
+  }
+  const quote = (text: string) => `"${text.replace(/(["\\])/g, '\\$1')}"`;
+  const keys = Object.keys(parsed).sort((a, b) => {
+    const ab = Buffer.from(a);
+    const bb = Buffer.from(b);
+    return ab.length - bb.length || Buffer.compare(ab, bb);
+  });
+  return keys
+    .map((key) => {
+      const value = parsed[key];
+      if (value === null) return `${quote(key)}=>NULL`;
+      return `${quote(key)}=>${quote(typeof value === 'string' ? value : JSON.stringify(value))}`;
+    })
+    .join(', ');
 }
 
 /** Debezium's stand-in for an unchanged TOASTed value (`unavailable.value.placeholder`). */
 export const UNAVAILABLE_VALUE = '__debezium_unavailable_value';
 const UNAVAILABLE_BASE64 = Buffer.from(UNAVAILABLE_VALUE).toString('base64');
+/** int[], bigint[] and date[] carry the placeholder's bytes as numbers. */
+const UNAVAILABLE_CODES = [...Buffer.from(UNAVAILABLE_VALUE)].join(',');
+/** uuid[] carries UUID.nameUUIDFromBytes(placeholder). */
+const UNAVAILABLE_UUID = 'b68a35a7-17ad-35b3-af2a-ae46edb4545a';
+const UNAVAILABLE_HSTORE = JSON.stringify({ [UNAVAILABLE_VALUE]: UNAVAILABLE_VALUE });
+
+/**
+ * True when a raw Debezium value is the unchanged-TOAST placeholder, in any of the shapes
+ * Debezium 3.6 gives it per column type (recorded in fixtures/toast.records.json). Types that
+ * get no placeholder (numeric[], float8[], bool[], timestamp[], …) arrive as null instead.
+ */
+function isRawPlaceholder(value: unknown): boolean {
+  if (value === UNAVAILABLE_VALUE || value === UNAVAILABLE_BASE64 || value === UNAVAILABLE_HSTORE)
+    return true;
+  if (!Array.isArray(value)) return false;
+  if (value.length === 1) {
+    const only: unknown = value[0];
+    return only === UNAVAILABLE_VALUE || only === UNAVAILABLE_BASE64 || only === UNAVAILABLE_UUID;
+  }
+  return (
+    value.length === UNAVAILABLE_VALUE.length &&
+    value.map((item) => (isLosslessNumber(item) ? item.value : String(item))).join(',') ===
+      UNAVAILABLE_CODES
+  );
+}
 
 /** True when a converted value is the unchanged-TOAST placeholder, in any of its shapes. */
 export function isUnavailableValue(value: DocumentValue): boolean {
@@ -129,25 +158,39 @@ export function isUnavailableValue(value: DocumentValue): boolean {
   return Array.isArray(value) && value.length === 1 && isUnavailableValue(value[0]);
 }
 
+/** The PostgreSQL type Debezium propagates with `column.propagate.source.type`, lower case. */
+export function sourceColumnType(schema: ConnectSchema): string | undefined {
+  return schema.parameters?.['__debezium.source.column.type']?.toLowerCase();
+}
+
 /**
- * Converts one field of a Debezium row to its document value, following the type rules of
- * ARCHITECTURE.md. The Debezium logical type name wins over the physical Connect type.
+ * Converts one field of a Debezium row to its document value, following the value table in
+ * docs/values.md (ARCHITECTURE.md "Document values"). The Debezium logical type name wins over
+ * the physical Connect type. Never throws for a value Debezium can deliver from PostgreSQL;
+ * it throws ChangeEventDecodeError only for records that do not match their own schema.
  */
 export function convertValue(schema: ConnectSchema, value: unknown, field: string): DocumentValue {
   if (value === null || value === undefined) return null;
-  // Kept as-is for the applier, which restores the stored value instead.
-  if (value === UNAVAILABLE_VALUE || value === UNAVAILABLE_BASE64) return value;
-  if (Array.isArray(value) && value.length === 1 && value[0] === UNAVAILABLE_VALUE)
-    return [UNAVAILABLE_VALUE];
+  // One marker for the applier, which restores the stored value instead.
+  if (isRawPlaceholder(value)) return UNAVAILABLE_VALUE;
+  return convertPresent(schema, value, field, sourceColumnType(schema));
+}
+
+function convertPresent(
+  schema: ConnectSchema,
+  value: unknown,
+  field: string,
+  pgType: string | undefined,
+): DocumentValue {
   switch (schema.name) {
     case 'io.debezium.time.Date':
     case 'org.apache.kafka.connect.data.Date':
-      return epochDaysToDate(Number(integerValue(value, field)));
+      return epochDaysToDate(integerValue(value, field));
     case 'io.debezium.time.MicroTimestamp':
       return epochMicrosToIso(integerValue(value, field), false);
     case 'io.debezium.time.Timestamp':
     case 'org.apache.kafka.connect.data.Timestamp':
-      return epochMicrosToIso(integerValue(value, field) * 1000n, false);
+      return epochMillisToIso(integerValue(value, field), false);
     case 'io.debezium.time.NanoTimestamp':
       return epochMicrosToIso(integerValue(value, field) / 1000n, false);
     case 'io.debezium.time.ZonedTimestamp':
@@ -160,11 +203,16 @@ export function convertValue(schema: ConnectSchema, value: unknown, field: strin
     case 'io.debezium.time.NanoTime':
       return microsToTime(integerValue(value, field) / 1000n);
     case 'io.debezium.data.Json':
+      if (pgType?.replace(/^_/, '') === 'hstore') return hstoreText(textOf(value, field), field);
       return parseJsonText(textOf(value, field), field);
     case 'io.debezium.data.geometry.Point':
       return pointText(value, field);
     case 'io.debezium.data.Bits':
-      return bitsText(textOf(value, field), Number(schema.parameters?.length ?? 0));
+      // varbit reports its maximum length, not the value's: only bit(n) is padded.
+      return bitsText(
+        textOf(value, field),
+        pgType === 'varbit' ? 0 : Number(schema.parameters?.length ?? 0),
+      );
     case 'io.debezium.data.Uuid':
       return textOf(value, field).toLowerCase();
     case undefined:
@@ -183,14 +231,22 @@ export function convertValue(schema: ConnectSchema, value: unknown, field: strin
     case 'boolean':
       return Boolean(value);
     case 'string':
-    case 'bytes':
-      return typeof value === 'string' ? value : numberText(value, field);
+    case 'bytes': {
+      const text = typeof value === 'string' ? value : numberText(value, field);
+      if (pgType === 'numeric' || pgType === 'decimal' || pgType === '_numeric')
+        return NUMERIC_SPECIALS[text] ?? text;
+      return text;
+    }
     case 'array': {
       if (!Array.isArray(value)) {
         throw new ChangeEventDecodeError(`field "${field}": expected an array`);
       }
       const items = schema.items;
-      return value.map((item) => (items ? convertValue(items, item, field) : plainJson(item)));
+      return value.map((item: unknown) => {
+        if (item === null || item === undefined) return null;
+        // Element schemas carry no source type: the array's own (`_numeric`) says it.
+        return items ? convertPresent(items, item, field, pgType) : plainJson(item);
+      });
     }
     case 'struct':
       return convertStruct(schema, value, field);
@@ -214,33 +270,20 @@ export function convertStruct(
   const out: { [key: string]: DocumentValue } = {};
   for (const fieldSchema of schema.fields ?? []) {
     const name = fieldSchema.field ?? '';
-    out[name] = convertValue(fieldSchema, record[name], path ? `${path}.${name}` : name);
+    setKey(out, name, convertValue(fieldSchema, record[name], path ? `${path}.${name}` : name));
   }
   return out;
-}
-
-function significantDigits(text: string): number {
-  return text
-    .replace(/[eE].*$/, '')
-    .replace(/[-+.]/g, '')
-    .replace(/^0+/, '')
-    .replace(/0+$/, '').length;
 }
 
 /** Lossless numbers to exact JSON values, for parts that carry no schema. */
 export function plainJson(value: unknown): DocumentValue {
   if (value === null || value === undefined) return null;
-  if (isLosslessNumber(value)) {
-    const text = value.value;
-    if (/^-?\d+$/.test(text)) return exactInteger(BigInt(text));
-    const number = Number(text);
-    return significantDigits(text) <= 15 ? number : text;
-  }
+  if (isLosslessNumber(value)) return jsonNumber(value.value);
   if (Array.isArray(value)) return value.map(plainJson);
   if (typeof value === 'object') {
     const out: { [key: string]: DocumentValue } = {};
     for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-      out[key] = plainJson(item);
+      setKey(out, key, plainJson(item));
     }
     return out;
   }

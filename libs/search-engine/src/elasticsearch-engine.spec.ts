@@ -114,6 +114,23 @@ describe('ElasticsearchEngine', () => {
       return { status: 404, body: { found: false } };
     if (req.url === '/searchsync.public.products/_doc/7')
       return { body: { found: true, _source: { id: 7 } } };
+    if (req.method === 'GET' && req.url === '/_alias/searchsync.public.gone')
+      return {
+        body: {
+          'searchsync.public.gone.v1': { aliases: { 'searchsync.public.gone': {} } },
+          'searchsync.public.gone.v2': { aliases: { 'searchsync.public.gone': {} } },
+        },
+      };
+    if (
+      req.method === 'DELETE' &&
+      req.url === '/searchsync.public.gone.v1,searchsync.public.gone.v2'
+    )
+      return { body: { acknowledged: true } };
+    if (req.url === '/_alias/searchsync.public.never')
+      return {
+        status: 404,
+        body: { error: 'alias [searchsync.public.never] missing', status: 404 },
+      };
     if (req.url.startsWith('/busy/'))
       return { status: 503, body: { error: { type: 'unavailable', reason: 'busy' } } };
     if (req.url.startsWith('/bad/_search'))
@@ -210,6 +227,14 @@ describe('ElasticsearchEngine', () => {
   it('gets documents, absent ones as null', async () => {
     await expect(engine.getDocument('searchsync.public.products', '7')).resolves.toEqual({ id: 7 });
     await expect(engine.getDocument('searchsync.public.products', 'missing')).resolves.toBeNull();
+  });
+
+  it('deletes every index behind an alias, and nothing for an absent one', async () => {
+    await expect(engine.deleteTableIndices('searchsync.public.gone')).resolves.toBe(2);
+    expect(server.recorded.filter((r) => r.method === 'DELETE').map((r) => r.url)).toEqual([
+      '/searchsync.public.gone.v1,searchsync.public.gone.v2',
+    ]);
+    await expect(engine.deleteTableIndices('searchsync.public.never')).resolves.toBe(0);
   });
 
   it('classifies errors: 5xx retryable, 4xx not, unreachable retryable', async () => {

@@ -26,6 +26,8 @@ import {
   bulkLine,
   classifyBulkItem,
   searchTarget,
+  putMappingTolerant,
+  TABLE_INDEX_SETTINGS,
   tablesFromIndices,
   type BulkResponseItem,
   type IndexDescription,
@@ -125,7 +127,7 @@ export class ElasticsearchEngine implements SearchEngine {
     try {
       await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
         body: {
-          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          settings: TABLE_INDEX_SETTINGS,
           mappings: {
             dynamic: false,
             properties: toElasticsearchMapping(properties),
@@ -146,9 +148,15 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async extendMapping(alias: string, properties: JsonObject): Promise<void> {
-    await this.request('PUT', `/${encodeURIComponent(alias)}/_mapping`, {
-      body: { properties: toElasticsearchMapping(properties) },
-    });
+    await putMappingTolerant(
+      properties,
+      async (part) => {
+        await this.request('PUT', `/${encodeURIComponent(alias)}/_mapping`, {
+          body: { properties: toElasticsearchMapping(part) },
+        });
+      },
+      (error) => error instanceof SearchEngineError && error.statusCode === 400,
+    );
   }
 
   async bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
@@ -168,6 +176,29 @@ export class ElasticsearchEngine implements SearchEngine {
       { body: { query: { match_all: {} } }, querystring: { conflicts: 'proceed', refresh: true } },
     );
     return body.deleted ?? 0;
+  }
+
+  async deleteTableIndices(alias: string): Promise<number> {
+    let indices: string[];
+    try {
+      const body = await this.request<Record<string, unknown>>(
+        'GET',
+        `/_alias/${encodeURIComponent(alias)}`,
+      );
+      indices = Object.keys(body);
+    } catch (error) {
+      if (error instanceof SearchEngineError && error.statusCode === 404) return 0;
+      throw error;
+    }
+    if (indices.length === 0) return 0;
+    try {
+      await this.request('DELETE', `/${indices.map(encodeURIComponent).join(',')}`);
+    } catch (error) {
+      // Deleted meanwhile by another replica: the state we wanted.
+      if (error instanceof SearchEngineError && error.statusCode === 404) return 0;
+      throw error;
+    }
+    return indices.length;
   }
 
   async getDocument(alias: string, id: string): Promise<JsonObject | null> {

@@ -1,4 +1,4 @@
-import { isRetryableStatus } from './search-engine.errors';
+import { isRetryableStatus, SearchEngineRequestError } from './search-engine.errors';
 import { mappedFields } from './search-dsl';
 import type {
   BulkAction,
@@ -28,6 +28,78 @@ export function classifyBulkItem(item: BulkResponseItem, type: BulkAction['type'
   if (status >= 200 && status < 300) return { status, outcome: 'applied' };
   const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`;
   return { status, outcome: isRetryableStatus(status) ? 'retryable' : 'rejected', reason };
+}
+
+/** Normalizer of case-insensitive keyword fields (uuid); change-events' mappings name it. */
+export const LOWERCASE_NORMALIZER = 'searchsync_lowercase';
+
+/**
+ * Settings of every table index we create. `index.mapping.ignore_malformed`: a value a field
+ * cannot take (a numeric beyond a double, a date past the engine's range) leaves the row
+ * indexed by its other fields, in `_source` as it is — never a rejected document.
+ */
+export const TABLE_INDEX_SETTINGS: JsonObject = {
+  number_of_shards: 1,
+  number_of_replicas: 0,
+  'index.mapping.ignore_malformed': true,
+  analysis: {
+    normalizer: { [LOWERCASE_NORMALIZER]: { type: 'custom', filter: ['lowercase'] } },
+  },
+};
+
+/** Removes `normalizer` settings, for indices created before we defined one. */
+export function withoutNormalizers(properties: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, raw] of Object.entries(properties)) {
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+      const spec = { ...(raw as JsonObject) };
+      delete spec.normalizer;
+      if (spec.properties && typeof spec.properties === 'object')
+        spec.properties = withoutNormalizers(spec.properties as JsonObject);
+      out[name] = spec;
+    } else out[name] = raw;
+  }
+  return out;
+}
+
+/**
+ * Puts a mapping in one call, and when the engine refuses it (an older index maps a column
+ * differently, or lacks our normalizer) field by field, so one conflict does not leave the
+ * other new columns unmapped. Throws the refusals that remain, naming their fields.
+ */
+export async function putMappingTolerant(
+  properties: JsonObject,
+  put: (properties: JsonObject) => Promise<void>,
+  isRefusal: (error: unknown) => boolean,
+): Promise<void> {
+  try {
+    await put(properties);
+    return;
+  } catch (error) {
+    if (!isRefusal(error) || Object.keys(properties).length === 0) throw error;
+  }
+  const refused: string[] = [];
+  let last: unknown;
+  for (const [name, spec] of Object.entries(properties)) {
+    try {
+      await put({ [name]: spec });
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      try {
+        await put(withoutNormalizers({ [name]: spec }));
+      } catch (again) {
+        if (!isRefusal(again)) throw again;
+        refused.push(name);
+        last = again;
+      }
+    }
+  }
+  if (refused.length > 0) {
+    const reason = last instanceof Error ? last.message : String(last);
+    throw new SearchEngineRequestError(
+      `mapping of ${refused.join(', ')} refused by the engine (values stay in _source): ${reason}`,
+    );
+  }
 }
 
 export interface SearchEngineOptions {

@@ -26,6 +26,8 @@ import {
   bulkLine,
   classifyBulkItem,
   searchTarget,
+  putMappingTolerant,
+  TABLE_INDEX_SETTINGS,
   tablesFromIndices,
   type BulkResponseItem,
   type SearchEngineOptions,
@@ -123,7 +125,7 @@ export class OpenSearchEngine implements SearchEngine {
       await this.client.indices.create({
         index: names.index,
         body: {
-          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          settings: TABLE_INDEX_SETTINGS,
           mappings: {
             // Unknown fields stay in _source unindexed until we map them from their schema.
             dynamic: false,
@@ -142,11 +144,17 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async extendMapping(alias: string, properties: JsonObject): Promise<void> {
-    await call(() =>
-      this.client.indices.putMapping({
-        index: alias,
-        body: { properties: properties as MappingProperties },
-      }),
+    await putMappingTolerant(
+      properties,
+      async (part) => {
+        await call(() =>
+          this.client.indices.putMapping({
+            index: alias,
+            body: { properties: part as MappingProperties },
+          }),
+        );
+      },
+      (error) => error instanceof SearchEngineError && error.statusCode === 400,
     );
   }
 
@@ -171,6 +179,28 @@ export class OpenSearchEngine implements SearchEngine {
       }),
     );
     return (response.body as { deleted?: number }).deleted ?? 0;
+  }
+
+  async deleteTableIndices(alias: string): Promise<number> {
+    let indices: string[];
+    try {
+      const response = await this.client.indices.getAlias({ name: alias });
+      indices = Object.keys(response.body);
+    } catch (error) {
+      const engineError = toEngineError(error);
+      if (engineError.statusCode === 404) return 0;
+      throw engineError;
+    }
+    if (indices.length === 0) return 0;
+    try {
+      await this.client.indices.delete({ index: indices.join(',') });
+    } catch (error) {
+      const engineError = toEngineError(error);
+      // Deleted meanwhile by another replica: the state we wanted.
+      if (engineError.statusCode === 404) return 0;
+      throw engineError;
+    }
+    return indices.length;
   }
 
   async getDocument(alias: string, id: string): Promise<JsonObject | null> {

@@ -156,6 +156,52 @@ describe('buildSearchBody', () => {
   });
 });
 
+describe('timestamp-range filters', () => {
+  it('decide by millisecond on the date and within it on the canonical string', () => {
+    const body = buildSearchBody(
+      {
+        ...base,
+        filters: [
+          {
+            kind: 'timestamp-range',
+            field: 'ts',
+            exactField: 'ts.exact',
+            gte: '2024-01-02T03:04:05.123456',
+            lt: '2024-01-02T03:04:06.000000',
+          },
+        ],
+      },
+      { idField: '_id' },
+    );
+    const side = (op: string, dateOp: string, bound: string) => ({
+      bool: {
+        should: [
+          { range: { ts: { [dateOp]: bound.slice(0, -3) } } },
+          {
+            bool: {
+              filter: [
+                { prefix: { 'ts.exact': { value: bound.slice(0, -3) } } },
+                { range: { 'ts.exact': { [op]: bound } } },
+              ],
+            },
+          },
+        ],
+        minimum_should_match: 1,
+      },
+    });
+    expect(JSON.stringify(body.query)).toContain(
+      JSON.stringify({
+        bool: {
+          filter: [
+            side('gte', 'gt', '2024-01-02T03:04:05.123456'),
+            side('lt', 'lt', '2024-01-02T03:04:06.000000'),
+          ],
+        },
+      }),
+    );
+  });
+});
+
 describe('parseSearchResponse', () => {
   it('maps hits to aliases and aggregations to the contract shapes, capping histogram buckets', () => {
     const request: SearchRequest = {

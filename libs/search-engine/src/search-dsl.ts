@@ -42,7 +42,41 @@ function filterClause(filter: EngineFilter): { clause: JsonObject; negate: boole
     case 'prefix':
       // A prefix query is literal: `*` and `?` in the value are plain characters.
       return { clause: { prefix: { [filter.field]: { value: filter.value } } }, negate: false };
+    case 'timestamp-range':
+      return { clause: timestampRangeClause(filter), negate: false };
   }
+}
+
+/**
+ * The date holds the instant cut to the millisecond, so a later (earlier) millisecond decides
+ * alone; within the bound's own millisecond the canonical strings order like the instants.
+ */
+function timestampRangeClause(
+  filter: Extract<EngineFilter, { kind: 'timestamp-range' }>,
+): JsonObject {
+  const side = (op: 'gte' | 'lt', bound: string): JsonObject => {
+    const millisecond = bound.slice(0, -3);
+    return {
+      bool: {
+        should: [
+          { range: { [filter.field]: { [op === 'gte' ? 'gt' : 'lt']: millisecond } } },
+          {
+            bool: {
+              filter: [
+                { prefix: { [filter.exactField]: { value: millisecond } } },
+                { range: { [filter.exactField]: { [op]: bound } } },
+              ],
+            },
+          },
+        ],
+        minimum_should_match: 1,
+      },
+    };
+  };
+  const sides: JsonObject[] = [];
+  if (filter.gte !== undefined) sides.push(side('gte', filter.gte));
+  if (filter.lt !== undefined) sides.push(side('lt', filter.lt));
+  return sides.length === 1 ? sides[0] : { bool: { filter: sides } };
 }
 
 function aggregationBody(agg: EngineAggregation): JsonObject {

@@ -46,6 +46,11 @@ export interface SearchEngine {
   extendMapping(alias: string, properties: JsonObject): Promise<void>;
   bulk(actions: BulkAction[]): Promise<BulkItemResult[]>;
   deleteAllDocuments(alias: string): Promise<number>;
+  /**
+   * Deletes every index behind the alias (and so the alias itself), e.g. for a dropped table.
+   * Returns how many indices were deleted; 0 when the alias does not exist.
+   */
+  deleteTableIndices(alias: string): Promise<number>;
   getDocument(alias: string, id: string): Promise<JsonObject | null>;
   search(alias: string | string[], body: JsonObject): Promise<SearchResult>;
   /** A search built from validated parts (the API's only way to query). */
@@ -91,6 +96,12 @@ export type EngineFilter =
       lte?: FilterScalar;
     }
   | { kind: 'exists'; field: string; negate: boolean }
+  /**
+   * A timestamp range exact to the microsecond (docs/values.md): `field` is the `date`,
+   * `exactField` its canonical-string keyword; bounds are 26-character UTC strings
+   * (`timestampFilterBounds` in change-events turns gt/gte/lt/lte input into them).
+   */
+  | { kind: 'timestamp-range'; field: string; exactField: string; gte?: string; lt?: string }
   | { kind: 'prefix'; field: string; value: string };
 
 export interface EngineSort {

@@ -1,0 +1,161 @@
+import {
+  exclusionFix,
+  managedNames,
+  planIsNoop,
+  planMembership,
+  planStatements,
+  snapshotSignal,
+  triggerFunctionSql,
+  type PublicationState,
+} from './publication-manager';
+// Recorded from PostgreSQL 15 by inspectPublication() over a scratch schema holding each case:
+// keyed, keyless, CREATE TABLE AS, REPLICA IDENTITY NOTHING, a dropped replica identity index,
+// an unlogged table, partitioned tables with keyed and keyless partitions, and a partition listed
+// by name (a stray) — as an explicit list (h4_pub), a schema publication and no publication.
+import states from './fixtures/publication-states.json';
+
+const recorded = states as Record<'h4_pub' | 'h4_pub_schema' | 'h4_pub_missing', PublicationState>;
+const names = (tables: { schema: string; table: string }[]) =>
+  tables.map((t) => `${t.schema}.${t.table}`);
+
+describe('planMembership', () => {
+  it('keeps out every table PostgreSQL would refuse UPDATE/DELETE on, with its reason', () => {
+    const plan = planMembership(recorded.h4_pub);
+    expect(plan.excluded.map((e) => [e.table, e.reason])).toEqual([
+      ['h4scratch.b', 'no-replica-identity'],
+      ['h4scratch.ctas', 'no-replica-identity'],
+      ['h4scratch.n1', 'replica-identity-nothing'],
+      ['h4scratch.pp2', 'no-replica-identity'],
+      ['h4scratch.q', 'partitions-without-replica-identity'],
+      ['h4scratch.ri', 'replica-identity-index-missing'],
+      ['h4scratch.ul', 'unlogged'],
+    ]);
+    // k1 has REPLICA IDENTITY FULL and no key: the user opted in, writes are safe.
+    expect(names(plan.desired)).toContain('h4scratch.k1');
+    expect(names(plan.desired)).toEqual(
+      expect.arrayContaining(['searchsync_cdc.signal', 'searchsync_cdc.heartbeat']),
+    );
+  });
+
+  it('corrects an explicit list: adds what became safe (with a snapshot), drops partitions listed by name', () => {
+    const plan = planMembership(recorded.h4_pub);
+    expect(plan.action).toBe('alter');
+    expect(names(plan.add)).toEqual(['h4scratch.w1']);
+    expect(names(plan.snapshot)).toEqual(['h4scratch.w1']);
+    expect(plan.drop).toEqual(['"h4scratch"."p1"']);
+    expect(planStatements(plan, 'h4_pub')).toEqual([
+      'alter publication "h4_pub" drop table "h4scratch"."p1"',
+      'alter publication "h4_pub" add table "h4scratch"."w1"',
+    ]);
+  });
+
+  it('migrates a FOR TABLES IN SCHEMA publication in one statement, without snapshots of tables it already published', () => {
+    const plan = planMembership(recorded.h4_pub_schema);
+    expect(plan.action).toBe('set');
+    // Debezium's own tables were not in the schema publication: they enter, never snapshotted.
+    expect(names(plan.add)).toEqual(['searchsync_cdc.heartbeat', 'searchsync_cdc.signal']);
+    expect(plan.snapshot).toEqual([]);
+    const statements = planStatements(plan, 'h4_pub_schema');
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/^alter publication "h4_pub_schema" set table /);
+    expect(statements[0]).toContain('"h4scratch"."a"');
+    expect(statements[0]).toContain('"searchsync_cdc"."signal"');
+    expect(statements[0]).not.toContain('"h4scratch"."b"');
+    expect(statements[1]).toBe(
+      'alter publication "h4_pub_schema" set (publish_via_partition_root = true)',
+    );
+  });
+
+  it('creates a missing publication with the list and no snapshot signals (the initial snapshot reads them)', () => {
+    const plan = planMembership(recorded.h4_pub_missing);
+    expect(plan.action).toBe('create');
+    expect(plan.snapshot).toEqual([]);
+    expect(planStatements(plan, 'p')[0]).toMatch(
+      /^create publication "p" for table .*"h4scratch"\."t1".* with \(publish_via_partition_root = true\)$/,
+    );
+  });
+
+  it('replaces an all-tables publication by drop and create in the same transaction', () => {
+    const plan = planMembership({ ...recorded.h4_pub_missing, exists: true, allTables: true });
+    expect(plan.action).toBe('recreate');
+    expect(plan.add).toEqual([]);
+    const statements = planStatements(plan, 'p');
+    expect(statements[0]).toBe('drop publication "p"');
+    expect(statements[1]).toMatch(/^create publication "p" for table /);
+  });
+
+  it('does nothing when the list is right', () => {
+    const state = recorded.h4_pub;
+    const settled: PublicationState = {
+      ...state,
+      strays: [],
+      candidates: state.candidates.map((c) => ({ ...c, listed: c.cdc || c.blocker === null })),
+    };
+    expect(planIsNoop(planMembership(settled))).toBe(true);
+  });
+});
+
+describe('exclusionFix', () => {
+  const table = recorded.h4_pub.candidates.find((c) => c.table === 'b')!;
+
+  it('names the fix, the opt-in and why the table is out', () => {
+    const fix = exclusionFix(table);
+    expect(fix).toContain('alter table "h4scratch"."b" add primary key (<columns>)');
+    expect(fix).toContain('replica identity using index');
+    expect(fix).toContain('alter table "h4scratch"."b" replica identity full');
+    expect(fix).toContain('message.key.columns');
+    expect(fix).toMatch(/UPDATE and DELETE keep working/);
+    expect(fix).toMatch(/without a restart/);
+  });
+
+  it('lists the partitions that block a partitioned table', () => {
+    const q = recorded.h4_pub.candidates.find((c) => c.table === 'q')!;
+    expect(exclusionFix(q)).toContain('partitions h4scratch.q1');
+  });
+
+  it('says how to make an unlogged table replicable', () => {
+    const ul = recorded.h4_pub.candidates.find((c) => c.table === 'ul')!;
+    expect(exclusionFix(ul)).toContain('alter table "h4scratch"."ul" set logged');
+  });
+});
+
+describe('snapshotSignal', () => {
+  it('is an incremental execute-snapshot with a surrogate key for a one-column key', () => {
+    const u2 = recorded.h4_pub.candidates.find((c) => c.table === 'u2')!;
+    const signal = snapshotSignal(u2);
+    expect(signal.id).toMatch(/^publication-add-[0-9a-f-]{36}$/);
+    expect(signal.type).toBe('execute-snapshot');
+    expect(JSON.parse(signal.data)).toEqual({
+      'data-collections': ['h4scratch.u2'],
+      type: 'incremental',
+      'surrogate-key': 'v',
+    });
+  });
+
+  it('has no surrogate key for a composite key', () => {
+    const p = recorded.h4_pub.candidates.find((c) => c.table === 'p')!;
+    expect(p.primaryKey).toEqual(['id', 'k']);
+    expect(JSON.parse(snapshotSignal(p).data)).not.toHaveProperty('surrogate-key');
+  });
+});
+
+describe('triggerFunctionSql', () => {
+  it('bakes in the publication and schemas as literals, quoted', () => {
+    const sql = triggerFunctionSql({
+      publication: "pub'x",
+      schemas: ['public', "o'dd"],
+      ddlTrigger: true,
+    });
+    expect(sql).toContain("pub constant text := 'pub''x';");
+    expect(sql).toContain("synced constant text[] := array['public', 'o''dd']::text[];");
+    expect(sql).toContain(`searchsync_cdc.${managedNames("pub'x").triggerFunction}()`);
+  });
+
+  it('can never fail the DDL: every statement is guarded and the whole body too', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    expect(sql.match(/exception when others then\s+raise warning/g)).toHaveLength(3);
+    expect(sql).not.toMatch(/raise exception/);
+    expect(sql).toContain("set lock_timeout = '2s'");
+    expect(sql).toContain('security definer');
+  });
+});

@@ -1,0 +1,724 @@
+/**
+ * The publication Debezium reads is managed by us, as an explicit list of tables: only tables
+ * PostgreSQL can replicate without refusing the application's UPDATE and DELETE are in it.
+ *
+ * Framework-free on purpose: the admin's reconciler, the local stack (tools/stack) and the
+ * docker-compose one-shot (deploy/compose) all prepare the database through this one module.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+
+/** Debezium's bookkeeping schema; its signal and heartbeat tables are always published. */
+export const CDC_SCHEMA = 'searchsync_cdc';
+export const CDC_TABLES = ['signal', 'heartbeat'] as const;
+
+/** Bumped whenever the SQL objects below change, so older installations are replaced. */
+export const MANAGED_SQL_VERSION = 2;
+
+export interface PublicationSettings {
+  /** Publication name (the connector's `publication.name`). */
+  publication: string;
+  /** Synced schemas (SEARCHSYNC_SCHEMAS). */
+  schemas: string[];
+  /** Install the event trigger that keeps membership current inside the DDL's own transaction. */
+  ddlTrigger: boolean;
+}
+
+/** Why a table is kept out of the publication. */
+export type ExclusionReason =
+  | 'no-replica-identity'
+  | 'replica-identity-nothing'
+  | 'replica-identity-index-missing'
+  | 'partitions-without-replica-identity'
+  | 'unlogged';
+
+const EXCLUSION_REASONS: readonly string[] = [
+  'no-replica-identity',
+  'replica-identity-nothing',
+  'replica-identity-index-missing',
+  'partitions-without-replica-identity',
+  'unlogged',
+] satisfies ExclusionReason[];
+
+/** One ordinary or partitioned (root) table of the synced schemas, as the catalogue says. */
+export interface CandidateTable {
+  relid: string;
+  schema: string;
+  table: string;
+  /** Debezium's bookkeeping tables (signal, heartbeat): always published. */
+  cdc: boolean;
+  /** null: PostgreSQL accepts UPDATE/DELETE on it while published. */
+  blocker: ExclusionReason | null;
+  primaryKey: string[];
+  /** `schema.table` of the partitions that block a partitioned table. */
+  unsafePartitions: string[];
+  /** Listed in the publication by name (not through a schema). */
+  listed: boolean;
+}
+
+/** The publication as PostgreSQL has it. */
+export interface PublicationState {
+  exists: boolean;
+  allTables: boolean;
+  /** Schemas published as a whole (FOR TABLES IN SCHEMA, PostgreSQL 15+). */
+  schemaMembers: string[];
+  viaRoot: boolean;
+  candidates: CandidateTable[];
+  /** Listed relations that are not candidates: partitions, tables of other schemas. */
+  strays: { relid: string; name: string }[];
+}
+
+export interface Exclusion {
+  table: string;
+  reason: ExclusionReason;
+  fix: string;
+}
+
+export type PlanAction = 'create' | 'recreate' | 'set' | 'alter';
+
+export interface MembershipPlan {
+  action: PlanAction;
+  /** Every table the publication must hold afterwards (`schema.table`, quoted for SQL). */
+  desired: CandidateTable[];
+  /** Tables entering the publication. */
+  add: CandidateTable[];
+  /** Of those, the synced ones whose rows Debezium has not streamed: snapshot them. */
+  snapshot: CandidateTable[];
+  /** Quoted names leaving the publication. */
+  drop: string[];
+  setViaRoot: boolean;
+  excluded: Exclusion[];
+}
+
+export interface TriggerStatus {
+  state: 'installed' | 'disabled-by-config' | 'disabled-in-database' | 'unavailable';
+  detail: string | null;
+}
+
+export interface ReconcileReport {
+  publication: string;
+  /** What the reconciler did to the publication on this pass. */
+  action: PlanAction | 'none' | 'skipped';
+  published: string[];
+  added: string[];
+  dropped: string[];
+  excluded: Exclusion[];
+  trigger: TriggerStatus;
+}
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+export const quoteLiteral = (value: string): string => `'${value.replace(/'/g, "''")}'`;
+const qualified = (schema: string, table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
+const label = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
+
+/** Names of the objects installed for one publication (several publications may coexist). */
+export function managedNames(publication: string): {
+  triggerFunction: string;
+  eventTrigger: string;
+} {
+  const slug = publication.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  return {
+    triggerFunction: `maintain_publication_${slug}`,
+    eventTrigger: `searchsync_publication_${slug}`,
+  };
+}
+
+/**
+ * The one definition of "safe to publish", shared by the reconciler and the event trigger:
+ * null when PostgreSQL accepts UPDATE and DELETE on the table while it is published, else why not.
+ * A partitioned table is as safe as its least safe leaf partition (the check runs per leaf).
+ */
+export const BLOCKER_FUNCTION_SQL = `
+create or replace function ${CDC_SCHEMA}.row_identity_blocker(rel oid) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when c.relpersistence <> 'p' then 'unlogged'
+    when c.relreplident = 'f' then null
+    when c.relreplident = 'd' then
+      case when exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary)
+           then null else 'no-replica-identity' end
+    when c.relreplident = 'i' then
+      case when exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident)
+           then null else 'replica-identity-index-missing' end
+    else 'replica-identity-nothing'
+  end
+  from pg_class c where c.oid = rel
+$$;
+create or replace function ${CDC_SCHEMA}.replication_blocker(rel oid) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+  select case
+    when c.relkind <> 'p' then ${CDC_SCHEMA}.row_identity_blocker(c.oid)
+    when c.relpersistence <> 'p' then 'unlogged'
+    when exists (
+      select 1 from pg_partition_tree(c.oid) t join pg_class l on l.oid = t.relid
+       where t.isleaf and l.relkind = 'r' and ${CDC_SCHEMA}.row_identity_blocker(l.oid) is not null
+    ) then 'partitions-without-replica-identity'
+    else null
+  end
+  from pg_class c where c.oid = rel
+$$;
+comment on function ${CDC_SCHEMA}.replication_blocker(oid) is 'searchsync v${MANAGED_SQL_VERSION}';
+`;
+
+/**
+ * The event trigger's function. It runs inside the user's DDL transaction, so it must never make
+ * that DDL fail: every statement sits in an exception block that only raises a WARNING (the
+ * admin's reconciler repairs whatever was left undone within seconds), and a bounded lock wait.
+ * It removes published tables that can no longer be replicated safely, and adds the tables this
+ * very command touched once they can — with a snapshot signal when they already hold rows
+ * (a key added later), since those rows were never streamed.
+ */
+export function triggerFunctionSql(settings: PublicationSettings): string {
+  const { triggerFunction } = managedNames(settings.publication);
+  const schemas = `array[${settings.schemas.map(quoteLiteral).join(', ')}]::text[]`;
+  const cdcTables = CDC_TABLES.map(quoteLiteral).join(', ');
+  return `
+create or replace function ${CDC_SCHEMA}.${triggerFunction}() returns event_trigger
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
+set lock_timeout = '2s'
+as $searchsync$
+declare
+  pub constant text := ${quoteLiteral(settings.publication)};
+  synced constant text[] := ${schemas};
+  pub_id oid;
+  r record;
+  touched oid[];
+  has_rows boolean;
+  pk name[];
+  signal jsonb;
+begin
+  select p.oid into pub_id from pg_publication p where p.pubname = pub and not p.puballtables;
+  -- Not (yet) an explicit list: the reconciler migrates it; nothing safe to do here.
+  if pub_id is null or exists (select 1 from pg_publication_namespace s where s.pnpubid = pub_id) then
+    return;
+  end if;
+
+  -- The tables this command touched, partitions and indexes resolved to their root table.
+  select coalesce(array_agg(distinct root.oid), '{}') into touched
+    from pg_event_trigger_ddl_commands() d
+    join pg_class o on d.classid = 'pg_class'::regclass and o.oid = d.objid
+    left join pg_index i on o.relkind in ('i', 'I') and i.indexrelid = o.oid
+    join pg_class t on t.oid = coalesce(i.indrelid, o.oid)
+    join pg_class root on root.oid = (case when t.relispartition then pg_partition_root(t.oid) else t.oid end)
+   where root.relkind in ('r', 'p');
+
+  -- Only a dropped replica identity index can make an untouched table unsafe: then look at all.
+  for r in
+    select pr.prrelid as relid
+      from pg_publication_rel pr
+      join pg_class c on c.oid = pr.prrelid
+      join pg_namespace n on n.oid = c.relnamespace
+     where pr.prpubid = pub_id
+       and (tg_tag = 'DROP INDEX' or pr.prrelid = any (touched))
+       and not (n.nspname = ${quoteLiteral(CDC_SCHEMA)} and c.relname in (${cdcTables}))
+       and (c.relispartition or not (n.nspname = any (synced))
+            or ${CDC_SCHEMA}.replication_blocker(c.oid) is not null)
+  loop
+    begin
+      execute format('alter publication %I drop table %s', pub, r.relid::regclass);
+    exception when others then
+      raise warning 'searchsync: % stays in publication % (%); the connector admin retries', r.relid::regclass, pub, sqlerrm;
+    end;
+  end loop;
+
+  for r in
+    select root.oid as relid, n.nspname as schema_name, root.relname as table_name
+      from pg_class root
+      join pg_namespace n on n.oid = root.relnamespace
+     where root.oid = any (touched) and not root.relispartition and n.nspname = any (synced)
+       and not exists (select 1 from pg_publication_rel pr where pr.prpubid = pub_id and pr.prrelid = root.oid)
+       and ${CDC_SCHEMA}.replication_blocker(root.oid) is null
+  loop
+    begin
+      execute format('alter publication %I add table %I.%I', pub, r.schema_name, r.table_name);
+      -- This transaction holds the DDL's lock on the table: the check cannot race a writer.
+      execute format('select exists (select from %I.%I)', r.schema_name, r.table_name) into has_rows;
+      if has_rows then
+        select array_agg(a.attname order by k.ord) into pk
+          from pg_index x
+          cross join unnest(x.indkey) with ordinality k(attnum, ord)
+          join pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+         where x.indrelid = r.relid and x.indisprimary;
+        signal := jsonb_build_object('data-collections', jsonb_build_array(r.schema_name || '.' || r.table_name), 'type', 'incremental');
+        -- Debezium may still hold the key-less schema it read at start; a surrogate key lets
+        -- its incremental snapshot chunk the table anyway (it re-reads the schema when it starts).
+        if cardinality(pk) = 1 then
+          signal := signal || jsonb_build_object('surrogate-key', pk[1]);
+        end if;
+        insert into ${CDC_SCHEMA}.signal (id, type, data)
+             values ('publication-add-' || gen_random_uuid(), 'execute-snapshot', signal::text);
+      end if;
+    exception when others then
+      raise warning 'searchsync: % not added to publication % (%); the connector admin retries', r.table_name, pub, sqlerrm;
+    end;
+  end loop;
+exception when others then
+  raise warning 'searchsync: publication % not maintained (%); the connector admin retries', pub, sqlerrm;
+end
+$searchsync$;
+comment on function ${CDC_SCHEMA}.${triggerFunction}() is ${quoteLiteral(triggerMarker(settings))};
+`;
+}
+
+/** Identifies the installed trigger function's version and settings. */
+export function triggerMarker(settings: PublicationSettings): string {
+  return `searchsync v${MANAGED_SQL_VERSION} ${JSON.stringify({ schemas: settings.schemas })}`;
+}
+
+/** Commands after which membership may change. */
+export const TRIGGER_TAGS = [
+  'CREATE TABLE',
+  'CREATE TABLE AS',
+  'SELECT INTO',
+  'ALTER TABLE',
+  'DROP TABLE',
+  'DROP INDEX',
+  'CREATE SCHEMA',
+];
+
+const CDC_SETUP = [
+  `create schema if not exists ${CDC_SCHEMA}`,
+  `create table if not exists ${CDC_SCHEMA}.signal (id varchar(64) primary key, type varchar(32) not null, data varchar(2048))`,
+  `create table if not exists ${CDC_SCHEMA}.heartbeat (id int primary key, ts timestamptz not null)`,
+];
+
+/** Schema, signal and heartbeat tables, and the blocker functions (when missing or older). */
+export async function ensureCdcObjects(db: Queryable): Promise<void> {
+  const { rows } = await db.query<{ marker: string | null }>(
+    `select obj_description(p.oid, 'pg_proc') as marker
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = $1 and p.proname = 'replication_blocker'`,
+    [CDC_SCHEMA],
+  );
+  const current = rows[0]?.marker === `searchsync v${MANAGED_SQL_VERSION}`;
+  const tables = await db.query(
+    `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relname = any($2) and c.relkind = 'r'`,
+    [CDC_SCHEMA, [...CDC_TABLES]],
+  );
+  if (current && tables.rowCount === CDC_TABLES.length) return;
+  for (const statement of CDC_SETUP) await db.query(statement);
+  if (!current) await db.query(BLOCKER_FUNCTION_SQL);
+}
+
+interface CandidateRow {
+  relid: string;
+  schema: string;
+  table: string;
+  cdc: boolean;
+  blocker: string | null;
+  primary_key: string[];
+  unsafe_partitions: string[];
+  listed: boolean;
+}
+
+/** Reads the publication and every candidate table with its blocker. */
+export async function inspectPublication(
+  db: Queryable,
+  settings: PublicationSettings,
+): Promise<PublicationState> {
+  const publication = await db.query<{ oid: string; puballtables: boolean; pubviaroot: boolean }>(
+    'select oid::text, puballtables, pubviaroot from pg_publication where pubname = $1',
+    [settings.publication],
+  );
+  const pub = publication.rows[0];
+  const version = Number(
+    (await db.query<{ v: string }>("select current_setting('server_version_num') as v")).rows[0].v,
+  );
+  // FOR TABLES IN SCHEMA (pg_publication_namespace) exists from PostgreSQL 15 on.
+  const schemaMembers =
+    pub && version >= 150000
+      ? (
+          await db.query<{ nspname: string }>(
+            `select n.nspname from pg_publication_namespace s join pg_namespace n on n.oid = s.pnnspid
+              where s.pnpubid = $1::oid order by 1`,
+            [pub.oid],
+          )
+        ).rows.map((r) => r.nspname)
+      : [];
+  const { rows } = await db.query<CandidateRow>(
+    `select c.oid::text as relid, n.nspname as schema, c.relname as table,
+            (n.nspname = $3) as cdc,
+            ${CDC_SCHEMA}.replication_blocker(c.oid) as blocker,
+            coalesce((select array_agg(a.attname::text order by k.ord)
+                        from pg_index x
+                        cross join unnest(x.indkey) with ordinality k(attnum, ord)
+                        join pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+                       where x.indrelid = c.oid and x.indisprimary), '{}') as primary_key,
+            case when c.relkind = 'p' then
+              coalesce((select array_agg(ln.nspname || '.' || l.relname order by l.relname)
+                          from pg_partition_tree(c.oid) t
+                          join pg_class l on l.oid = t.relid
+                          join pg_namespace ln on ln.oid = l.relnamespace
+                         where t.isleaf and l.relkind = 'r'
+                           and ${CDC_SCHEMA}.row_identity_blocker(l.oid) is not null), '{}')
+            else '{}' end as unsafe_partitions,
+            exists (select 1 from pg_publication_rel pr
+                     where pr.prpubid = $4::oid and pr.prrelid = c.oid) as listed
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and not c.relispartition
+        and (n.nspname = any($1) or (n.nspname = $3 and c.relname = any($2)))
+      order by n.nspname, c.relname`,
+    [settings.schemas, [...CDC_TABLES], CDC_SCHEMA, pub?.oid ?? '0'],
+  );
+  const candidates: CandidateTable[] = rows.map((r) => ({
+    relid: r.relid,
+    schema: r.schema,
+    table: r.table,
+    cdc: r.cdc,
+    blocker: toReason(r.blocker),
+    primaryKey: r.primary_key,
+    unsafePartitions: r.unsafe_partitions,
+    listed: r.listed,
+  }));
+  const known = new Set(candidates.map((c) => c.relid));
+  const listed = pub
+    ? (
+        await db.query<{ relid: string; schema: string; table: string }>(
+          `select c.oid::text as relid, n.nspname as schema, c.relname as table
+             from pg_publication_rel pr
+             join pg_class c on c.oid = pr.prrelid
+             join pg_namespace n on n.oid = c.relnamespace
+            where pr.prpubid = $1::oid`,
+          [pub.oid],
+        )
+      ).rows
+    : [];
+  return {
+    exists: Boolean(pub),
+    allTables: pub?.puballtables ?? false,
+    schemaMembers,
+    viaRoot: pub?.pubviaroot ?? false,
+    candidates,
+    strays: listed
+      .filter((r) => !known.has(r.relid))
+      .map((r) => ({ relid: r.relid, name: qualified(r.schema, r.table) })),
+  };
+}
+
+function toReason(blocker: string | null): ExclusionReason | null {
+  if (blocker === null) return null;
+  // An unknown code (a newer function than this code) still keeps the table out.
+  return (EXCLUSION_REASONS.includes(blocker) ? blocker : 'no-replica-identity') as ExclusionReason;
+}
+
+/** What to tell the user about a table kept out of the publication. */
+export function exclusionFix(table: CandidateTable): string {
+  const name = qualified(table.schema, table.table);
+  const why =
+    'kept out of the publication so that the application’s UPDATE and DELETE keep working (PostgreSQL refuses them on a published table without a replica identity)';
+  const after = 'searchsync picks it up without a restart and reads its existing rows';
+  switch (table.blocker) {
+    case 'unlogged':
+      return `unlogged, so not in the WAL and not replicable: alter table ${name} set logged; ${after}`;
+    case 'partitions-without-replica-identity':
+      return `${why}: partitions ${table.unsafePartitions.join(', ')} have neither a primary key nor a replica identity — add a primary key to ${name} (it reaches every partition), or set a replica identity on each of them; ${after}`;
+    case 'replica-identity-nothing':
+      return `${why}: its replica identity is NOTHING — add a primary key and alter table ${name} replica identity default, or alter table ${name} replica identity using index <unique index on NOT NULL columns>; ${after}`;
+    case 'replica-identity-index-missing':
+      return `${why}: the index of its replica identity is gone — alter table ${name} replica identity using index <unique index on NOT NULL columns>, or add a primary key and set replica identity default; ${after}`;
+    case 'no-replica-identity':
+    case null:
+      return `${why}: add a primary key (alter table ${name} add primary key (<columns>)), or alter table ${name} replica identity using index <unique index on NOT NULL columns>; or opt in as it is with alter table ${name} replica identity full (whole rows are then logged) and give its documents an id with the connector's message.key.columns; ${after}`;
+  }
+}
+
+/** The membership the publication must have, and how to get there. Pure. */
+export function planMembership(state: PublicationState): MembershipPlan {
+  const desired = state.candidates.filter((c) => c.cdc || c.blocker === null);
+  const excluded = state.candidates
+    .filter((c) => !c.cdc && c.blocker !== null)
+    .map((c) => ({
+      table: label(c),
+      reason: c.blocker ?? 'no-replica-identity',
+      fix: exclusionFix(c),
+    }));
+  const publishedNow = (c: CandidateTable) =>
+    state.allTables || c.listed || state.schemaMembers.includes(c.schema);
+  if (!state.exists) {
+    // No stream reads a missing publication yet: the connector's initial snapshot covers the rows.
+    return {
+      action: 'create',
+      desired,
+      add: desired,
+      snapshot: [],
+      drop: [],
+      setViaRoot: false,
+      excluded,
+    };
+  }
+  const add = desired.filter((c) => !publishedNow(c));
+  const snapshot = add.filter((c) => !c.cdc);
+  if (state.allTables) {
+    return { action: 'recreate', desired, add, snapshot, drop: [], setViaRoot: false, excluded };
+  }
+  const setViaRoot = !state.viaRoot;
+  if (state.schemaMembers.length > 0) {
+    return { action: 'set', desired, add, snapshot, drop: [], setViaRoot, excluded };
+  }
+  const drop = [
+    ...state.candidates
+      .filter((c) => c.listed && !c.cdc && c.blocker !== null)
+      .map((c) => qualified(c.schema, c.table)),
+    ...state.strays.map((s) => s.name),
+  ];
+  return { action: 'alter', desired, add, snapshot, drop, setViaRoot, excluded };
+}
+
+/** True when applying the plan would change nothing. */
+export function planIsNoop(plan: MembershipPlan): boolean {
+  return (
+    plan.action === 'alter' && plan.add.length === 0 && plan.drop.length === 0 && !plan.setViaRoot
+  );
+}
+
+/** An `execute-snapshot` signal (incremental) for one table entering the publication. */
+export function snapshotSignal(table: CandidateTable): { id: string; type: string; data: string } {
+  const data: Record<string, unknown> = {
+    'data-collections': [label(table)],
+    type: 'incremental',
+  };
+  if (table.primaryKey.length === 1) data['surrogate-key'] = table.primaryKey[0];
+  return {
+    id: `publication-add-${randomUUID()}`,
+    type: 'execute-snapshot',
+    data: JSON.stringify(data),
+  };
+}
+
+/** The statements that apply a plan, in order (one transaction). Pure. */
+export function planStatements(plan: MembershipPlan, publication: string): string[] {
+  const pub = quoteIdent(publication);
+  const list = plan.desired.map((c) => qualified(c.schema, c.table)).join(', ');
+  const statements: string[] = [];
+  switch (plan.action) {
+    case 'create':
+      statements.push(
+        `create publication ${pub} for table ${list} with (publish_via_partition_root = true)`,
+      );
+      break;
+    case 'recreate':
+      statements.push(
+        `drop publication ${pub}`,
+        `create publication ${pub} for table ${list} with (publish_via_partition_root = true)`,
+      );
+      break;
+    case 'set':
+      // One statement replaces the schema membership by the list: a table in both is never out.
+      statements.push(`alter publication ${pub} set table ${list}`);
+      break;
+    case 'alter':
+      for (const name of plan.drop) statements.push(`alter publication ${pub} drop table ${name}`);
+      for (const c of plan.add)
+        statements.push(`alter publication ${pub} add table ${qualified(c.schema, c.table)}`);
+      break;
+  }
+  if (plan.setViaRoot)
+    statements.push(`alter publication ${pub} set (publish_via_partition_root = true)`);
+  return statements;
+}
+
+/** Holds off a second admin replica (or the stack setup) working on the same publication. */
+const ADVISORY_KEY = 'searchsync.publication';
+
+async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T | null> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ locked: boolean }>(
+      'select pg_try_advisory_xact_lock(hashtext($1)) as locked',
+      [ADVISORY_KEY],
+    );
+    if (!rows[0].locked) {
+      await client.query('rollback');
+      return null;
+    }
+    // Never queue behind (and so in front of) the application's own locks for long.
+    await client.query("set local lock_timeout = '3s'");
+    const result = await work(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Installs (or refreshes) the event trigger; reports why when the database does not allow it. */
+export async function ensureDdlTrigger(
+  db: Queryable,
+  settings: PublicationSettings,
+): Promise<TriggerStatus> {
+  const names = managedNames(settings.publication);
+  // Runs inside the reconciler's transaction: a refusal must not abort the membership work.
+  await db.query('savepoint searchsync_trigger');
+  const attempt = async (
+    work: () => Promise<TriggerStatus>,
+    refused: (error: Error) => TriggerStatus,
+  ) => {
+    try {
+      const status = await work();
+      await db.query('release savepoint searchsync_trigger');
+      return status;
+    } catch (error) {
+      await db.query('rollback to savepoint searchsync_trigger');
+      return refused(error as Error);
+    }
+  };
+  if (!settings.ddlTrigger) {
+    return attempt(
+      async () => {
+        await db.query(`drop event trigger if exists ${quoteIdent(names.eventTrigger)}`);
+        return { state: 'disabled-by-config', detail: DISABLED_DETAIL };
+      },
+      () => ({ state: 'disabled-by-config', detail: DISABLED_DETAIL }),
+    );
+  }
+  return attempt(
+    async () => {
+      const { rows } = await db.query<{ marker: string | null; enabled: string | null }>(
+        `select (select obj_description(p.oid, 'pg_proc')
+                   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                  where n.nspname = $1 and p.proname = $2) as marker,
+                (select e.evtenabled::text from pg_event_trigger e where e.evtname = $3) as enabled`,
+        [CDC_SCHEMA, names.triggerFunction, names.eventTrigger],
+      );
+      const { marker, enabled } = rows[0];
+      if (enabled === 'D') {
+        return {
+          state: 'disabled-in-database',
+          detail: `event trigger ${names.eventTrigger} is disabled (alter event trigger … enable to turn it on); the reconciler alone keeps membership current`,
+        };
+      }
+      if (marker === triggerMarker(settings) && enabled !== null) {
+        return { state: 'installed', detail: null };
+      }
+      if (marker !== triggerMarker(settings)) await db.query(triggerFunctionSql(settings));
+      if (enabled === null) {
+        await db.query(
+          `create event trigger ${quoteIdent(names.eventTrigger)} on ddl_command_end
+             when tag in (${TRIGGER_TAGS.map(quoteLiteral).join(', ')})
+             execute function ${CDC_SCHEMA}.${quoteIdent(names.triggerFunction)}()`,
+        );
+      }
+      return { state: 'installed', detail: null };
+    },
+    // Event triggers need a superuser (rds_superuser / cloudsqlsuperuser on managed services).
+    (error) => ({
+      state: 'unavailable',
+      detail: `event trigger not installed (${error.message}); the reconciler alone keeps membership current: a new table waits for its next pass and is then snapshotted`,
+    }),
+  );
+}
+
+const DISABLED_DETAIL =
+  'ADMIN_PUBLICATION_DDL_TRIGGER=false: the reconciler alone keeps membership current';
+
+/**
+ * One pass: Debezium's tables and functions, the publication's membership (created, migrated
+ * from a schema or all-tables publication, or corrected), snapshot signals for tables that
+ * enter with rows, and the event trigger. Returns null when another process holds the pass.
+ */
+export async function reconcilePublication(
+  pool: Pool,
+  settings: PublicationSettings,
+  log: (line: string) => void = () => undefined,
+): Promise<ReconcileReport | null> {
+  return inTransaction(pool, async (client) => {
+    await ensureCdcObjects(client);
+    const state = await inspectPublication(client, settings);
+    const plan = planMembership(state);
+    const noop = planIsNoop(plan);
+    if (!noop) {
+      for (const statement of planStatements(plan, settings.publication))
+        await client.query(statement);
+      // Rows of a table that enters now were never streamed; its signal commits with the
+      // membership, so Debezium reads the table after it is published (nothing falls between).
+      for (const table of plan.snapshot) {
+        const signal = snapshotSignal(table);
+        await client.query(
+          `insert into ${CDC_SCHEMA}.signal (id, type, data) values ($1, $2, $3)`,
+          [signal.id, signal.type, signal.data],
+        );
+      }
+      log(
+        `publication ${settings.publication}: ${plan.action}${plan.add.length ? `, added ${plan.add.map(label).join(', ')}` : ''}${plan.drop.length ? `, dropped ${plan.drop.join(', ')}` : ''}`,
+      );
+    }
+    const trigger = await ensureDdlTrigger(client, settings);
+    return {
+      publication: settings.publication,
+      action: noop ? 'none' : plan.action,
+      published: plan.desired.map(label),
+      added: noop ? [] : plan.add.map(label),
+      dropped: noop ? [] : plan.drop,
+      excluded: plan.excluded,
+      trigger,
+    };
+  });
+}
+
+/** The same pass without changing anything (ADMIN_PUBLICATION_MANAGED=false). */
+export async function describePublication(
+  pool: Pool,
+  settings: PublicationSettings,
+): Promise<ReconcileReport> {
+  await ensureCdcObjects(pool);
+  const state = await inspectPublication(pool, settings);
+  const plan = planMembership(state);
+  return {
+    publication: settings.publication,
+    action: 'skipped',
+    published: state.candidates
+      .filter((c) => state.allTables || c.listed || state.schemaMembers.includes(c.schema))
+      .map(label),
+    added: [],
+    dropped: [],
+    excluded: plan.excluded,
+    trigger: { state: 'disabled-by-config', detail: 'ADMIN_PUBLICATION_MANAGED=false' },
+  };
+}
+
+/** Sends the snapshot signal for one table again (its primary key read afresh). */
+export async function sendSnapshotSignal(
+  db: Queryable,
+  table: { schema: string; table: string },
+): Promise<string> {
+  const { rows } = await db.query<{ column: string }>(
+    `select a.attname::text as column
+       from pg_index x
+       cross join unnest(x.indkey) with ordinality k(attnum, ord)
+       join pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+      where x.indrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass and x.indisprimary
+      order by k.ord`,
+    [table.schema, table.table],
+  );
+  const signal = snapshotSignal({
+    relid: '0',
+    schema: table.schema,
+    table: table.table,
+    cdc: false,
+    blocker: null,
+    primaryKey: rows.map((r) => r.column),
+    unsafePartitions: [],
+    listed: true,
+  });
+  await db.query(`insert into ${CDC_SCHEMA}.signal (id, type, data) values ($1, $2, $3)`, [
+    signal.id,
+    signal.type,
+    signal.data,
+  ]);
+  return signal.id;
+}
