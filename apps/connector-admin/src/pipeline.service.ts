@@ -64,6 +64,11 @@ export interface PipelineSnapshot {
   slot: SlotHealth | null;
   tables: TableHealth[];
   tablesWithoutPrimaryKey: { table: string; fix: string }[];
+  /**
+   * Columns whose values Debezium cannot always deliver, with what to do; they do not change the
+   * status (nothing is wrong yet), but verify will report the rows they affect.
+   */
+  advice: { table: string; columns: string[]; advice: string }[];
   indexer: IndexerHealth;
   /** Unresolved dead letters (replayed and discarded ones no longer count). */
   deadLetters: number | null;
@@ -188,12 +193,13 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     // that stops shows within the 10 s the contract promises.
     const metricsUrl = this.indexerMetricsUrl();
     const scrape = this.scrapeIndexer(metricsUrl);
-    const [connectors, slot, tables, noKey, deadLetters] = await Promise.allSettled([
+    const [connectors, slot, tables, noKey, deadLetters, toastRisks] = await Promise.allSettled([
       this.backend.list(),
       this.slotHealth(),
       this.tableHealth(scrape),
       this.tablesWithoutPrimaryKey(),
       this.deadLetterService.unresolved(5000),
+      this.toastNullArrays(),
     ]);
     const indexer = indexerHealthOf(metricsUrl, await scrape);
     const reasons: { level: PipelineStatus; text: string }[] = [];
@@ -308,6 +314,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       slot: slotHealth,
       tables: tableList,
       tablesWithoutPrimaryKey: missingKeys,
+      advice: settledValue(toastRisks) ?? [],
       indexer,
       deadLetters: deadLetterCount,
       totals: {
@@ -473,6 +480,34 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         fix: `published (replica identity FULL or USING INDEX) but without a primary key, so its documents have no id: add a primary key (alter table ${table} add primary key (...)), or set message.key.columns for it in the connector`,
       }));
     return [...excluded.map(({ table, fix }) => ({ table, fix })), ...published];
+  }
+
+  /**
+   * Debezium 3.6 sends `null` for an unchanged TOASTed array of these element types under
+   * REPLICA IDENTITY DEFAULT, indistinguishable from a real NULL (docs/values.md): only a full
+   * replica identity carries the value.
+   */
+  private async toastNullArrays(): Promise<{ table: string; columns: string[]; advice: string }[]> {
+    const { rows } = await this.infra.pool.query<{ table: string; columns: string[] }>(
+      `select format('%s.%s', n.nspname, c.relname) as table,
+              array_agg(a.attname::text order by a.attnum) as columns
+         from pg_class c
+         join pg_namespace n on n.oid = c.relnamespace
+         join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+         join pg_type t on t.oid = a.atttypid
+         join pg_type e on e.oid = t.typelem and t.typcategory = 'A'
+        where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
+          and c.relreplident = 'd'
+          and (e.typname in ('numeric', 'float4', 'float8', 'bool', 'int2', 'timestamp',
+                             'timestamptz', 'time', 'timetz', 'inet', 'cidr') or e.typtype = 'e')
+        group by 1 order by 1`,
+      [this.config.SEARCHSYNC_SCHEMAS],
+    );
+    return rows.map((r) => ({
+      table: r.table,
+      columns: r.columns,
+      advice: `under REPLICA IDENTITY DEFAULT, Debezium sends null for an unchanged TOASTed (large) value of ${r.columns.join(', ')} when another column is updated; if these arrays can exceed ~2 kB, run: alter table ${r.table} replica identity full`,
+    }));
   }
 
   private async exactCount(schema: string, table: string): Promise<number | null> {
