@@ -1,19 +1,11 @@
+import { DEAD_LETTER_CLASSES, DEAD_LETTER_HEADERS as H } from '@searchsync/change-events';
 import { REDACTED, isSecretKey, redactText } from '@searchsync/connect-client';
 
 /**
  * The reason classes the indexer writes in `searchsync.reason.class`. Records written before the
  * indexer classified its dead letters carry no class: they are `unclassified`.
  */
-export const REASON_CLASSES = [
-  'decode_error',
-  'value_out_of_range',
-  'mapping_conflict',
-  'too_large',
-  'table_without_key',
-  'rejected',
-  'conversion_error',
-  'unclassified',
-] as const;
+export const REASON_CLASSES = [...DEAD_LETTER_CLASSES, 'unclassified'] as const;
 export type ReasonClass = (typeof REASON_CLASSES)[number];
 
 export const RESOLUTION_STATUSES = ['replayed', 'discarded'] as const;
@@ -201,14 +193,14 @@ function isoTime(ms: string | null, fallback: string): string {
  */
 export function parseDeadLetter(record: RawDeadLetter, topicPrefix: string): DeadLetterEntry {
   const h = record.headers;
-  const topic = header(h, 'searchsync.source.topic');
-  const partition = Number(header(h, 'searchsync.source.partition'));
-  const offset = header(h, 'searchsync.source.offset');
+  const topic = header(h, H.sourceTopic);
+  const partition = Number(header(h, H.sourcePartition));
+  const offset = header(h, H.sourceOffset);
   const source: RecordPosition | null =
     topic && Number.isInteger(partition) && partition >= 0 && offset && /^\d+$/.test(offset)
       ? { topic, partition, offset }
       : null;
-  const tableHeader = header(h, 'searchsync.table');
+  const tableHeader = header(h, H.table);
   const table =
     tableHeader && tableHeader.trim() !== ''
       ? tableHeader.trim()
@@ -219,15 +211,15 @@ export function parseDeadLetter(record: RawDeadLetter, topicPrefix: string): Dea
     id: deadLetterId(record.partition, record.offset),
     partition: record.partition,
     offset: record.offset,
-    reasonClass: asReasonClass(header(h, 'searchsync.reason.class')),
-    reason: clip(redactText(header(h, 'searchsync.reason') ?? 'no reason recorded'), REASON_CHARS),
+    reasonClass: asReasonClass(header(h, H.reasonClass)),
+    reason: clip(redactText(header(h, H.reason) ?? 'no reason recorded'), REASON_CHARS),
     table,
     source,
-    time: isoTime(header(h, 'searchsync.time'), record.timestamp),
+    time: isoTime(header(h, H.time), record.timestamp),
     key: payloadExcerpt(record.key, KEY_EXCERPT_CHARS),
     excerpt: payloadExcerpt(record.value),
     bytes: (record.key?.length ?? 0) + (record.value?.length ?? 0),
-    replayOf: header(h, 'searchsync.replay.of'),
+    replayOf: header(h, H.replayOf),
   };
 }
 

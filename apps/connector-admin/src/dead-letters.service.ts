@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { decodeChangeEvent } from '@searchsync/change-events';
+import { DEAD_LETTER_HEADERS, decodeChangeEvent } from '@searchsync/change-events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, IHeaders, Producer } from 'kafkajs';
@@ -509,7 +509,10 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
     for (const [topic, entries] of byTopic) {
       const messages = entries.map((entry) => {
         const record = records.get(entry.id) as RawRecord;
-        const headers: IHeaders = { 'searchsync.replay.of': entry.id, 'searchsync.replay.at': at };
+        const headers: IHeaders = {
+          [DEAD_LETTER_HEADERS.replayOf]: entry.id,
+          [DEAD_LETTER_HEADERS.replayAt]: at,
+        };
         return {
           partition: entry.source?.partition ?? 0,
           key: record.key,

@@ -6,3 +6,4 @@ export * from './document-id';
 export * from './value-converter';
 export * from './index-mapping';
 export * from './row-values';
+export * from './dead-letter-contract';
