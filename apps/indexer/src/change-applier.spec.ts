@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { decodeChangeEvent } from '@searchsync/change-events';
 import {
+  SearchEngineClientError,
+  SearchEngineNotFoundError,
   SearchEngineRequestError,
   SearchEngineUnavailableError,
   type BulkAction,
@@ -70,6 +72,12 @@ class RecordingEngine {
   /** Refuses to create an index for these properties (a column type the engine lacks). */
   ensureRefusedFor: ((alias: string, properties: Record<string, unknown>) => boolean) | undefined;
   ensureCalls = 0;
+  /** Aliases whose index is gone (deleted by the admin); ensureTableIndex creates them again. */
+  readonly missing = new Set<string>();
+  /** Aliases created by ensureTableIndex, in order. */
+  readonly created: string[] = [];
+  readonly getDocumentCalls: string[] = [];
+  stored = new Map<string, Record<string, unknown>>();
   itemRejection: ((action: BulkAction) => BulkItemResult | undefined) | undefined;
   requestRejection: ((actions: BulkAction[]) => Error | undefined) | undefined;
 
@@ -89,19 +97,34 @@ class RecordingEngine {
         ),
       );
     }
+    if (this.missing.delete(names.alias)) this.created.push(names.alias);
     return Promise.resolve();
   }
 
-  extendMapping(): Promise<void> {
-    return Promise.resolve();
+  private gone(alias: string): SearchEngineNotFoundError {
+    return new SearchEngineNotFoundError(
+      `search engine answered 404: no such index [${alias}]`,
+      'index_not_found_exception',
+    );
   }
 
-  getDocument(): Promise<null> {
-    return Promise.resolve(null);
+  extendMapping(alias: string): Promise<void> {
+    return this.missing.has(alias) ? Promise.reject(this.gone(alias)) : Promise.resolve();
   }
 
-  deleteAllDocuments(): Promise<number> {
-    return Promise.resolve(0);
+  getDocument(
+    alias: string,
+    id: string,
+    options: { requireIndex?: boolean } = {},
+  ): Promise<Record<string, unknown> | null> {
+    this.getDocumentCalls.push(`${alias}/${id}`);
+    if (this.missing.has(alias))
+      return options.requireIndex ? Promise.reject(this.gone(alias)) : Promise.resolve(null);
+    return Promise.resolve(this.stored.get(`${alias}/${id}`) ?? null);
+  }
+
+  deleteAllDocuments(alias: string): Promise<number> {
+    return this.missing.has(alias) ? Promise.reject(this.gone(alias)) : Promise.resolve(0);
   }
 
   /** Extra results appended to an answer (an engine answer we cannot place). */
@@ -120,7 +143,18 @@ class RecordingEngine {
       );
     }
     return Promise.resolve(
-      actions.map((action) => {
+      actions.map((action): BulkItemResult => {
+        if (this.missing.has(action.index)) {
+          // As OpenSearch answers a write with require_alias to a missing alias; a delete there
+          // is applied (nothing to delete).
+          if (action.type === 'delete') return { status: 404, outcome: 'applied' };
+          return {
+            status: 404,
+            outcome: 'missing_index',
+            type: 'index_not_found_exception',
+            reason: `index_not_found_exception: no such index [${action.index}] and [require_alias] request flag is [true] and [${action.index}] is not an alias`,
+          };
+        }
         const rejected = this.itemRejection?.(action);
         if (rejected) return rejected;
         this.written.push(action);
@@ -430,7 +464,7 @@ describe('ChangeApplier: an engine that refuses writes for reasons not about the
     ],
     [
       'a client failure without an HTTP answer',
-      new SearchEngineRequestError('search engine call failed: socket hang up'),
+      new SearchEngineClientError('search engine call failed: socket hang up'),
       /client failure/,
     ],
   ])(
@@ -463,17 +497,20 @@ describe('ChangeApplier: an engine that refuses writes for reasons not about the
     engine.itemRejection = (action) => {
       if (action.index !== FIXTURE_ALIAS || refusals <= 0) return undefined;
       refusals -= 1;
+      // As classifyBulkItem reports them (see engine-common.spec.ts).
       return refusals % 2 === 0
         ? {
             status: 400,
-            outcome: 'rejected',
+            outcome: 'blocked',
+            type: 'index_closed_exception',
             reason: 'index_closed_exception: closed',
           }
         : {
-            status: 403,
-            outcome: 'rejected',
+            status: 429,
+            outcome: 'blocked',
+            type: 'cluster_block_exception',
             reason:
-              'cluster_block_exception: index [x] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];',
+              'cluster_block_exception: index [x] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];',
           };
     };
     const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
@@ -764,5 +801,119 @@ describe('DeadLetterPublisher', () => {
     expect(sent[0].messages[0].headers['searchsync.reason']).toMatch(
       /left out: read it from the source topic/,
     );
+  });
+});
+
+describe('ChangeApplier: a table whose index was deleted (dropped, then created again)', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  const otherRows = () => recorded.slice(6);
+
+  it('creates the index again and writes the records, never dead-lettering or losing them', async () => {
+    const engine = new RecordingEngine();
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+    await apply(otherRows());
+    const ensuresBefore = engine.ensureCalls;
+    // The admin deleted the index of the dropped table; the indexer still knows its mapping.
+    engine.missing.add(OTHER_ALIAS);
+
+    await apply(otherRows());
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.created).toEqual([OTHER_ALIAS]);
+    expect(engine.ensureCalls).toBe(ensuresBefore + 1);
+    expect(engine.idsOf(OTHER_ALIAS)).toEqual(['index:a', 'index:b', 'index:a', 'index:b']);
+    // One refused bulk, then the two records again after the index was created.
+    expect(engine.bulkSizes.slice(-2)).toEqual([2, 2]);
+  });
+
+  it('keeps retrying (reported as blocked) while the index vanishes again right after each creation', async () => {
+    const engine = new RecordingEngine();
+    const { applier, publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+    await apply(otherRows());
+    // Twice missing is a race with a deletion; the third time it is reported at once.
+    let vanishing = 6;
+    const seen: WriteStatus[] = [];
+    engine.itemRejection = (action) => {
+      seen.push(applier.writeStatus());
+      if (vanishing <= 0) return undefined;
+      vanishing -= 1;
+      return {
+        status: 404,
+        outcome: 'missing_index',
+        type: 'index_not_found_exception',
+        reason: `index_not_found_exception: no such index [${action.index}]`,
+      };
+    };
+
+    await apply(otherRows());
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.idsOf(OTHER_ALIAS)).toEqual(['index:a', 'index:b', 'index:a', 'index:b']);
+    expect(seen.some((s) => s.blocked && /missing after it was created/.test(s.reason ?? ''))).toBe(
+      true,
+    );
+    expect(applier.writeStatus()).toEqual({ blocked: false });
+  });
+
+  it('creates the index again when a new column is mapped on an index that is gone', async () => {
+    const engine = new RecordingEngine();
+    // The first record knows only the `code` column; the next one adds `qty`.
+    let narrow = true;
+    const decode: typeof decodeChangeEvent = (key, value) => {
+      const event = withoutInfinityRows(key, value);
+      if (!narrow || event.kind !== 'upsert') return event;
+      return { ...event, columns: event.columns.filter((c) => c.field === 'code') };
+    };
+    const { publisher, apply } = applierWith(engine, { decode });
+    await apply([recorded[6]]);
+    narrow = false;
+    engine.missing.add(OTHER_ALIAS);
+
+    await apply([recorded[7]]);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.created).toEqual([OTHER_ALIAS]);
+    expect(engine.idsOf(OTHER_ALIAS)).toEqual(['index:a', 'index:b']);
+    // Created before the write, so the bulk never met a missing index.
+    expect(engine.bulkSizes).toEqual([1, 1]);
+  });
+
+  it('treats a truncate of a missing index as done, and the next write creates the index', async () => {
+    const engine = new RecordingEngine();
+    const batch = otherRows();
+    const { publisher, apply } = applierWith(engine, { decode: truncateAt(['6'], batch) });
+    await apply([recorded[7]]);
+    engine.missing.add(OTHER_ALIAS);
+
+    await apply(batch);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.created).toEqual([OTHER_ALIAS]);
+    expect(engine.idsOf(OTHER_ALIAS)).toEqual(['index:b', 'index:b']);
+    expect(engine.bulkSizes).toEqual([1, 1]);
+  });
+
+  it('restores no TOASTed value from a missing index: creates it and writes the row without the placeholder', async () => {
+    const engine = new RecordingEngine();
+    const toasted: typeof decodeChangeEvent = (key, value) => {
+      const event = withoutInfinityRows(key, value);
+      if (event.kind !== 'upsert' || value !== recorded[4].value) return event;
+      return { ...event, document: { ...event.document, name: '__debezium_unavailable_value' } };
+    };
+    const { publisher, apply } = applierWith(engine, { decode: toasted });
+    await apply([recorded[0]]);
+    engine.missing.add(FIXTURE_ALIAS);
+
+    await apply([recorded[4]]);
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.getDocumentCalls).toEqual([`${FIXTURE_ALIAS}/1`]);
+    expect(engine.created).toEqual([FIXTURE_ALIAS]);
+    const update = engine.written.at(-1);
+    expect(update).toMatchObject({ type: 'index', index: FIXTURE_ALIAS, id: '1' });
+    expect(update?.type === 'index' && 'name' in update.document).toBe(false);
   });
 });

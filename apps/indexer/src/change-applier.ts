@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import {
+  DEAD_LETTER_HEADERS,
   TableWithoutKeyError,
   decodeChangeEvent,
   isUnavailableValue,
@@ -13,18 +14,14 @@ import {
 } from '@searchsync/change-events';
 import {
   SearchEngineError,
+  isMissingIndex,
   tableIndexNames,
   type BulkAction,
   type BulkItemResult,
   type SearchEngine,
 } from '@searchsync/search-engine';
 import type { IHeaders } from 'kafkajs';
-import {
-  DEAD_LETTER_HEADERS,
-  tableOfTopic,
-  type DeadLetter,
-  type DeadLetterPublisher,
-} from './dead-letter-publisher';
+import { tableOfTopic, type DeadLetter, type DeadLetterPublisher } from './dead-letter-publisher';
 import {
   classifyEngineRejection,
   classifyRecordError,
@@ -91,6 +88,18 @@ class TableIndexRefusedError extends Error {
   constructor(readonly engineError: SearchEngineError) {
     super(engineError.message);
     this.name = 'TableIndexRefusedError';
+  }
+}
+
+/**
+ * A table's index is still missing right after we created it (deleted again meanwhile, e.g. by
+ * the admin for a table dropped and re-created): retried like an outage, never the record's.
+ */
+class TableIndexMissingError extends Error {
+  readonly retryable = true;
+  constructor(alias: string) {
+    super(`index of ${alias} missing right after it was created; retrying`);
+    this.name = 'TableIndexMissingError';
   }
 }
 
@@ -375,6 +384,16 @@ export class ChangeApplier {
     });
   }
 
+  /**
+   * The table's index was found missing (deleted by the admin for a dropped table, or by an
+   * operator): what we knew of its mapping is void, and the next write creates it again.
+   */
+  private forgetTable(alias: string): void {
+    if (this.mappedFields.delete(alias)) {
+      this.logger.warn(`index of ${alias} is gone; it is created again for the next writes`);
+    }
+  }
+
   private async ensureMapping(table: TableRef, columns: ConnectSchema[]): Promise<void> {
     const names = tableIndexNames(this.options.indexPrefix, table);
     const known = this.mappedFields.get(names.alias);
@@ -400,6 +419,12 @@ export class ChangeApplier {
     try {
       await this.engine.extendMapping(names.alias, propertiesFor(missing));
     } catch (error) {
+      if (isMissingIndex(error)) {
+        if (!known) throw new TableIndexMissingError(names.alias);
+        // Our cache outlived the index: create it (with every column) and map again.
+        this.forgetTable(names.alias);
+        return this.ensureMapping(table, columns);
+      }
       if (isRetryable(error) || engineOutage(error)) throw error;
       this.logger.warn(
         `mapping of ${names.alias} not extended (values stay in _source): ${describe(error)}`,
@@ -415,7 +440,16 @@ export class ChangeApplier {
    * take the value from the stored document rather than writing the placeholder.
    */
   private async restoreUnchangedToast(alias: string, event: UpsertEvent): Promise<void> {
-    const stored = await this.engine.getDocument(alias, event.id);
+    let stored: Record<string, unknown> | null;
+    try {
+      stored = await this.engine.getDocument(alias, event.id, { requireIndex: true });
+    } catch (error) {
+      if (!isMissingIndex(error)) throw error;
+      // No index, so no stored value to keep: create the index for this write and go on.
+      this.forgetTable(alias);
+      await this.ensureMapping(event.table, event.columns);
+      stored = null;
+    }
     for (const [column, value] of Object.entries(event.document)) {
       if (!isUnavailableValue(value)) continue;
       if (stored && column in stored) {
@@ -437,7 +471,11 @@ export class ChangeApplier {
       const deleted = await this.engine.deleteAllDocuments(names.alias);
       this.logger.log(`truncate of ${tableLabel(table)}: ${deleted} documents removed`);
     } catch (error) {
-      if (error instanceof SearchEngineError && error.statusCode === 404) return;
+      // No index, nothing to remove; the next write of the table creates it again.
+      if (isMissingIndex(error)) {
+        this.forgetTable(names.alias);
+        return;
+      }
       throw error;
     }
   }
@@ -466,6 +504,8 @@ export class ChangeApplier {
     const itemAttempts = this.options.itemAttempts ?? 10;
     /** 5xx answers per document, and the accepted-writes count at its first one. */
     const itemFailures = new Map<PendingAction, { attempts: number; acceptedBefore: number }>();
+    /** Times each document found its table's index missing. */
+    const missingIndex = new Map<PendingAction, number>();
     let remaining = batch;
     for (let attempt = 0; remaining.length > 0; attempt++) {
       if (attempt > 0) {
@@ -501,6 +541,8 @@ export class ChangeApplier {
         this.acceptedWrites += 1;
       }
       const retry: PendingAction[] = [];
+      /** Documents whose table's index is gone: written again once it is created. */
+      const recreate: PendingAction[] = [];
       let outage: EngineOutage | null = null;
       results.forEach((result, i) => {
         const item = remaining[i];
@@ -516,6 +558,20 @@ export class ChangeApplier {
           this.metrics.versionConflicts.inc({ table });
           return;
         }
+        if (result.outcome === 'missing_index') {
+          const times = (missingIndex.get(item) ?? 0) + 1;
+          missingIndex.set(item, times);
+          if (times > 1) {
+            // Still missing after we created it: something else removes it (or a plain index
+            // holds the alias' name). Waited out and reported, never dead-lettered.
+            outage ??= {
+              transient: times < 3,
+              reason: `index of ${item.action.index} missing after it was created (is there an index named like the alias?): ${result.reason ?? ''}`,
+            };
+          }
+          recreate.push(item);
+          return;
+        }
         const blocked = itemOutage(result);
         if (blocked) {
           // The index is blocked, closed or forbidden, or the engine throttles: not the document.
@@ -528,7 +584,7 @@ export class ChangeApplier {
           this.deadLetter(
             letters,
             item.decoded.record,
-            classifyEngineRejection({ status: result.status, reason }),
+            classifyEngineRejection({ status: result.status, reason, type: result.type }),
             table,
           );
           return;
@@ -550,8 +606,53 @@ export class ChangeApplier {
         retry.push(item);
       });
       if (outage !== null) waiter.failed(outage);
-      remaining = retry;
+      const recreated = await this.recreateIndices(recreate, letters, isRunning, heartbeat);
+      // In batch order: a later change of a row must not be written before an earlier one.
+      const again = new Set([...retry, ...recreated]);
+      remaining = remaining.filter((item) => again.has(item));
     }
+  }
+
+  /**
+   * Creates again the indices of tables whose index is gone, with the columns of the records
+   * waiting to be written. Returns the records to write again; a record whose columns the
+   * engine will not map is dead-lettered, as when the index is created the first time.
+   */
+  private async recreateIndices(
+    items: PendingAction[],
+    letters: DeadLetter[],
+    isRunning: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<PendingAction[]> {
+    const forgotten = new Set<string>();
+    const again: PendingAction[] = [];
+    for (const item of items) {
+      const { event } = item.decoded;
+      if (!forgotten.has(item.action.index)) {
+        forgotten.add(item.action.index);
+        this.forgetTable(item.action.index);
+      }
+      if (event.kind !== 'upsert') {
+        again.push(item);
+        continue;
+      }
+      try {
+        await this.retrying(isRunning, heartbeat, () =>
+          this.ensureMapping(event.table, event.columns),
+        );
+      } catch (error) {
+        if (!(error instanceof TableIndexRefusedError)) throw error;
+        this.deadLetter(
+          letters,
+          item.decoded.record,
+          classifyFailure(error),
+          tableLabel(event.table),
+        );
+        continue;
+      }
+      again.push(item);
+    }
+    return again;
   }
 
   private async writeHalves(

@@ -36,6 +36,9 @@ export class ConsumerJoinTimeoutError extends Error {
   }
 }
 
+/** A consumer that commits this long after its last failure starts its backoff afresh. */
+const HEALTHY_AFTER_MS = 30_000;
+
 /** A replaced consumer gets this long to leave its group before it is abandoned. */
 const DISCONNECT_TIMEOUT_MS = 15_000;
 
@@ -103,7 +106,10 @@ export class ChangeConsumer {
   private stateSince = Date.now();
   private detail = 'starting';
   private lastError: string | undefined;
-  /** Recent failures (a quiet two minutes forgets them): the backoff exponent. */
+  /**
+   * Recent failures, the backoff exponent: forgotten after a quiet two minutes, or once a batch
+   * is committed 30 s after the last failure (the consumer demonstrably works again).
+   */
   private failures = 0;
   private lastFailureAt = 0;
   private restarts = 0;
@@ -355,8 +361,20 @@ export class ChangeConsumer {
       this.restartTimer = null;
       this.restarts += 1;
       this.metrics.consumerRestarts.inc({ cause });
-      void this.recreate(cause);
+      void this.recreateAfterFailure(cause);
     }, delay);
+  }
+
+  /**
+   * The restart of a failed consumer. A (re)subscription still running when it is due may be
+   * the one whose consumer failed (it crashed on its first batch, its join timed out): waiting
+   * for it is no cure, so unless something re-created the consumer since (the state is no
+   * longer `down`), a new one is created after it — never left for a refresh that `down` stops.
+   */
+  private async recreateAfterFailure(cause: string): Promise<void> {
+    while (this.restarting) await this.restarting;
+    if (this.stopping || this.state !== 'down' || this.restartTimer) return;
+    await this.recreate(cause);
   }
 
   private async resubscribe(generation: number): Promise<void> {
@@ -461,5 +479,7 @@ export class ChangeConsumer {
     await consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
     ]);
+    // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
+    if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) this.failures = 0;
   }
 }

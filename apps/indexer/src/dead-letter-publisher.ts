@@ -1,5 +1,5 @@
 import type { IHeaders, Message, Producer } from 'kafkajs';
-import type { DeadLetterClass } from './dead-letter-reason';
+import { DEAD_LETTER_HEADERS, type DeadLetterClass } from '@searchsync/change-events';
 import type { IndexerMetrics } from './indexer-metrics';
 
 export interface DeadLetter {
@@ -16,22 +16,6 @@ export interface DeadLetter {
   /** The dead letter the failed record was a replay of (header `searchsync.replay.of`). */
   replayOf?: string;
 }
-
-/**
- * Header names of a dead letter. A contract: the admin lists, replays and discards dead letters
- * by them, so they never change.
- */
-export const DEAD_LETTER_HEADERS = {
-  reason: 'searchsync.reason',
-  reasonClass: 'searchsync.reason.class',
-  sourceTopic: 'searchsync.source.topic',
-  sourcePartition: 'searchsync.source.partition',
-  sourceOffset: 'searchsync.source.offset',
-  table: 'searchsync.table',
-  time: 'searchsync.time',
-  /** Set by the admin on a replayed record, and copied onto its dead letter if it fails again. */
-  replayOf: 'searchsync.replay.of',
-} as const;
 
 /** `schema.table` from a `<prefix>.<schema>.<table>` topic (the prefix has no dots). */
 export function tableOfTopic(topic: string): string {

@@ -1,20 +1,10 @@
-import { ChangeEventDecodeError, TableWithoutKeyError } from '@searchsync/change-events';
+import {
+  ChangeEventDecodeError,
+  TableWithoutKeyError,
+  type DeadLetterClass,
+} from '@searchsync/change-events';
 
-/**
- * Why a record went to the dead-letter topic. The names are a contract: the admin lists,
- * replays and discards dead letters by them (header `searchsync.reason.class`).
- */
-export const DEAD_LETTER_CLASSES = [
-  'decode_error',
-  'value_out_of_range',
-  'mapping_conflict',
-  'too_large',
-  'table_without_key',
-  'rejected',
-  'conversion_error',
-] as const;
-
-export type DeadLetterClass = (typeof DEAD_LETTER_CLASSES)[number];
+export { DEAD_LETTER_CLASSES, type DeadLetterClass } from '@searchsync/change-events';
 
 export interface DeadLetterReason {
   class: DeadLetterClass;

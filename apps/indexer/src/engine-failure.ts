@@ -1,4 +1,8 @@
-import { SearchEngineError, type BulkItemResult } from '@searchsync/search-engine';
+import {
+  SearchEngineClientError,
+  SearchEngineError,
+  type BulkItemResult,
+} from '@searchsync/search-engine';
 
 /**
  * A failure of the search engine that says nothing about the data being written: the engine
@@ -15,8 +19,11 @@ export interface EngineOutage {
 }
 
 /** Engine error types that mean "writes are not allowed now", whatever their status. */
-const BLOCK_PATTERN =
-  /cluster_block_exception|index_closed_exception|security_exception|authentication|unauthori[sz]ed|forbidden|read[-_ ]only|blocked by/i;
+const BLOCK_TYPES = new Set([
+  'cluster_block_exception',
+  'index_closed_exception',
+  'security_exception',
+]);
 
 /**
  * Request-level refusals that are about one document of the request: only those justify
@@ -33,26 +40,25 @@ const DOCUMENT_TYPES = new Set([
   'parse_exception',
 ]);
 
-/** The message `toEngineError` gives a client failure that had no HTTP answer. */
-const CLIENT_FAILURE = /^search engine call failed/;
-
-function blockReason(status: number | undefined, text: string): string | null {
+function blockReason(status: number | undefined, type: string | undefined, text: string) {
   if (status === 401) return `credentials refused (401): ${text}`;
   if (status === 403) return `writes forbidden (403): ${text}`;
-  if (BLOCK_PATTERN.test(text)) return text;
+  if (type !== undefined && BLOCK_TYPES.has(type)) return text;
   return null;
 }
 
 /** The outage behind a thrown engine error, or null when the error may be about the data. */
 export function engineOutage(error: unknown): EngineOutage | null {
   if (!(error instanceof SearchEngineError)) return null;
-  const text = error.type ? `${error.type}: ${error.message}` : error.message;
-  if (error.retryable) return { transient: true, reason: error.message };
-  const blocked = blockReason(error.statusCode, text);
-  if (blocked) return { transient: false, reason: blocked };
-  if (error.statusCode === undefined && CLIENT_FAILURE.test(error.message)) {
+  // Before `retryable`: a client failure will not pass by itself, so it is reported at once.
+  if (error instanceof SearchEngineClientError) {
     return { transient: false, reason: `search engine client failure: ${error.message}` };
   }
+  const text = error.type ? `${error.type}: ${error.message}` : error.message;
+  // A block may come as 429 (flood stage) or 503 (no master): reported at once either way.
+  const blocked = blockReason(error.statusCode, error.type, text);
+  if (blocked) return { transient: false, reason: blocked };
+  if (error.retryable) return { transient: true, reason: error.message };
   return null;
 }
 
@@ -64,10 +70,11 @@ export function isDocumentRefusal(error: unknown): boolean {
   if (!(error instanceof SearchEngineError) || error.retryable) return false;
   if (error.statusCode === 413) return true;
   if (error.statusCode !== 400 || engineOutage(error)) return false;
-  const type = error.type ?? /\b([a-z_]+_exception)\b/.exec(error.message)?.[1];
-  if (type && DOCUMENT_TYPES.has(type)) return true;
+  if (error.type !== undefined && DOCUMENT_TYPES.has(error.type)) return true;
+  // illegal_argument_exception is also what a malformed request line gets; only the message
+  // can tell one about a document's content apart.
   return (
-    type === 'illegal_argument_exception' &&
+    error.type === 'illegal_argument_exception' &&
     /document|field|parse|malformed|content/i.test(error.message)
   );
 }
@@ -75,11 +82,10 @@ export function isDocumentRefusal(error: unknown): boolean {
 /** The outage behind one bulk item's failure, or null when the item itself was refused. */
 export function itemOutage(result: BulkItemResult): EngineOutage | null {
   const reason = result.reason ?? `status ${result.status}`;
-  if (result.outcome === 'retryable') {
-    // Only throttling is surely the engine's state; a 5xx on one item may be the item's.
-    return result.status === 429 ? { transient: true, reason } : null;
+  if (result.outcome === 'blocked') {
+    return { transient: false, reason: blockReason(result.status, result.type, reason) ?? reason };
   }
-  if (result.outcome !== 'rejected') return null;
-  const blocked = blockReason(result.status, reason);
-  return blocked ? { transient: false, reason: blocked } : null;
+  // Only throttling is surely the engine's state; a 5xx on one item may be the item's.
+  if (result.outcome === 'retryable' && result.status === 429) return { transient: true, reason };
+  return null;
 }

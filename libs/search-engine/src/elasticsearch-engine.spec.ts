@@ -2,7 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createSearchEngine, detectDistribution } from './create-search-engine';
 import { ElasticsearchEngine, toElasticsearchMapping } from './elasticsearch-engine';
 import { OpenSearchEngine } from './opensearch-engine';
-import { SearchEngineRequestError, SearchEngineUnavailableError } from './search-engine.errors';
+import {
+  SearchEngineNotFoundError,
+  SearchEngineRequestError,
+  SearchEngineUnavailableError,
+} from './search-engine.errors';
 
 /**
  * No Elasticsearch server can run here: this stands in for one at the HTTP level, answering
@@ -96,6 +100,24 @@ describe('ElasticsearchEngine', () => {
           'searchsync.other.v1': { aliases: {}, mappings: {} },
         },
       };
+    if (req.method === 'GET' && req.url === '/searchsync.public.products/_mapping')
+      return {
+        body: {
+          'searchsync.public.products.v1': {
+            mappings: {
+              _meta: { searchsync: { schema: 'public', table: 'products' }, owner: 'ops' },
+              properties: { id: { type: 'long' } },
+            },
+          },
+        },
+      };
+    if (req.method === 'PUT' && req.url === '/searchsync.public.products.v1/_mapping')
+      return { body: { acknowledged: true } };
+    if (req.url === '/searchsync.public.never/_mapping')
+      return {
+        status: 404,
+        body: { error: { type: 'index_not_found_exception', reason: 'no such index' } },
+      };
     if (req.method === 'HEAD' && req.url === '/searchsync.public.new')
       return { status: 404, body: {} };
     if (req.method === 'PUT' && req.url === '/searchsync.public.new.v1')
@@ -108,6 +130,18 @@ describe('ElasticsearchEngine', () => {
             { delete: { status: 404 } },
             { index: { status: 409, error: { reason: 'v' } } },
           ],
+        },
+      };
+    if (req.url === '/searchsync.public.gone/_doc/7')
+      return {
+        status: 404,
+        body: {
+          error: {
+            root_cause: [{ type: 'index_not_found_exception', reason: 'no such index' }],
+            type: 'index_not_found_exception',
+            reason: 'no such index [searchsync.public.gone]',
+          },
+          status: 404,
         },
       };
     if (req.url === '/searchsync.public.products/_doc/missing')
@@ -194,8 +228,25 @@ describe('ElasticsearchEngine', () => {
         alias: 'searchsync.public.products',
         index: 'searchsync.public.products.v1',
         fields: [{ name: 'id', type: 'long', subFields: {} }],
+        meta: { schema: 'public', table: 'products' },
       },
     ]);
+  });
+
+  it('merges table meta into _meta.searchsync of each index, keeping other _meta keys', async () => {
+    await engine.setTableMeta('searchsync.public.products', { generatedColumns: ['total'] });
+    const put = server.recorded.find(
+      (r) => r.method === 'PUT' && r.url === '/searchsync.public.products.v1/_mapping',
+    );
+    expect(JSON.parse(put?.body ?? '{}')).toEqual({
+      _meta: {
+        owner: 'ops',
+        searchsync: { schema: 'public', table: 'products', generatedColumns: ['total'] },
+      },
+    });
+    const missing = engine.setTableMeta('searchsync.public.never', { a: 1 });
+    await expect(missing).rejects.toBeInstanceOf(SearchEngineNotFoundError);
+    await expect(missing).rejects.toMatchObject({ statusCode: 404, retryable: false });
   });
 
   it('creates indices with Elasticsearch types and writes bulk NDJSON', async () => {
@@ -208,7 +259,9 @@ describe('ElasticsearchEngine', () => {
       },
       { attrs: { type: 'flat_object' } },
     );
-    const created = server.recorded.find((r) => r.method === 'PUT');
+    const created = server.recorded.find(
+      (r) => r.method === 'PUT' && r.url === '/searchsync.public.new.v1',
+    );
     expect(JSON.parse(created?.body ?? '{}').mappings.properties).toEqual({
       attrs: { type: 'flattened' },
     });
@@ -220,13 +273,23 @@ describe('ElasticsearchEngine', () => {
     expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'stale']);
     const bulk = server.recorded.find((r) => r.url === '/_bulk');
     expect(bulk?.body.split('\n')[0]).toBe(
-      '{"index":{"_index":"i","_id":"1","version":5,"version_type":"external_gte"}}',
+      '{"index":{"_index":"i","_id":"1","version":5,"version_type":"external_gte","require_alias":true}}',
     );
   });
 
   it('gets documents, absent ones as null', async () => {
     await expect(engine.getDocument('searchsync.public.products', '7')).resolves.toEqual({ id: 7 });
     await expect(engine.getDocument('searchsync.public.products', 'missing')).resolves.toBeNull();
+    await expect(
+      engine.getDocument('searchsync.public.products', 'missing', { requireIndex: true }),
+    ).resolves.toBeNull();
+  });
+
+  it('tells a missing index apart when asked to', async () => {
+    await expect(engine.getDocument('searchsync.public.gone', '7')).resolves.toBeNull();
+    await expect(
+      engine.getDocument('searchsync.public.gone', '7', { requireIndex: true }),
+    ).rejects.toBeInstanceOf(SearchEngineNotFoundError);
   });
 
   it('deletes every index behind an alias, and nothing for an absent one', async () => {

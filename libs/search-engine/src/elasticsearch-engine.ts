@@ -1,8 +1,8 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import {
   engineResponseError,
+  SearchEngineClientError,
   SearchEngineError,
-  SearchEngineRequestError,
   SearchEngineTimeoutError,
   SearchEngineUnavailableError,
 } from './search-engine.errors';
@@ -11,6 +11,7 @@ import type {
   BulkAction,
   BulkItemResult,
   EngineInfo,
+  GetDocumentOptions,
   IndexedTable,
   JsonObject,
   SearchEngine,
@@ -25,6 +26,8 @@ import {
   aliasResolver,
   bulkLine,
   classifyBulkItem,
+  isMissingIndex,
+  mergedTableMeta,
   searchTarget,
   putMappingTolerant,
   TABLE_INDEX_SETTINGS,
@@ -45,7 +48,7 @@ function toEngineError(error: unknown): SearchEngineError {
   if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
     return new SearchEngineUnavailableError(`search engine unreachable: ${error.message}`);
   }
-  return new SearchEngineRequestError(`search engine call failed: ${(error as Error).message}`);
+  return new SearchEngineClientError(`search engine call failed: ${(error as Error).message}`);
 }
 
 /**
@@ -159,6 +162,18 @@ export class ElasticsearchEngine implements SearchEngine {
     );
   }
 
+  async setTableMeta(alias: string, meta: JsonObject): Promise<void> {
+    const indices = await this.request<Record<string, { mappings?: { _meta?: JsonObject } }>>(
+      'GET',
+      `/${encodeURIComponent(alias)}/_mapping`,
+    );
+    for (const [index, description] of Object.entries(indices)) {
+      await this.request('PUT', `/${encodeURIComponent(index)}/_mapping`, {
+        body: { _meta: mergedTableMeta(description.mappings?._meta, meta) },
+      });
+    }
+  }
+
   async bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
     if (actions.length === 0) return [];
     const body = await this.request<{ items: Record<string, BulkResponseItem>[] }>(
@@ -201,7 +216,11 @@ export class ElasticsearchEngine implements SearchEngine {
     return indices.length;
   }
 
-  async getDocument(alias: string, id: string): Promise<JsonObject | null> {
+  async getDocument(
+    alias: string,
+    id: string,
+    options: GetDocumentOptions = {},
+  ): Promise<JsonObject | null> {
     try {
       const body = await this.request<{ found: boolean; _source?: JsonObject }>(
         'GET',
@@ -209,8 +228,9 @@ export class ElasticsearchEngine implements SearchEngine {
       );
       return body.found ? (body._source ?? {}) : null;
     } catch (error) {
-      if (error instanceof SearchEngineError && error.statusCode === 404) return null;
-      throw error;
+      if (!(error instanceof SearchEngineError) || error.statusCode !== 404) throw error;
+      if (options.requireIndex && isMissingIndex(error)) throw error;
+      return null;
     }
   }
 

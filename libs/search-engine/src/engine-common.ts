@@ -1,4 +1,9 @@
-import { isRetryableStatus, SearchEngineRequestError } from './search-engine.errors';
+import {
+  isRetryableStatus,
+  MAPPING_REFUSED,
+  SearchEngineNotFoundError,
+  SearchEngineRequestError,
+} from './search-engine.errors';
 import { mappedFields } from './search-dsl';
 import type {
   BulkAction,
@@ -8,26 +13,73 @@ import type {
   TableMapping,
 } from './search-engine';
 
+interface BulkItemError {
+  type?: string;
+  reason?: string;
+  caused_by?: BulkItemError;
+}
+
 export interface BulkResponseItem {
   status: number;
-  error?: { type?: string; reason?: string };
+  error?: BulkItemError;
 }
 
 export function bulkLine(action: BulkAction): string {
   // Built by hand so the 64-bit version goes out as an exact JSON number. external_gte: an
   // equal version is the same source event replayed, or a resync read at the row's current
   // position — both may rewrite the document; only an older version is refused.
-  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"}}`;
+  // require_alias (per item, OpenSearch 2.x and Elasticsearch 7.10+): a write for a table whose
+  // index was deleted must fail, not auto-create a plain index without our mapping, `_meta` and
+  // alias under the alias' name. A delete never creates an index, so it does not need it.
+  const requireAlias = action.type === 'index' ? ',"require_alias":true' : '';
+  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"${requireAlias}}}`;
   return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
+}
+
+/** Whether an engine failure says the index or alias named does not exist. */
+export function isMissingIndex(error: unknown): boolean {
+  return (
+    error instanceof SearchEngineNotFoundError &&
+    (error.type === 'index_not_found_exception' || /no such index/.test(error.message))
+  );
+}
+
+/** Item error types that mean "writes are not allowed now", whatever their status. */
+const BLOCK_TYPES = new Set([
+  'cluster_block_exception',
+  'index_closed_exception',
+  'security_exception',
+]);
+
+/** `type: reason (caused by type: reason)`: the cause often says what the type does not. */
+function itemReason(status: number, error: BulkItemError | undefined): string {
+  const text = `${error?.type ?? 'error'}: ${error?.reason ?? `status ${status}`}`;
+  const cause = error?.caused_by;
+  if (!cause) return text;
+  return `${text} (caused by ${cause.type ?? 'error'}: ${cause.reason ?? 'no reason given'})`;
 }
 
 export function classifyBulkItem(item: BulkResponseItem, type: BulkAction['type']): BulkItemResult {
   const { status } = item;
+  const errorType = item.error?.type;
   if (status === 409) return { status, outcome: 'stale', reason: item.error?.reason };
+  // Absent document or absent index: either way there is nothing left to delete.
   if (type === 'delete' && status === 404) return { status, outcome: 'applied' };
   if (status >= 200 && status < 300) return { status, outcome: 'applied' };
-  const reason = `${item.error?.type ?? 'error'}: ${item.error?.reason ?? `status ${status}`}`;
-  return { status, outcome: isRetryableStatus(status) ? 'retryable' : 'rejected', reason };
+  const reason = itemReason(status, item.error);
+  const typed = errorType !== undefined ? { type: errorType } : {};
+  if (status === 404 && (errorType === 'index_not_found_exception' || /require_alias/.test(reason)))
+    return { status, outcome: 'missing_index', reason, ...typed };
+  // Flood-stage read-only blocks come as 429 (or 403) cluster_block_exception: a block, not a
+  // throttle, so they are checked before the status.
+  if (status === 401 || status === 403 || (errorType !== undefined && BLOCK_TYPES.has(errorType)))
+    return { status, outcome: 'blocked', reason, ...typed };
+  return {
+    status,
+    outcome: isRetryableStatus(status) ? 'retryable' : 'rejected',
+    reason,
+    ...typed,
+  };
 }
 
 /** Normalizer of case-insensitive keyword fields (uuid); change-events' mappings name it. */
@@ -98,6 +150,8 @@ export async function putMappingTolerant(
     const reason = last instanceof Error ? last.message : String(last);
     throw new SearchEngineRequestError(
       `mapping of ${refused.join(', ')} refused by the engine (values stay in _source): ${reason}`,
+      400,
+      MAPPING_REFUSED,
     );
   }
 }
@@ -110,9 +164,23 @@ export interface SearchEngineOptions {
 export interface IndexDescription {
   aliases?: Record<string, unknown>;
   mappings?: {
-    _meta?: { searchsync?: { schema: string; table: string } };
+    _meta?: { searchsync?: { schema: string; table: string } & JsonObject } & JsonObject;
     properties?: JsonObject;
   };
+}
+
+/**
+ * The `_meta` to put on an index so that `meta` is merged into its `searchsync` object. A
+ * PUT _mapping with `_meta` replaces the whole `_meta` (checked on OpenSearch 2.19), so the
+ * other keys are carried over from the current one.
+ */
+export function mergedTableMeta(current: JsonObject | undefined, meta: JsonObject): JsonObject {
+  const base = current ?? {};
+  const searchsync =
+    base.searchsync && typeof base.searchsync === 'object' && !Array.isArray(base.searchsync)
+      ? (base.searchsync as JsonObject)
+      : {};
+  return { ...base, searchsync: { ...searchsync, ...meta } };
 }
 
 /** Our tables among `GET <prefix>.*` answers: those with our `_meta` and an alias. */
@@ -128,6 +196,7 @@ export function tablesFromIndices(indices: Record<string, IndexDescription>): Ta
       alias,
       index,
       fields: mappedFields(description.mappings?.properties),
+      meta: { ...meta },
     });
   }
   return tables.sort((a, b) => a.alias.localeCompare(b.alias));

@@ -1,26 +1,34 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { OpenSearchEngine } from './opensearch-engine';
-import { SearchEngineUnavailableError } from './search-engine.errors';
+import {
+  SearchEngineClientError,
+  SearchEngineNotFoundError,
+  SearchEngineUnavailableError,
+} from './search-engine.errors';
 
 /** Stands in for OpenSearch at the HTTP level, recording what the adapter sent. */
 interface Recorded {
   method: string;
   url: string;
+  body: string;
 }
 
 function fakeOpenSearch(handler: (req: Recorded) => { status?: number; body: unknown }) {
   const recorded: Recorded[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const entry = { method: req.method ?? '', url: req.url ?? '' };
+      const entry = { method: req.method ?? '', url: req.url ?? '', body };
       recorded.push(entry);
       const answer = handler(entry);
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer.body));
+      res.end(fake.rawBody ?? JSON.stringify(answer.body));
     });
   });
-  return {
+  const fake = {
+    /** Sent as is instead of the handler's body (an answer that is not JSON). */
+    rawBody: undefined as string | undefined,
     recorded,
     start: () =>
       new Promise<string>((resolve) =>
@@ -30,6 +38,7 @@ function fakeOpenSearch(handler: (req: Recorded) => { status?: number; body: unk
       ),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return fake;
 }
 
 describe('OpenSearchEngine.deleteTableIndices', () => {
@@ -77,5 +86,110 @@ describe('OpenSearchEngine.deleteTableIndices', () => {
     await expect(engine.deleteTableIndices('busy')).rejects.toBeInstanceOf(
       SearchEngineUnavailableError,
     );
+  });
+});
+
+describe('OpenSearchEngine.setTableMeta', () => {
+  const server = fakeOpenSearch((req) => {
+    if (req.method === 'GET' && req.url.startsWith('/searchsync.public.orders/_mapping'))
+      return {
+        body: {
+          'searchsync.public.orders.v1': {
+            mappings: {
+              _meta: { searchsync: { schema: 'public', table: 'orders', a: 1 }, owner: 'ops' },
+              properties: { id: { type: 'long' } },
+            },
+          },
+          'searchsync.public.orders.v2': { mappings: { properties: {} } },
+        },
+      };
+    if (req.method !== 'GET' && /^\/searchsync\.public\.orders\.v[12]\/_mapping/.test(req.url))
+      return { body: { acknowledged: true } };
+    return {
+      status: 404,
+      body: {
+        error: { type: 'index_not_found_exception', reason: 'no such index [x]' },
+        status: 404,
+      },
+    };
+  });
+  let engine: OpenSearchEngine;
+
+  beforeAll(async () => {
+    engine = new OpenSearchEngine(await server.start());
+  });
+
+  afterAll(async () => {
+    await engine.close();
+    await server.stop();
+  });
+
+  it('puts the merged _meta on every index behind the alias, other keys kept', async () => {
+    await engine.setTableMeta('searchsync.public.orders', { a: 2, b: true });
+    // The client sends the put-mapping call as a POST.
+    const puts = server.recorded.filter((r) => r.url.includes('.v') && r.method !== 'GET');
+    expect(puts.map((r) => r.url.split('?')[0])).toEqual([
+      '/searchsync.public.orders.v1/_mapping',
+      '/searchsync.public.orders.v2/_mapping',
+    ]);
+    expect(JSON.parse(puts[0].body)).toEqual({
+      _meta: { owner: 'ops', searchsync: { schema: 'public', table: 'orders', a: 2, b: true } },
+    });
+    expect(JSON.parse(puts[1].body)).toEqual({ _meta: { searchsync: { a: 2, b: true } } });
+  });
+
+  it('fails with a typed not-found error for a missing alias', async () => {
+    const missing = engine.setTableMeta('searchsync.public.none', { a: 1 });
+    await expect(missing).rejects.toBeInstanceOf(SearchEngineNotFoundError);
+    await expect(missing).rejects.toMatchObject({ statusCode: 404 });
+  });
+});
+
+describe('OpenSearchEngine failures without an engine answer', () => {
+  const server = fakeOpenSearch((req) => {
+    if (req.url.startsWith('/searchsync.public.gone/_doc/'))
+      return {
+        status: 404,
+        body: {
+          error: {
+            root_cause: [{ type: 'index_not_found_exception', reason: 'no such index' }],
+            type: 'index_not_found_exception',
+            reason: 'no such index [searchsync.public.gone]',
+          },
+          status: 404,
+        },
+      };
+    if (req.url.startsWith('/searchsync.public.here/_doc/'))
+      return { status: 404, body: { _index: 'searchsync.public.here.v1', found: false } };
+    return { body: 'not json' };
+  });
+  let engine: OpenSearchEngine;
+
+  beforeAll(async () => {
+    engine = new OpenSearchEngine(await server.start());
+  });
+
+  afterAll(async () => {
+    await engine.close();
+    await server.stop();
+  });
+
+  it('gives a client failure its own retryable type', async () => {
+    // An answer the client cannot parse: no engine status or error type to go by.
+    server.rawBody = '{"version": ';
+    const failure = engine.info();
+    await expect(failure).rejects.toBeInstanceOf(SearchEngineClientError);
+    await expect(failure).rejects.toMatchObject({ type: 'client_error', retryable: true });
+    server.rawBody = undefined;
+  });
+
+  it('answers null for a missing document, and throws for a missing index when asked', async () => {
+    await expect(
+      engine.getDocument('searchsync.public.here', '1', { requireIndex: true }),
+    ).resolves.toBeNull();
+    await expect(engine.getDocument('searchsync.public.gone', '1')).resolves.toBeNull();
+    await expect(
+      engine.getDocument('searchsync.public.gone', '1', { requireIndex: true }),
+    ).rejects.toBeInstanceOf(SearchEngineNotFoundError);
   });
 });

@@ -1,8 +1,8 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 import {
   engineResponseError,
+  SearchEngineClientError,
   SearchEngineError,
-  SearchEngineRequestError,
   SearchEngineTimeoutError,
   SearchEngineUnavailableError,
 } from './search-engine.errors';
@@ -11,6 +11,7 @@ import type {
   BulkAction,
   BulkItemResult,
   EngineInfo,
+  GetDocumentOptions,
   IndexedTable,
   JsonObject,
   SearchEngine,
@@ -25,6 +26,8 @@ import {
   aliasResolver,
   bulkLine,
   classifyBulkItem,
+  isMissingIndex,
+  mergedTableMeta,
   searchTarget,
   putMappingTolerant,
   TABLE_INDEX_SETTINGS,
@@ -47,7 +50,7 @@ function toEngineError(error: unknown): SearchEngineError {
   if (error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError) {
     return new SearchEngineUnavailableError(`search engine unreachable: ${error.message}`);
   }
-  return new SearchEngineRequestError(`search engine call failed: ${(error as Error).message}`);
+  return new SearchEngineClientError(`search engine call failed: ${(error as Error).message}`);
 }
 
 async function call<T>(work: () => Promise<T>): Promise<T> {
@@ -158,6 +161,19 @@ export class OpenSearchEngine implements SearchEngine {
     );
   }
 
+  async setTableMeta(alias: string, meta: JsonObject): Promise<void> {
+    const response = await call(() => this.client.indices.getMapping({ index: alias }));
+    const indices = response.body as Record<string, { mappings?: { _meta?: JsonObject } }>;
+    for (const [index, description] of Object.entries(indices)) {
+      await call(() =>
+        this.client.indices.putMapping({
+          index,
+          body: { _meta: mergedTableMeta(description.mappings?._meta, meta) },
+        }),
+      );
+    }
+  }
+
   async bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
     if (actions.length === 0) return [];
     const body = actions.map(bulkLine).join('');
@@ -203,15 +219,20 @@ export class OpenSearchEngine implements SearchEngine {
     return indices.length;
   }
 
-  async getDocument(alias: string, id: string): Promise<JsonObject | null> {
+  async getDocument(
+    alias: string,
+    id: string,
+    options: GetDocumentOptions = {},
+  ): Promise<JsonObject | null> {
     try {
       const response = await this.client.get({ index: alias, id });
       const body = response.body as { found: boolean; _source?: JsonObject };
       return body.found ? (body._source ?? {}) : null;
     } catch (error) {
       const engineError = toEngineError(error);
-      if (engineError.statusCode === 404) return null;
-      throw engineError;
+      if (engineError.statusCode !== 404) throw engineError;
+      if (options.requireIndex && isMissingIndex(engineError)) throw engineError;
+      return null;
     }
   }
 

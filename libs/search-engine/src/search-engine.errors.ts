@@ -33,6 +33,30 @@ export class SearchEngineRequestError extends SearchEngineError {
   }
 }
 
+/**
+ * The client failed without an HTTP answer that says why (a request it could not serialize, an
+ * answer it could not parse, an aborted request, its configuration). Nothing is known about the
+ * data, so it is retried like an outage.
+ */
+export class SearchEngineClientError extends SearchEngineError {
+  constructor(message: string) {
+    super(message, true, undefined, 'client_error');
+  }
+}
+
+/** The engine refused a mapping for some fields; their values stay in `_source`. */
+export const MAPPING_REFUSED = 'mapping_refused';
+
+/**
+ * The engine answered 404: the index or alias named does not exist (type
+ * `index_not_found_exception`), or the document asked for does not.
+ */
+export class SearchEngineNotFoundError extends SearchEngineRequestError {
+  constructor(message: string, type?: string) {
+    super(message, 404, type);
+  }
+}
+
 interface EngineErrorBody {
   error?: { type?: string; reason?: string; root_cause?: { type?: string; reason?: string }[] };
 }
@@ -54,6 +78,8 @@ export function engineResponseError(
       type,
     );
   }
+  if (status === 404)
+    return new SearchEngineNotFoundError(`search engine answered 404: ${reason}`, type);
   return isRetryableStatus(status)
     ? new SearchEngineUnavailableError(`search engine answered ${status}: ${reason}`, status, type)
     : new SearchEngineRequestError(

@@ -8,9 +8,27 @@ export type BulkAction =
 
 export interface BulkItemResult {
   status: number;
-  /** Applied, or already superseded by a newer version (counted, not a failure). */
-  outcome: 'applied' | 'stale' | 'retryable' | 'rejected';
+  /**
+   * - `applied`; `stale`: already superseded by a newer version (counted, not a failure);
+   * - `missing_index`: the alias named does not exist (writes require an alias, so the engine
+   *   never auto-creates an index without our mapping); create the table's index and retry;
+   * - `blocked`: writes are not allowed now (credentials refused, a cluster or index block such
+   *   as flood-stage read-only, a closed index): not the document's fault, retry later;
+   * - `retryable`: 429/5xx for this item; `rejected`: the engine refused the document.
+   */
+  outcome: 'applied' | 'stale' | 'retryable' | 'rejected' | 'missing_index' | 'blocked';
+  /** `type: reason (caused by type: reason)` as the engine gave it. */
   reason?: string;
+  /** The engine's error type, e.g. `mapper_parsing_exception`. */
+  type?: string;
+}
+
+export interface GetDocumentOptions {
+  /**
+   * Throw SearchEngineNotFoundError when the alias itself does not exist, instead of answering
+   * null as for an absent document.
+   */
+  requireIndex?: boolean;
 }
 
 export interface EngineInfo {
@@ -42,16 +60,29 @@ export interface SearchEngine {
   info(): Promise<EngineInfo>;
   /** Creates the table's index and alias when missing, with these field mappings. */
   ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void>;
-  /** Adds field mappings to an existing index (new columns). */
+  /**
+   * Adds field mappings to an existing index (new columns); leaves `_meta` as it is. Throws
+   * SearchEngineNotFoundError when the alias does not exist, and a SearchEngineRequestError of
+   * type `mapping_refused` (400) naming the fields the engine would not map.
+   */
   extendMapping(alias: string, properties: JsonObject): Promise<void>;
+  /**
+   * Merges `meta` (shallowly) into `_meta.searchsync` of every index behind the alias, keeping
+   * the other keys of `_meta`. Throws SearchEngineNotFoundError when the alias does not exist.
+   * Read-modify-write: two concurrent calls on one alias may lose one of the updates.
+   */
+  setTableMeta(alias: string, meta: JsonObject): Promise<void>;
+  /** Writes through aliases only: an action naming a missing alias is `missing_index`. */
   bulk(actions: BulkAction[]): Promise<BulkItemResult[]>;
+  /** Throws SearchEngineNotFoundError when the alias does not exist. */
   deleteAllDocuments(alias: string): Promise<number>;
   /**
    * Deletes every index behind the alias (and so the alias itself), e.g. for a dropped table.
    * Returns how many indices were deleted; 0 when the alias does not exist.
    */
   deleteTableIndices(alias: string): Promise<number>;
-  getDocument(alias: string, id: string): Promise<JsonObject | null>;
+  /** The document's source; null when absent (and when the alias is, unless `requireIndex`). */
+  getDocument(alias: string, id: string, options?: GetDocumentOptions): Promise<JsonObject | null>;
   search(alias: string | string[], body: JsonObject): Promise<SearchResult>;
   /** A search built from validated parts (the API's only way to query). */
   searchPage(request: SearchRequest): Promise<SearchPage>;
@@ -79,6 +110,8 @@ export interface TableMapping extends TableName {
   /** The concrete index behind the alias. */
   index: string;
   fields: MappedField[];
+  /** The index's `_meta.searchsync` (schema, table and whatever setTableMeta added). */
+  meta: JsonObject;
 }
 
 export type FilterScalar = string | number | boolean;
