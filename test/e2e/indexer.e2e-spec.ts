@@ -3,6 +3,7 @@ import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { holdPart, releasePart } from './support/admin';
+import { searchUrl } from './support/api-client';
 import type { Client } from 'pg';
 import {
   apiGet,
@@ -130,6 +131,28 @@ describe('indexer: every change, exact values, replay-safe, never drops', () => 
       c_bytea: 'binary',
       c_jsonb: 'object',
     });
+    // What the field catalogue reads from the engine (docs/values.md): timestamps with their
+    // exact string, uuid case-insensitive, json/jsonb stored whole and not indexed.
+    const alias = `${process.env.SEARCHSYNC_INDEX_PREFIX ?? 'searchsync'}.public.${table}`;
+    const mapping = (await (await fetch(`${searchUrl()}/${alias}/_mapping`)).json()) as Record<
+      string,
+      { mappings: { properties: Record<string, Record<string, unknown>> } }
+    >;
+    const properties = Object.values(mapping)[0]?.mappings.properties ?? {};
+    for (const column of ['c_ts', 'c_tstz'])
+      expect({ column, mapping: properties[column] }).toMatchObject({
+        column,
+        mapping: { type: 'date', fields: { exact: { type: 'keyword' } } },
+      });
+    expect(properties.c_uuid).toMatchObject({
+      type: 'keyword',
+      normalizer: 'searchsync_lowercase',
+    });
+    for (const column of ['c_json', 'c_jsonb'])
+      expect({ column, mapping: properties[column] }).toEqual({
+        column,
+        mapping: { type: 'object', enabled: false },
+      });
   });
 
   it('picks up a new column without a restart and extends the mapping', async () => {

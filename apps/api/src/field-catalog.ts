@@ -1,3 +1,4 @@
+import { epochMicrosToIso, timestampFilterBounds } from '@searchsync/change-events';
 import type { FilterScalar, MappedField } from '@searchsync/search-engine';
 import { InvalidQueryError } from './api.errors';
 
@@ -29,10 +30,33 @@ export interface FieldRule {
   exactKind?: Exclude<FieldKind, 'text' | 'other'>;
   /** Part of `q` and highlighting. */
   fullText: boolean;
+  /**
+   * Timestamps (a `date` with a keyword `exact`, docs/values.md): the canonical string with six
+   * fraction digits. The date keeps milliseconds only; with this path filters, equality and
+   * sorts are exact to the microsecond, for every year.
+   */
+  timestampPath?: string;
+  /**
+   * Where `exists` looks: the `exact` keyword when there is one, because the main field drops
+   * values it cannot take (`infinity` for a date, `NaN` for a double) while the row has them.
+   */
+  existsPath: string;
+  /**
+   * Why the field is kept in `_source` only (json/jsonb as a disabled object, bytea): nothing
+   * of it is indexed, so no filter — not even exists —, sort or aggregation could answer right.
+   */
+  storedOnly?: string;
 }
 
+const STORED_ONLY: Record<string, string> = {
+  // A leaf `object` has no indexed sub-fields: our json/jsonb mapping (`enabled: false`).
+  object: 'json/jsonb values are kept whole in _source and not indexed',
+  binary: 'bytea values are kept as base64 in _source and not indexed',
+};
+
 export function fieldRule(field: MappedField): FieldRule {
-  const base = { name: field.name, type: field.type };
+  const exact = field.subFields.exact === 'keyword' ? `${field.name}.exact` : undefined;
+  const base = { name: field.name, type: field.type, existsPath: exact ?? field.name };
   if (field.type === 'text' || field.type === 'match_only_text') {
     const keyword = Object.entries(field.subFields).find(([, t]) => KEYWORD_TYPES.has(t));
     return {
@@ -61,7 +85,14 @@ export function fieldRule(field: MappedField): FieldRule {
   if (NUMBER_TYPES.has(field.type))
     return { ...base, kind: 'number', fullText: false, exactPath: field.name, exactKind: 'number' };
   if (field.type === 'date' || field.type === 'date_nanos')
-    return { ...base, kind: 'date', fullText: false, exactPath: field.name, exactKind: 'date' };
+    return {
+      ...base,
+      kind: 'date',
+      fullText: false,
+      exactPath: field.name,
+      exactKind: 'date',
+      ...(field.type === 'date' && exact ? { timestampPath: exact } : {}),
+    };
   if (field.type === 'boolean')
     return {
       ...base,
@@ -70,30 +101,163 @@ export function fieldRule(field: MappedField): FieldRule {
       exactPath: field.name,
       exactKind: 'boolean',
     };
-  return { ...base, kind: 'other', fullText: false };
+  const storedOnly = STORED_ONLY[field.type];
+  return { ...base, kind: 'other', fullText: false, ...(storedOnly ? { storedOnly } : {}) };
+}
+
+/** The 400 for any search use of a field kept in `_source` only. */
+export function storedOnlyError(rule: FieldRule, purpose: string): InvalidQueryError {
+  return new InvalidQueryError(
+    `${purpose}: field "${rule.name}" (${rule.type}) is stored but not searchable (${rule.storedOnly ?? 'not indexed'}), so it cannot be filtered, sorted or aggregated — exists included; read it with fields`,
+  );
 }
 
 const MAX_STRING_VALUE = 1024;
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?$/;
-const DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
 const EPOCH_MILLIS = /^-?\d{1,15}$/;
+const YEAR = /^([+-]?\d+)-/;
+/**
+ * Filter years beyond this are refused: the engine parses dates up to year 999999999 only (a
+ * bound past it is an engine error, not an empty set), and PostgreSQL's timestamps end in 294276.
+ */
+const MAX_FILTER_YEAR = 999_999n;
+const INFINITIES = new Set(['infinity', '-infinity']);
+/** A UTC offset after a time; hours beyond 18 are no zone's (java.time refuses them too). */
+const OFFSET = /[T ][^+-]*[+-](\d{2}):?(\d{2})?$/;
+
+const DATE_EXPECTED =
+  'an ISO 8601 date or timestamp (2024-01-31, 2024-01-31T12:00:00.123456Z: at most 6 fraction digits, an optional Z or ±hh:mm offset — none means UTC —, years before 0000 or after 9999 as -0043-03-15 or +12345-06-07) or epoch milliseconds';
 
 function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function validDate(text: string): boolean {
-  const m = DATE.exec(text);
-  if (!m) return false;
-  const [, y, mo, d, h, mi, s] = m;
-  const month = Number(mo);
-  const day = Number(d);
-  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return false;
-  if (h !== undefined && (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59)) return false;
-  return true;
+function badValue(rule: FieldRule, op: string, value: unknown, expected: string): never {
+  throw new InvalidQueryError(
+    `field "${rule.name}" (${rule.type}) needs ${expected} for "${op}", got ${describe(value)}`,
+  );
+}
+
+type RangeOp = 'gt' | 'gte' | 'lt' | 'lte';
+
+/**
+ * A date/timestamp filter value as text `timestampFilterBounds` reads: epoch milliseconds
+ * become their ISO form (zone-less, UTC). Undefined when it is neither.
+ */
+function temporalText(value: unknown): string | undefined {
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && Math.abs(value) < 1e15
+      ? epochMicrosToIso(BigInt(value) * 1000n, false)
+      : undefined;
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const text = value.trim();
+  return EPOCH_MILLIS.test(text) ? epochMicrosToIso(BigInt(text) * 1000n, false) : text;
+}
+
+/** The bound of `op` as the 26+-character canonical UTC string, or a 400 saying what to fix. */
+function canonicalBound(
+  rule: FieldRule,
+  value: unknown,
+  op: RangeOp,
+  shownOp: string,
+): { side: 'gte' | 'lt'; bound: string } {
+  const text = temporalText(value);
+  if (text !== undefined && INFINITIES.has(text.toLowerCase()))
+    badValue(
+      rule,
+      shownOp,
+      value,
+      'a finite timestamp (infinity and -infinity match eq, ne and in)',
+    );
+  const year = text === undefined ? null : YEAR.exec(text);
+  if (year && (BigInt(year[1]) > MAX_FILTER_YEAR || BigInt(year[1]) < -MAX_FILTER_YEAR))
+    badValue(rule, shownOp, value, `a year from -${MAX_FILTER_YEAR} to +${MAX_FILTER_YEAR}`);
+  const offset = text === undefined ? null : OFFSET.exec(text);
+  if (offset && (Number(offset[1]) > 18 || Number(offset[2] ?? 0) > 59))
+    badValue(rule, shownOp, value, 'a UTC offset from -18:00 to +18:00');
+  const bounds = text === undefined ? null : timestampFilterBounds(text, op);
+  if (bounds?.gte !== undefined) return { side: 'gte', bound: bounds.gte };
+  if (bounds?.lt !== undefined) return { side: 'lt', bound: bounds.lt };
+  return badValue(rule, shownOp, value, DATE_EXPECTED);
+}
+
+/** The canonical bound with its sub-millisecond digits; '000' when it is a whole millisecond. */
+const subMillis = (bound: string) => bound.slice(-3);
+const millisecond = (bound: string) => bound.slice(0, -3);
+
+/** The first whole millisecond at or after a canonical bound. */
+function ceilMillisecond(bound: string): string {
+  if (subMillis(bound) === '000') return millisecond(bound);
+  // The bound's millisecond plus 999 µs, plus one: the next millisecond, carries included.
+  const next = timestampFilterBounds(`${millisecond(bound)}999`, 'gt');
+  return millisecond(next?.gte ?? bound);
+}
+
+/**
+ * A range bound on a timestamp field (date + exact string): the `gte`/`lt` strings of a
+ * microsecond-exact `timestamp-range`.
+ */
+export function timestampRangeBounds(
+  rule: FieldRule,
+  value: unknown,
+  op: RangeOp,
+): { gte?: string; lt?: string } {
+  const { side, bound } = canonicalBound(rule, value, op, op);
+  return { [side]: bound };
+}
+
+/**
+ * The exact strings a timestamp equals: the canonical form, and the same with `Z` — what a
+ * timestamptz holds —, so the API need not know which of the two the column is. `infinity` and
+ * `-infinity` are matched as they are stored.
+ */
+export function timestampTerms(rule: FieldRule, value: unknown, op: string): string[] {
+  const text = temporalText(value);
+  if (text !== undefined && INFINITIES.has(text.toLowerCase())) return [text.toLowerCase()];
+  const { bound } = canonicalBound(rule, value, 'gte', op);
+  return [bound, `${bound}Z`];
+}
+
+/**
+ * A range bound on a date field that holds milliseconds (a `date` column, or an index made
+ * before timestamps had their exact string). Its values lie on whole milliseconds, so
+ * `v >= B` is `v >= ceil(B)` and `v < B` is `v < ceil(B)`: exact whatever digits B has, where
+ * the engine would cut B down.
+ */
+export function millisecondRangeBound(
+  rule: FieldRule,
+  value: unknown,
+  op: RangeOp,
+): { op: RangeOp; value: FilterScalar } {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
+    return { op, value };
+  const { side, bound } = canonicalBound(rule, value, op, op);
+  return { op: side, value: ceilMillisecond(bound) };
+}
+
+/**
+ * A bound of a range aggregation on a date (`from` inclusive, `to` exclusive). The engine
+ * buckets the millisecond date, so on a timestamp a bound inside a millisecond would be counted
+ * wrong: it is refused rather than rounded.
+ */
+export function dateAggregationBound(
+  rule: FieldRule,
+  value: unknown,
+  end: 'from' | 'to',
+): FilterScalar {
+  const op = end === 'from' ? 'gte' : 'lt';
+  if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
+    return value;
+  const { bound } = canonicalBound(rule, value, op, `range ${end}`);
+  if (rule.timestampPath && subMillis(bound) !== '000')
+    badValue(
+      rule,
+      `range ${end}`,
+      value,
+      'a bound on a whole millisecond (range aggregations count milliseconds; filter for microsecond bounds)',
+    );
+  return ceilMillisecond(bound);
 }
 
 /**
@@ -140,14 +304,13 @@ export function coerceValue(
       return n;
     }
     case 'date': {
+      // Equality on milliseconds: a value with finer digits can equal no stored value.
       if (typeof value === 'number' && Number.isSafeInteger(value) && Math.abs(value) < 1e15)
         return value;
-      if (typeof value === 'string') {
-        const text = value.trim();
-        if (EPOCH_MILLIS.test(text)) return Number(text);
-        if (validDate(text)) return text.replace(' ', 'T');
-      }
-      return bad('an ISO 8601 date (2024-01-31, 2024-01-31T12:00:00Z) or epoch milliseconds');
+      const { bound } = canonicalBound(rule, value, 'gte', op);
+      if (subMillis(bound) !== '000')
+        return bad('a value to the millisecond (this field holds milliseconds)');
+      return millisecond(bound);
     }
     case 'boolean': {
       if (typeof value === 'boolean') return value;
@@ -188,6 +351,11 @@ export class FieldCatalog {
       throw new InvalidQueryError(`${purpose}: field must be a non-empty string`);
     const rule = this.rules.get(name);
     if (!rule) {
+      const container = this.storedOnlyContainer(name);
+      if (container)
+        throw new InvalidQueryError(
+          `${purpose}: "${describe(name).slice(1, -1)}" is inside field "${container.name}" (${container.type}), which is stored but not searchable (${container.storedOnly}); read it with fields`,
+        );
       const known = [...this.rules.keys()].slice(0, 50).join(', ');
       throw new InvalidQueryError(
         `${purpose}: unknown field ${describe(name)}; fields of this table: ${known || '(none)'}`,
@@ -196,8 +364,22 @@ export class FieldCatalog {
     return rule;
   }
 
-  /** A projection entry: a field or an object holding fields. */
+  /** A projection entry: a field, an object holding fields, or a path inside a stored value. */
   isProjectable(name: string): boolean {
-    return this.rules.has(name) || this.objectPaths.has(name);
+    return (
+      this.rules.has(name) ||
+      this.objectPaths.has(name) ||
+      this.storedOnlyContainer(name) !== undefined
+    );
+  }
+
+  /** The stored-only field (a json/jsonb value) that a dotted path points into, if any. */
+  private storedOnlyContainer(name: string): FieldRule | undefined {
+    const parts = name.split('.');
+    for (let i = 1; i < parts.length; i++) {
+      const rule = this.rules.get(parts.slice(0, i).join('.'));
+      if (rule?.storedOnly) return rule;
+    }
+    return undefined;
   }
 }

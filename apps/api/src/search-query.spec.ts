@@ -11,6 +11,10 @@ const catalog = new FieldCatalog([
   { name: 'ok', type: 'boolean', subFields: {} },
   { name: 'attrs', type: 'flat_object', subFields: {} },
   { name: 'address.city', type: 'keyword', subFields: {} },
+  // As change-events maps them now: timestamps, json/jsonb, bytea.
+  { name: 'ts', type: 'date', subFields: { exact: 'keyword' } },
+  { name: 'doc', type: 'object', subFields: {} },
+  { name: 'blob', type: 'binary', subFields: {} },
 ]);
 
 const compile = (query: Record<string, unknown>) => compileSearch(catalog, parseSearchQuery(query));
@@ -54,6 +58,183 @@ describe('GET search parameters', () => {
   });
 });
 
+describe('timestamps: exact to the microsecond for every year', () => {
+  const range = (gte?: string, lt?: string) => ({
+    kind: 'timestamp-range',
+    field: 'ts',
+    exactField: 'ts.exact',
+    ...(gte ? { gte } : {}),
+    ...(lt ? { lt } : {}),
+  });
+
+  it('turns gt/gte/lt/lte into gte/lt bounds on the canonical string', () => {
+    expect(
+      compile({
+        filter: [
+          'ts:gte:2024-01-02T03:04:05.123456',
+          'ts:gt:2024-01-02T03:04:05.123456Z',
+          'ts:lt:2024-01-02T05:04:05.123456+02:00',
+          'ts:lte:2024-01-02 03:04:05.123',
+          'ts:gte:2024-01-02',
+        ],
+      }).filters,
+    ).toEqual([
+      range('2024-01-02T03:04:05.123456'),
+      range('2024-01-02T03:04:05.123457'),
+      range(undefined, '2024-01-02T03:04:05.123456'),
+      range(undefined, '2024-01-02T03:04:05.123001'),
+      range('2024-01-02T00:00:00.000000'),
+    ]);
+  });
+
+  it('takes BC and five-digit years, carries and epoch milliseconds', () => {
+    expect(
+      compile({
+        filter: [
+          'ts:gt:-0043-03-15T10:11:12.654321',
+          'ts:lte:+12345-12-31T23:59:59.999999',
+          'ts:gte:12345-06-07T00:00:00Z',
+          'ts:lt:1704164645123',
+        ],
+      }).filters,
+    ).toEqual([
+      range('-0043-03-15T10:11:12.654322'),
+      range(undefined, '+12346-01-01T00:00:00.000000'),
+      range('+12345-06-07T00:00:00.000000'),
+      range(undefined, '2024-01-02T03:04:05.123000'),
+    ]);
+  });
+
+  it('matches eq/ne/in on the exact string, with or without the timestamptz Z', () => {
+    expect(
+      compile({
+        filter: [
+          'ts:eq:2024-01-02T03:04:05.123456',
+          'ts:ne:2024-01-02T05:04:05.1+02:00',
+          'ts:in:infinity,-0043-03-15T10:11:12Z',
+        ],
+      }).filters,
+    ).toEqual([
+      {
+        kind: 'terms',
+        field: 'ts.exact',
+        values: ['2024-01-02T03:04:05.123456', '2024-01-02T03:04:05.123456Z'],
+      },
+      { kind: 'term', field: 'ts.exact', value: '2024-01-02T03:04:05.100000', negate: true },
+      { kind: 'term', field: 'ts.exact', value: '2024-01-02T03:04:05.100000Z', negate: true },
+      {
+        kind: 'terms',
+        field: 'ts.exact',
+        values: ['infinity', '-0043-03-15T10:11:12.000000', '-0043-03-15T10:11:12.000000Z'],
+      },
+    ]);
+  });
+
+  it('sorts by the millisecond, then by the exact string', () => {
+    expect(compile({ sort: ['ts:desc', 'qty:asc'] }).sort).toEqual([
+      { field: 'ts', order: 'desc' },
+      { field: 'ts.exact', order: 'desc' },
+      { field: 'qty', order: 'asc' },
+    ]);
+  });
+
+  it('refuses what it cannot answer exactly, saying what to send', () => {
+    fails(() => compile({ filter: 'ts:gt:2024-01-02T03:04:05.1234567' }), /at most 6 fraction/);
+    fails(() => compile({ filter: 'ts:gt:2024-02-30' }), /"ts" \(date\).*ISO 8601/);
+    fails(
+      () => compile({ filter: 'ts:lt:infinity' }),
+      /infinity and -infinity match eq, ne and in/,
+    );
+    fails(() => compile({ filter: 'ts:lt:+1000000-01-01' }), /year from -999999 to \+999999/);
+    fails(() => compile({ filter: 'ts:eq:now' }), /ISO 8601/);
+    fails(() => compile({ filter: 'ts:eq:2024-01-02T03:04:05-19:00' }), /offset from -18:00/);
+    fails(() => compile({ filter: 'ts:eq:2024-01-02T03:04:05+0160' }), /offset from -18:00/);
+    expect(compile({ filter: 'ts:gte:2024-01-02T03:04:05.5-18:00' }).filters).toEqual([
+      range('2024-01-02T21:04:05.500000'),
+    ]);
+    const agg = (a: Record<string, unknown>) => () =>
+      compileSearch(catalog, parseSearchBody({ aggregations: [a] }));
+    fails(
+      agg({
+        name: 'r',
+        type: 'range',
+        field: 'ts',
+        ranges: [{ from: '2024-01-02T03:04:05.1234' }],
+      }),
+      /whole millisecond/,
+    );
+  });
+
+  it('aggregates terms and cardinality on the exact values', () => {
+    const spec = parseSearchBody({
+      aggregations: [
+        { name: 't', type: 'terms', field: 'ts' },
+        { name: 'c', type: 'cardinality', field: 'ts' },
+        { name: 'r', type: 'range', field: 'ts', ranges: [{ from: '2024-01-02T03:04:05.123Z' }] },
+      ],
+    });
+    expect(compileSearch(catalog, spec).aggregations).toEqual([
+      { name: 't', type: 'terms', field: 'ts.exact', size: 10, keyFormat: 'raw' },
+      { name: 'c', type: 'cardinality', field: 'ts.exact' },
+      {
+        name: 'r',
+        type: 'range',
+        field: 'ts',
+        ranges: [{ key: undefined, from: '2024-01-02T03:04:05.123', to: undefined }],
+      },
+    ]);
+  });
+});
+
+describe('dates holding milliseconds', () => {
+  it('round bounds up to the next whole millisecond, which keeps every operator exact', () => {
+    expect(
+      compile({
+        filter: [
+          'at:gt:2024-01-02T03:04:05.123',
+          'at:lte:2024-01-02T03:04:05.123',
+          'at:lt:2024-12-31T23:59:59.9995',
+          'at:gte:-0043-03-15',
+          'at:gte:1704164645123',
+        ],
+      }).filters,
+    ).toEqual([
+      { kind: 'range', field: 'at', gte: '2024-01-02T03:04:05.124' },
+      { kind: 'range', field: 'at', lt: '2024-01-02T03:04:05.124' },
+      { kind: 'range', field: 'at', lt: '2025-01-01T00:00:00.000' },
+      { kind: 'range', field: 'at', gte: '-0043-03-15T00:00:00.000' },
+      { kind: 'range', field: 'at', gte: '2024-01-02T03:04:05.123' },
+    ]);
+    expect(compile({ filter: 'at:eq:2024-01-02' }).filters).toEqual([
+      { kind: 'term', field: 'at', value: '2024-01-02T00:00:00.000', negate: false },
+    ]);
+    fails(() => compile({ filter: 'at:eq:2024-01-02T00:00:00.000001' }), /to the millisecond/);
+  });
+});
+
+describe('fields stored but not searchable (json/jsonb, bytea)', () => {
+  it('refuses every filter, exists included, sorts and aggregations, saying why', () => {
+    for (const filter of ['doc:exists', 'doc:eq:1', 'blob:exists:false', 'doc.k:eq:1'])
+      fails(() => compile({ filter }), /stored but not searchable/);
+    fails(() => compile({ filter: 'doc:exists' }), /json\/jsonb values are kept whole in _source/);
+    fails(() => compile({ filter: 'blob:exists' }), /bytea/);
+    fails(() => compile({ sort: 'doc:asc' }), /stored but not searchable.*sorted/);
+    for (const type of ['terms', 'cardinality', 'stats', 'date_histogram'])
+      fails(
+        () =>
+          compileSearch(
+            catalog,
+            parseSearchBody({
+              aggregations: [{ name: 'a', type, field: 'doc', interval: 'day' }].map((a) =>
+                type === 'date_histogram' ? a : { name: a.name, type, field: a.field },
+              ),
+            }),
+          ),
+        /stored but not searchable/,
+      );
+  });
+});
+
 describe('compileSearch', () => {
   it('maps text fields to their keyword sub-field for exact use, and q to full-text fields', () => {
     const compiled = compile({
@@ -80,7 +261,7 @@ describe('compileSearch', () => {
     ).toEqual([
       { kind: 'range', field: 'qty', gte: 3 },
       { kind: 'term', field: 'ok', value: true, negate: false },
-      { kind: 'range', field: 'at', lt: '2024-02-29' },
+      { kind: 'range', field: 'at', lt: '2024-02-29T00:00:00.000' },
       { kind: 'range', field: 'price', lt: 1000 },
     ]);
     fails(() => compile({ filter: 'qty:eq:x' }), /"qty".*a number/);
@@ -105,8 +286,17 @@ describe('compileSearch', () => {
     ]);
   });
 
+  it('asks exists of the exact keyword, which keeps values the main field cannot (NaN, infinity)', () => {
+    expect(compile({ filter: ['price:exists', 'ts:exists:false'] }).filters).toEqual([
+      { kind: 'exists', field: 'price.exact', negate: false },
+      { kind: 'exists', field: 'ts.exact', negate: true },
+    ]);
+  });
+
   it('checks projections and highlight fields', () => {
     expect(compile({ fields: 'name,address' }).source).toEqual(['name', 'address']);
+    // Paths inside a stored json value project from _source.
+    expect(compile({ fields: 'doc,doc.k.z' }).source).toEqual(['doc', 'doc.k.z']);
     fails(() => compile({ fields: 'secret' }), /unknown field "secret"/);
     expect(compileSearch(catalog, parseSearchBody({ highlight: true })).highlight).toEqual({
       fields: ['name'],

@@ -6,7 +6,17 @@ import type {
 } from '@searchsync/search-engine';
 import { z } from 'zod';
 import { InvalidQueryError } from './api.errors';
-import { coerceValue, FILTER_OPS, type FieldCatalog, type FieldRule } from './field-catalog';
+import {
+  coerceValue,
+  dateAggregationBound,
+  FILTER_OPS,
+  millisecondRangeBound,
+  storedOnlyError,
+  timestampRangeBounds,
+  timestampTerms,
+  type FieldCatalog,
+  type FieldRule,
+} from './field-catalog';
 
 export const MAX_SIZE = 1000;
 export const DEFAULT_SIZE = 20;
@@ -203,6 +213,7 @@ export function parseSearchQuery(query: RawQuery): SearchSpec {
 }
 
 function exactRule(rule: FieldRule, purpose: string) {
+  if (rule.storedOnly) throw storedOnlyError(rule, purpose);
   if (!rule.exactPath || !rule.exactKind) {
     throw new InvalidQueryError(
       `${purpose}: field "${rule.name}" (${rule.type}) supports only the exists operator`,
@@ -211,10 +222,12 @@ function exactRule(rule: FieldRule, purpose: string) {
   return { path: rule.exactPath, kind: rule.exactKind };
 }
 
-function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter {
+/** One filter of the request; a timestamp `ne` needs two engine filters (see timestampTerms). */
+function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter[] {
   const purpose = `filter ${filter.op}`;
   const rule = catalog.field(filter.field, purpose);
   const { op, value } = filter;
+  if (rule.storedOnly) throw storedOnlyError(rule, purpose);
   if (op === 'exists') {
     let negate = false;
     if (value !== undefined && value !== '') {
@@ -223,7 +236,7 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
       else
         throw new InvalidQueryError(`filter exists on "${rule.name}": value must be true or false`);
     }
-    return { kind: 'exists', field: rule.name, negate };
+    return [{ kind: 'exists', field: rule.existsPath, negate }];
   }
   if (rule.kind === 'text' && !rule.exactPath) {
     throw new InvalidQueryError(
@@ -233,6 +246,7 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
   const { path, kind } = exactRule(rule, `filter ${op}`);
   if (value === undefined)
     throw new InvalidQueryError(`filter ${op} on "${rule.name}" needs a value`);
+  const timestamp = rule.timestampPath;
   switch (op) {
     case 'eq':
     case 'ne': {
@@ -240,12 +254,20 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
         throw new InvalidQueryError(
           `filter ${op} on "${rule.name}" takes one value; use in for several`,
         );
-      return {
-        kind: 'term',
-        field: path,
-        value: coerceValue(rule, kind, value, op),
-        negate: op === 'ne',
-      };
+      if (timestamp) {
+        const values = timestampTerms(rule, value, op);
+        return op === 'eq'
+          ? [{ kind: 'terms', field: timestamp, values }]
+          : values.map((v) => ({ kind: 'term', field: timestamp, value: v, negate: true }));
+      }
+      return [
+        {
+          kind: 'term',
+          field: path,
+          value: coerceValue(rule, kind, value, op),
+          negate: op === 'ne',
+        },
+      ];
     }
     case 'in': {
       const values = Array.isArray(value) ? value : [value];
@@ -253,11 +275,21 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
         throw new InvalidQueryError(
           `filter in on "${rule.name}" takes 1 to ${MAX_IN_VALUES} values`,
         );
-      return {
-        kind: 'terms',
-        field: path,
-        values: values.map((v) => coerceValue(rule, kind, v, op)),
-      };
+      if (timestamp)
+        return [
+          {
+            kind: 'terms',
+            field: timestamp,
+            values: [...new Set(values.flatMap((v) => timestampTerms(rule, v, op)))],
+          },
+        ];
+      return [
+        {
+          kind: 'terms',
+          field: path,
+          values: values.map((v) => coerceValue(rule, kind, v, op)),
+        },
+      ];
     }
     case 'gt':
     case 'gte':
@@ -267,7 +299,20 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
         throw new InvalidQueryError(`filter ${op} on "${rule.name}" takes one value`);
       if (kind === 'boolean')
         throw new InvalidQueryError(`filter ${op}: field "${rule.name}" is boolean; use eq`);
-      return { kind: 'range', field: path, [op]: coerceValue(rule, kind, value, op) };
+      if (timestamp)
+        return [
+          {
+            kind: 'timestamp-range',
+            field: path,
+            exactField: timestamp,
+            ...timestampRangeBounds(rule, value, op),
+          },
+        ];
+      if (kind === 'date') {
+        const bound = millisecondRangeBound(rule, value, op);
+        return [{ kind: 'range', field: path, [bound.op]: bound.value }];
+      }
+      return [{ kind: 'range', field: path, [op]: coerceValue(rule, kind, value, op) }];
     }
     case 'prefix': {
       if (kind !== 'keyword')
@@ -278,23 +323,28 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter 
         throw new InvalidQueryError(
           `filter prefix on "${rule.name}" needs a string of 1 to 256 characters`,
         );
-      return { kind: 'prefix', field: path, value };
+      return [{ kind: 'prefix', field: path, value }];
     }
   }
 }
 
+/** A sort key; a timestamp sorts by its millisecond, then exactly within it. */
 function compileSort(
   catalog: FieldCatalog,
   spec: { field: string; order: 'asc' | 'desc' },
-): EngineSort {
-  if (spec.field === '_score') return { field: '_score', order: spec.order };
+): EngineSort[] {
+  if (spec.field === '_score') return [{ field: '_score', order: spec.order }];
   const rule = catalog.field(spec.field, 'sort');
+  if (rule.storedOnly) throw storedOnlyError(rule, 'sort');
   if (!rule.exactPath)
     throw new InvalidQueryError(`sort: field "${rule.name}" (${rule.type}) is not sortable`);
-  return { field: rule.exactPath, order: spec.order };
+  const sort: EngineSort[] = [{ field: rule.exactPath, order: spec.order }];
+  if (rule.timestampPath) sort.push({ field: rule.timestampPath, order: spec.order });
+  return sort;
 }
 
 function numericOrDate(rule: FieldRule, what: string): 'integer' | 'number' | 'date' {
+  if (rule.storedOnly) throw storedOnlyError(rule, what);
   if (rule.exactKind === 'integer' || rule.exactKind === 'number' || rule.exactKind === 'date')
     return rule.exactKind;
   throw new InvalidQueryError(
@@ -316,6 +366,15 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
       const size = spec.size ?? 10;
       if (size > MAX_TERMS_BUCKETS)
         throw new InvalidQueryError(`${what}: size must be from 1 to ${MAX_TERMS_BUCKETS}`);
+      // A timestamp's buckets are its exact values, keyed as `_source` holds them.
+      if (rule.timestampPath)
+        return {
+          name: spec.name,
+          type: 'terms',
+          field: rule.timestampPath,
+          size,
+          keyFormat: 'raw',
+        };
       return {
         name: spec.name,
         type: 'terms',
@@ -328,7 +387,8 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
       unused('interval');
       unused('ranges');
       unused('size');
-      return { name: spec.name, type: 'cardinality', field: exactRule(rule, what).path };
+      const { path } = exactRule(rule, what);
+      return { name: spec.name, type: 'cardinality', field: rule.timestampPath ?? path };
     }
     case 'stats': {
       unused('interval');
@@ -345,11 +405,15 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
       const ranges = spec.ranges.map((r, i) => {
         if (r.from === undefined && r.to === undefined)
           throw new InvalidQueryError(`${what}: ranges[${i}] needs from or to`);
-        const bound = (v: string | number | undefined): FilterScalar | undefined =>
-          v === undefined
-            ? undefined
-            : coerceValue(rule, kind === 'integer' ? 'number' : kind, v, 'range');
-        return { key: r.key, from: bound(r.from), to: bound(r.to) };
+        const bound = (
+          v: string | number | undefined,
+          end: 'from' | 'to',
+        ): FilterScalar | undefined => {
+          if (v === undefined) return undefined;
+          if (kind === 'date') return dateAggregationBound(rule, v, end);
+          return coerceValue(rule, kind === 'integer' ? 'number' : kind, v, 'range');
+        };
+        return { key: r.key, from: bound(r.from, 'from'), to: bound(r.to, 'to') };
       });
       return { name: spec.name, type: 'range', field: rule.exactPath ?? rule.name, ranges };
     }
@@ -374,6 +438,7 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
     }
     case 'date_histogram': {
       unused('ranges');
+      if (rule.storedOnly) throw storedOnlyError(rule, what);
       if (rule.exactKind !== 'date')
         throw new InvalidQueryError(`${what}: field "${rule.name}" is not a date`);
       const interval = typeof spec.interval === 'string' ? spec.interval : '';
@@ -408,8 +473,8 @@ export interface CompiledSearch {
 /** Checks a search spec against one table's fields; only allowlisted constructs come out. */
 export function compileSearch(catalog: FieldCatalog, spec: SearchSpec): CompiledSearch {
   const q = spec.q?.trim();
-  const filters = (spec.filters ?? []).map((f) => compileFilter(catalog, f));
-  const sort = (spec.sort ?? []).map((s) => compileSort(catalog, s));
+  const filters = (spec.filters ?? []).flatMap((f) => compileFilter(catalog, f));
+  const sort = (spec.sort ?? []).flatMap((s) => compileSort(catalog, s));
   if (sort.length === 0 && q) sort.push({ field: '_score', order: 'desc' });
   const fields = spec.fields?.map((f) => {
     if (!catalog.isProjectable(f)) catalog.field(f, 'fields');
