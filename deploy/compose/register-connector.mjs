@@ -12,7 +12,9 @@
 // 3. optionally (SEARCHSYNC_SEARCH_SINGLE_NODE=true) makes new indices replica-free so a
 //    single-node OpenSearch stays green;
 // 4. renders connectors/debezium-postgres.json with the library's own template renderer and
-//    creates or updates the connector (PUT /connectors/<name>/config), then waits until the
+//    creates or updates the connector (PUT /connectors/<name>/config) — with the generated
+//    columns PostgreSQL does not replicate in column.exclude.list (the admin's own function), so
+//    the initial snapshot leaves them out as the stream does — then waits until the
 //    connector and its task are RUNNING — unless SEARCHSYNC_REGISTER_CONNECTOR=false (the Helm
 //    chart's database-setup Job when Strimzi's KafkaConnector owns the connector).
 // Exits 0 on success, 1 with the reason otherwise.
@@ -21,9 +23,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import connectClient from '../../dist/libs/connect-client/src/connector-template.js';
 import publicationManager from '../../dist/apps/connector-admin/src/publication-manager.js';
+import columnExclusions from '../../dist/apps/connector-admin/src/column-exclusions.js';
 
 const { loadConnectorTemplate } = connectClient;
 const { reconcilePublication } = publicationManager;
+const { withGeneratedColumnExclusions } = columnExclusions;
 const env = process.env;
 const root = new URL('../..', import.meta.url).pathname;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -140,8 +144,8 @@ async function singleNodeSearch(searchUrl) {
   say('search engine: new indices get 0 replicas (single node)');
 }
 
-async function registerConnector(connectUrl, databaseUrl) {
-  const { name, config } = loadConnectorTemplate(
+async function registerConnector(connectUrl, databaseUrl, schemas) {
+  const { name, config: template } = loadConnectorTemplate(
     join(root, 'connectors', 'debezium-postgres.json'),
     {
       ...env,
@@ -149,6 +153,17 @@ async function registerConnector(connectUrl, databaseUrl) {
       SEARCHSYNC_CONNECTOR_NAME: env.ADMIN_CONNECTOR_NAME || env.SEARCHSYNC_CONNECTOR_NAME,
     },
   );
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  let config;
+  try {
+    config = await withGeneratedColumnExclusions(
+      pool,
+      { publication: env.SEARCHSYNC_PUBLICATION || 'searchsync_pub', schemas },
+      template,
+    );
+  } finally {
+    await pool.end();
+  }
   const base = `${connectUrl.replace(/\/$/, '')}/connectors/${encodeURIComponent(name)}`;
   await retry('Kafka Connect', 30, () => request('PUT', `${base}/config`, config));
   say(`connector ${name} applied`);
@@ -191,7 +206,7 @@ async function main() {
     say('connector registration skipped (SEARCHSYNC_REGISTER_CONNECTOR=false)');
     return;
   }
-  await registerConnector(connectUrl, databaseUrl);
+  await registerConnector(connectUrl, databaseUrl, schemas);
 }
 
 main().catch((error) => {

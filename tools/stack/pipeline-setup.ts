@@ -8,6 +8,7 @@ import {
 // The admin owns the publication; the stack prepares it with the admin's own code, so the first
 // start and every later reconciliation agree.
 import { reconcilePublication } from '../../apps/connector-admin/src/publication-manager';
+import { withGeneratedColumnExclusions } from '../../apps/connector-admin/src/column-exclusions';
 import type { StackPaths } from './stack-paths';
 import type { StackSettings } from './stack-settings';
 
@@ -59,10 +60,7 @@ export async function prepareDatabase(
         say('✓ demo table public.products with 8 rows');
       }
     }
-    const schemas = (process.env.SEARCHSYNC_SCHEMAS || 'public')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const schemas = syncedSchemas();
     const report = await reconcilePublication(pool, {
       publication: PUBLICATION,
       schemas,
@@ -79,6 +77,13 @@ export async function prepareDatabase(
   }
 }
 
+function syncedSchemas(): string[] {
+  return (process.env.SEARCHSYNC_SCHEMAS || 'public')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** A single node can hold no replicas: new indices default to none, so health stays green. */
 export async function configureSearchEngine(settings: StackSettings): Promise<void> {
   const response = await fetch(`http://127.0.0.1:${settings.searchPort}/_cluster/settings`, {
@@ -90,13 +95,17 @@ export async function configureSearchEngine(settings: StackSettings): Promise<vo
     throw new Error(`OpenSearch refused the cluster settings: ${await response.text()}`);
 }
 
-/** Applies connectors/debezium-postgres.json (create or update) and waits for it to run. */
+/**
+ * Applies connectors/debezium-postgres.json (create or update) and waits for it to run. The
+ * generated columns PostgreSQL does not replicate are excluded from the start, so that the
+ * initial snapshot leaves them out as the stream does (the admin keeps the list current).
+ */
 export async function registerConnector(
   paths: StackPaths,
   settings: StackSettings,
   say: (line: string) => void,
 ): Promise<void> {
-  const { name, config } = loadConnectorTemplate(
+  const { name, config: template } = loadConnectorTemplate(
     join(paths.root, 'connectors', 'debezium-postgres.json'),
     {
       ...process.env,
@@ -105,6 +114,12 @@ export async function registerConnector(
       SEARCHSYNC_CONNECTOR_NAME: settings.connectorName,
     },
   );
+  const pool = new Pool({ connectionString: settings.databaseUrl, max: 1 });
+  const config = await withGeneratedColumnExclusions(
+    pool,
+    { publication: PUBLICATION, schemas: syncedSchemas() },
+    template,
+  ).finally(() => pool.end());
   const connect = new ConnectClient(`http://127.0.0.1:${settings.connectPort}`, { attempts: 10 });
   await connect.putConfig(name, config);
   const deadline = Date.now() + 120_000;

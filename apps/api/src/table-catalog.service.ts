@@ -10,10 +10,31 @@ import { TableNotFoundError } from './api.errors';
 import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
 import { FieldCatalog } from './field-catalog';
 
+/** A column of the table that is in no document, and why (recorded by the connector admin). */
+export interface NotReplicatedColumn {
+  column: string;
+  reason: string;
+}
+
 export interface CatalogTable extends TableMapping {
   /** `schema.table`, or `table` for schema public. */
   reference: string;
   catalog: FieldCatalog;
+  notReplicated: NotReplicatedColumn[];
+}
+
+/**
+ * `_meta.searchsync.notReplicated` of the index, as the admin's reconciler writes it; anything
+ * else (not written yet, an older or foreign index) reads as none.
+ */
+export function notReplicatedOf(meta: TableMapping['meta'] | undefined): NotReplicatedColumn[] {
+  const list = meta?.notReplicated;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { column, reason } = entry as Record<string, unknown>;
+    return typeof column === 'string' && typeof reason === 'string' ? [{ column, reason }] : [];
+  });
 }
 
 /** Minimum gap between refreshes forced by unknown table names (a flood cannot hammer the engine). */
@@ -44,6 +65,7 @@ export class TableCatalogService {
             ...mapping,
             reference: formatTableReference(mapping),
             catalog: new FieldCatalog(mapping.fields),
+            notReplicated: notReplicatedOf(mapping.meta),
           });
         }
         this.tables = tables;

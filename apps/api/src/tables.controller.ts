@@ -12,6 +12,7 @@ import type { Principal } from './api-keys';
 import { CurrentPrincipal } from './principal.decorator';
 import { parseSearchBody, parseSearchQuery, type RawQuery } from './search-query';
 import { SearchService, type SearchView, type TableSummary } from './search.service';
+import { TableCatalogService, type NotReplicatedColumn } from './table-catalog.service';
 import {
   ApiErrors,
   DocumentDto,
@@ -31,16 +32,27 @@ const TABLE_PARAM = {
 @ApiSecurity('apiKey')
 @Controller('v1/tables')
 export class TablesController {
-  constructor(private readonly search: SearchService) {}
+  constructor(
+    private readonly search: SearchService,
+    private readonly catalog: TableCatalogService,
+  ) {}
 
   @Get()
   @ApiOperation({
-    summary: 'The synced tables the caller may read, with document counts and fields',
+    summary:
+      'The synced tables the caller may read, with document counts, fields and the columns that are not replicated (with why)',
   })
   @ApiOkResponse({ type: [TableDto] })
   @ApiErrors(401, 429, 503, 504)
-  list(@CurrentPrincipal() principal: Principal): Promise<TableSummary[]> {
-    return this.search.listTables(principal);
+  async list(
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<(TableSummary & { notReplicated: NotReplicatedColumn[] })[]> {
+    const [tables, catalog] = await Promise.all([
+      this.search.listTables(principal),
+      this.catalog.all(),
+    ]);
+    const notReplicated = new Map(catalog.map((t) => [t.reference, t.notReplicated]));
+    return tables.map((t) => ({ ...t, notReplicated: notReplicated.get(t.table) ?? [] }));
   }
 
   @Get(':table/documents/:id')

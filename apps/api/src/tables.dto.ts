@@ -11,9 +11,19 @@ export class FieldDto {
   @ApiProperty({ example: 'name', description: 'dotted path for nested fields' }) name!: string;
   @ApiProperty({
     example: 'text',
-    description: 'engine type: text, keyword, long, integer, double, date, boolean, flat_object, …',
+    description:
+      'engine type: text, keyword, long, integer, double, date, boolean, object (json/jsonb: stored, not searchable), binary (bytea), …',
   })
   type!: string;
+}
+
+export class NotReplicatedColumnDto {
+  @ApiProperty({ example: 'total' }) column!: string;
+  @ApiProperty({
+    example:
+      'generated column: PostgreSQL replicates generated columns only from version 18, with the publication option publish_generated_columns = stored',
+  })
+  reason!: string;
 }
 
 export class TableDto {
@@ -21,6 +31,12 @@ export class TableDto {
   table!: string;
   @ApiProperty({ example: 42 }) documents!: number;
   @ApiProperty({ type: [FieldDto] }) fields!: FieldDto[];
+  @ApiProperty({
+    type: [NotReplicatedColumnDto],
+    description:
+      'columns of the table that are in no document, and why: generated columns PostgreSQL does not replicate (before version 18, or without publish_generated_columns), columns of types Debezium does not send. They are not searchable fields, and verify leaves them out',
+  })
+  notReplicated!: NotReplicatedColumnDto[];
 }
 
 export class DocumentDto {

@@ -15,6 +15,13 @@ import {
 } from '@searchsync/connect-client';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { AdminBadRequestError, ConnectorInvalidError, ConnectorPolicyError } from './admin.errors';
+import {
+  MANAGED_EXCLUDE_KEY,
+  splitExcludeList,
+  withGeneratedColumnExclusions,
+  withManagedEntries,
+} from './column-exclusions';
+import { Infrastructure } from './infrastructure.service';
 
 export const DEFAULT_TEMPLATE = 'debezium-postgres';
 
@@ -64,6 +71,7 @@ export class ConnectorsService {
   constructor(
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     @Inject(CONNECTOR_BACKEND) readonly backend: ConnectorBackend,
+    private readonly infra: Infrastructure,
   ) {}
 
   list(): Promise<ConnectorView[]> {
@@ -109,11 +117,15 @@ export class ConnectorsService {
       throw new AdminBadRequestError('give a template name, a config, or both');
     }
     const trusted = this.trustedConfig(request.template, name);
-    const config: ConnectorConfig = {
+    const requested: ConnectorConfig = {
       ...(request.template ? trusted : {}),
       ...asConfig(request.config),
     };
-    delete config.name;
+    delete requested.name;
+    const config =
+      name === this.config.ADMIN_CONNECTOR_NAME
+        ? await this.withGeneratedExclusions(name, requested)
+        : requested;
     const violations = checkConnectorPolicy(config, {
       allowedClasses: this.config.ADMIN_CONNECTOR_CLASSES,
       trusted,
@@ -130,6 +142,35 @@ export class ConnectorsService {
     const { created } = await this.backend.apply(name, config);
     this.logger.log(`connector ${name} ${created ? 'created' : 'updated'}`);
     return { ...result, created, changed: true };
+  }
+
+  /**
+   * Our connector leaves out the generated columns PostgreSQL does not replicate (see
+   * column-exclusions.ts; the publication reconciler keeps them current): a config applied here
+   * gets them too, next to the entries of column.exclude.list it brings itself. When PostgreSQL
+   * cannot be read, the exclusions the connector has now are kept rather than dropped.
+   */
+  private async withGeneratedExclusions(
+    name: string,
+    config: ConnectorConfig,
+  ): Promise<ConnectorConfig> {
+    try {
+      return await withGeneratedColumnExclusions(
+        this.infra.pool,
+        {
+          publication: this.config.SEARCHSYNC_PUBLICATION,
+          schemas: this.config.SEARCHSYNC_SCHEMAS,
+        },
+        config,
+      );
+    } catch (error) {
+      const existing = await this.backend.config(name).catch(() => null);
+      const kept = splitExcludeList(existing?.[MANAGED_EXCLUDE_KEY]);
+      this.logger.warn(
+        `generated columns of the synced tables not read (${(error as Error).message}); keeping the ${kept.length} excluded now`,
+      );
+      return withManagedEntries(config, kept);
+    }
   }
 
   /** Connect's validation when the backend has it; otherwise only our policy stands. */

@@ -1,4 +1,5 @@
 import {
+  deferUncovered,
   exclusionFix,
   managedNames,
   planIsNoop,
@@ -6,6 +7,7 @@ import {
   planStatements,
   snapshotSignal,
   triggerFunctionSql,
+  type CandidateTable,
   type PublicationState,
 } from './publication-manager';
 // Recorded from PostgreSQL 15 by inspectPublication() over a scratch schema holding each case:
@@ -14,7 +16,23 @@ import {
 // by name (a stray) — as an explicit list (h4_pub), a schema publication and no publication.
 import states from './fixtures/publication-states.json';
 
-const recorded = states as Record<'h4_pub' | 'h4_pub_schema' | 'h4_pub_missing', PublicationState>;
+type RecordedState = Omit<PublicationState, 'candidates'> & {
+  candidates: Omit<CandidateTable, 'generatedColumns'>[];
+};
+// Recorded before inspectPublication() read generated columns; none of those tables has one.
+const withoutGenerated = (state: RecordedState): PublicationState => ({
+  ...state,
+  candidates: state.candidates.map((c) => ({ ...c, generatedColumns: [] })),
+});
+const raw = states as unknown as Record<
+  'h4_pub' | 'h4_pub_schema' | 'h4_pub_missing',
+  RecordedState
+>;
+const recorded = {
+  h4_pub: withoutGenerated(raw.h4_pub),
+  h4_pub_schema: withoutGenerated(raw.h4_pub_schema),
+  h4_pub_missing: withoutGenerated(raw.h4_pub_missing),
+};
 const names = (tables: { schema: string; table: string }[]) =>
   tables.map((t) => `${t.schema}.${t.table}`);
 
@@ -95,6 +113,37 @@ describe('planMembership', () => {
   });
 });
 
+describe('deferUncovered', () => {
+  const withGenerated = (state: PublicationState, table: string, columns: string[]) => ({
+    ...state,
+    candidates: state.candidates.map((c) =>
+      c.table === table ? { ...c, generatedColumns: columns } : c,
+    ),
+  });
+
+  it('holds back a table entering with a snapshot until the connector excludes its generated columns', () => {
+    const plan = planMembership(withGenerated(recorded.h4_pub, 'w1', ['total']));
+    const held = deferUncovered(plan, new Set(['other\\.t\\.c']));
+    expect(held.deferred).toEqual(['h4scratch.w1']);
+    expect(names(held.add)).toEqual([]);
+    expect(names(held.snapshot)).toEqual([]);
+    expect(names(held.desired)).not.toContain('h4scratch.w1');
+    // The stray partition is still dropped on this pass.
+    expect(planStatements(held, 'h4_pub')).toEqual([
+      'alter publication "h4_pub" drop table "h4scratch"."p1"',
+    ]);
+    const covered = deferUncovered(plan, new Set(['h4scratch\\.w1\\.total']));
+    expect(covered.deferred).toEqual([]);
+    expect(names(covered.snapshot)).toEqual(['h4scratch.w1']);
+  });
+
+  it('never holds back tables without generated columns, or a publication being created', () => {
+    expect(deferUncovered(planMembership(recorded.h4_pub), new Set()).deferred).toEqual([]);
+    const created = planMembership(withGenerated(recorded.h4_pub_missing, 'w1', ['total']));
+    expect(deferUncovered(created, new Set()).deferred).toEqual([]);
+  });
+});
+
 describe('exclusionFix', () => {
   const table = recorded.h4_pub.candidates.find((c) => c.table === 'b')!;
 
@@ -157,5 +206,15 @@ describe('triggerFunctionSql', () => {
     expect(sql).not.toMatch(/raise exception/);
     expect(sql).toContain("set lock_timeout = '2s'");
     expect(sql).toContain('security definer');
+  });
+
+  it('leaves a table holding rows with unreplicated generated columns to the reconciler', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    const skip = sql.indexOf(
+      "a.attgenerated = 'v' or (a.attgenerated = 's' and not stored_published)",
+    );
+    expect(skip).toBeGreaterThan(0);
+    // Checked before the table is added, so it is neither added nor signalled.
+    expect(skip).toBeLessThan(sql.indexOf("execute format('alter publication %I add table"));
   });
 });

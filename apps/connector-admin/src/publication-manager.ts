@@ -7,13 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import { excludeEntry, publishesGeneratedColumns } from './column-exclusions';
 
 /** Debezium's bookkeeping schema; its signal and heartbeat tables are always published. */
 export const CDC_SCHEMA = 'searchsync_cdc';
 export const CDC_TABLES = ['signal', 'heartbeat'] as const;
 
 /** Bumped whenever the SQL objects below change, so older installations are replaced. */
-export const MANAGED_SQL_VERSION = 2;
+export const MANAGED_SQL_VERSION = 3;
 
 export interface PublicationSettings {
   /** Publication name (the connector's `publication.name`). */
@@ -54,6 +55,11 @@ export interface CandidateTable {
   unsafePartitions: string[];
   /** Listed in the publication by name (not through a schema). */
   listed: boolean;
+  /**
+   * Its generated columns the publication does not carry (all of them before PostgreSQL 18):
+   * the connector must exclude them before Debezium reads the table's rows (column-exclusions.ts).
+   */
+  generatedColumns: string[];
 }
 
 /** The publication as PostgreSQL has it. */
@@ -88,6 +94,11 @@ export interface MembershipPlan {
   drop: string[];
   setViaRoot: boolean;
   excluded: Exclusion[];
+  /**
+   * Tables that would enter with a snapshot while the connector does not exclude their
+   * generated columns yet: left out until a later pass (after the exclusion is applied).
+   */
+  deferred: string[];
 }
 
 export interface TriggerStatus {
@@ -103,6 +114,8 @@ export interface ReconcileReport {
   added: string[];
   dropped: string[];
   excluded: Exclusion[];
+  /** Tables waiting for the connector to exclude their generated columns (see MembershipPlan). */
+  deferred: string[];
   trigger: TriggerStatus;
 }
 
@@ -193,6 +206,7 @@ declare
   has_rows boolean;
   pk name[];
   signal jsonb;
+  stored_published boolean := false;
 begin
   select p.oid into pub_id from pg_publication p where p.pubname = pub and not p.puballtables;
   -- Not (yet) an explicit list: the reconciler migrates it; nothing safe to do here.
@@ -208,6 +222,11 @@ begin
     join pg_class t on t.oid = coalesce(i.indrelid, o.oid)
     join pg_class root on root.oid = (case when t.relispartition then pg_partition_root(t.oid) else t.oid end)
    where root.relkind in ('r', 'p');
+
+  -- PostgreSQL 18 publishes stored generated columns when the publication says so.
+  if current_setting('server_version_num')::int >= 180000 then
+    execute 'select pubgencols::text = ''s'' from pg_publication where oid = $1' into stored_published using pub_id;
+  end if;
 
   -- Only a dropped replica identity index can make an untouched table unsafe: then look at all.
   for r in
@@ -237,9 +256,19 @@ begin
        and ${CDC_SCHEMA}.replication_blocker(root.oid) is null
   loop
     begin
-      execute format('alter publication %I add table %I.%I', pub, r.schema_name, r.table_name);
       -- This transaction holds the DDL's lock on the table: the check cannot race a writer.
       execute format('select exists (select from %I.%I)', r.schema_name, r.table_name) into has_rows;
+      -- Its rows must be snapshotted, and Debezium's snapshot of a table whose generated columns
+      -- it does not exclude fails (or disagrees with the stream): the admin's reconciler adds
+      -- it once the connector's column.exclude.list has them, with the snapshot signal.
+      if has_rows and exists (
+        select 1 from pg_attribute a
+         where a.attrelid = r.relid and a.attnum > 0 and not a.attisdropped
+           and (a.attgenerated = 'v' or (a.attgenerated = 's' and not stored_published))
+      ) then
+        continue;
+      end if;
+      execute format('alter publication %I add table %I.%I', pub, r.schema_name, r.table_name);
       if has_rows then
         select array_agg(a.attname order by k.ord) into pk
           from pg_index x
@@ -317,6 +346,7 @@ interface CandidateRow {
   primary_key: string[];
   unsafe_partitions: string[];
   listed: boolean;
+  generated: string[];
 }
 
 /** Reads the publication and every candidate table with its blocker. */
@@ -361,12 +391,22 @@ export async function inspectPublication(
                            and ${CDC_SCHEMA}.row_identity_blocker(l.oid) is not null), '{}')
             else '{}' end as unsafe_partitions,
             exists (select 1 from pg_publication_rel pr
-                     where pr.prpubid = $4::oid and pr.prrelid = c.oid) as listed
+                     where pr.prpubid = $4::oid and pr.prrelid = c.oid) as listed,
+            coalesce((select array_agg(a.attname::text order by a.attnum)
+                        from pg_attribute a
+                       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                         and (a.attgenerated = 'v' or (a.attgenerated = 's' and not $5))), '{}') as generated
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'p') and not c.relispartition
         and (n.nspname = any($1) or (n.nspname = $3 and c.relname = any($2)))
       order by n.nspname, c.relname`,
-    [settings.schemas, [...CDC_TABLES], CDC_SCHEMA, pub?.oid ?? '0'],
+    [
+      settings.schemas,
+      [...CDC_TABLES],
+      CDC_SCHEMA,
+      pub?.oid ?? '0',
+      await publishesGeneratedColumns(db, settings.publication),
+    ],
   );
   const candidates: CandidateTable[] = rows.map((r) => ({
     relid: r.relid,
@@ -377,6 +417,7 @@ export async function inspectPublication(
     primaryKey: r.primary_key,
     unsafePartitions: r.unsafe_partitions,
     listed: r.listed,
+    generatedColumns: r.generated,
   }));
   const known = new Set(candidates.map((c) => c.relid));
   const listed = pub
@@ -452,16 +493,26 @@ export function planMembership(state: PublicationState): MembershipPlan {
       drop: [],
       setViaRoot: false,
       excluded,
+      deferred: [],
     };
   }
   const add = desired.filter((c) => !publishedNow(c));
   const snapshot = add.filter((c) => !c.cdc);
   if (state.allTables) {
-    return { action: 'recreate', desired, add, snapshot, drop: [], setViaRoot: false, excluded };
+    return {
+      action: 'recreate',
+      desired,
+      add,
+      snapshot,
+      drop: [],
+      setViaRoot: false,
+      excluded,
+      deferred: [],
+    };
   }
   const setViaRoot = !state.viaRoot;
   if (state.schemaMembers.length > 0) {
-    return { action: 'set', desired, add, snapshot, drop: [], setViaRoot, excluded };
+    return { action: 'set', desired, add, snapshot, drop: [], setViaRoot, excluded, deferred: [] };
   }
   const drop = [
     ...state.candidates
@@ -469,7 +520,32 @@ export function planMembership(state: PublicationState): MembershipPlan {
       .map((c) => qualified(c.schema, c.table)),
     ...state.strays.map((s) => s.name),
   ];
-  return { action: 'alter', desired, add, snapshot, drop, setViaRoot, excluded };
+  return { action: 'alter', desired, add, snapshot, drop, setViaRoot, excluded, deferred: [] };
+}
+
+/**
+ * Leaves out of the plan the tables that would be snapshotted while the connector does not
+ * exclude all of their generated columns (`excluded`: the entries of its column.exclude.list).
+ * Pure.
+ */
+export function deferUncovered(
+  plan: MembershipPlan,
+  excluded: ReadonlySet<string>,
+): MembershipPlan {
+  const uncovered = (t: CandidateTable) =>
+    t.generatedColumns.some(
+      (column) => !excluded.has(excludeEntry({ schema: t.schema, table: t.table, column })),
+    );
+  const deferred = plan.snapshot.filter(uncovered);
+  if (deferred.length === 0) return plan;
+  const out = new Set(deferred.map((t) => t.relid));
+  return {
+    ...plan,
+    desired: plan.desired.filter((t) => !out.has(t.relid)),
+    add: plan.add.filter((t) => !out.has(t.relid)),
+    snapshot: plan.snapshot.filter((t) => !out.has(t.relid)),
+    deferred: [...plan.deferred, ...deferred.map(label)],
+  };
 }
 
 /** True when applying the plan would change nothing. */
@@ -635,11 +711,19 @@ export async function reconcilePublication(
   pool: Pool,
   settings: PublicationSettings,
   log: (line: string) => void = () => undefined,
+  options: {
+    /**
+     * The entries of the connector's column.exclude.list: a table entering with a snapshot
+     * waits until they cover its generated columns. Empty when unknown (no connector yet):
+     * such tables are then left to the admin's reconciler.
+     */
+    excludedColumns: ReadonlySet<string>;
+  } = { excludedColumns: new Set() },
 ): Promise<ReconcileReport | null> {
   return inTransaction(pool, async (client) => {
     await ensureCdcObjects(client);
     const state = await inspectPublication(client, settings);
-    const plan = planMembership(state);
+    const plan = deferUncovered(planMembership(state), options.excludedColumns);
     const noop = planIsNoop(plan);
     if (!noop) {
       for (const statement of planStatements(plan, settings.publication))
@@ -657,6 +741,11 @@ export async function reconcilePublication(
         `publication ${settings.publication}: ${plan.action}${plan.add.length ? `, added ${plan.add.map(label).join(', ')}` : ''}${plan.drop.length ? `, dropped ${plan.drop.join(', ')}` : ''}`,
       );
     }
+    if (plan.deferred.length > 0) {
+      log(
+        `publication ${settings.publication}: ${plan.deferred.join(', ')} wait for the connector to exclude their generated columns before they enter with a snapshot`,
+      );
+    }
     const trigger = await ensureDdlTrigger(client, settings);
     return {
       publication: settings.publication,
@@ -665,6 +754,7 @@ export async function reconcilePublication(
       added: noop ? [] : plan.add.map(label),
       dropped: noop ? [] : plan.drop,
       excluded: plan.excluded,
+      deferred: plan.deferred,
       trigger,
     };
   });
@@ -687,6 +777,7 @@ export async function describePublication(
     added: [],
     dropped: [],
     excluded: plan.excluded,
+    deferred: [],
     trigger: { state: 'disabled-by-config', detail: 'ADMIN_PUBLICATION_MANAGED=false' },
   };
 }
@@ -714,6 +805,7 @@ export async function sendSnapshotSignal(
     primaryKey: rows.map((r) => r.column),
     unsafePartitions: [],
     listed: true,
+    generatedColumns: [],
   });
   await db.query(`insert into ${CDC_SCHEMA}.signal (id, type, data) values ($1, $2, $3)`, [
     signal.id,

@@ -7,6 +7,14 @@ import {
 } from '@nestjs/common';
 import type { ConnectorBackend } from '@searchsync/connect-client';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
+import {
+  ensureColumnExclusions,
+  excludeEntry,
+  existingTablePrefixes,
+  unreplicatedGeneratedColumns,
+  waitForRestart,
+  type ExclusionOutcome,
+} from './column-exclusions';
 import { Infrastructure } from './infrastructure.service';
 import {
   describePublication,
@@ -18,10 +26,10 @@ import {
 } from './publication-manager';
 import { tablesNeedingRetry, type RetryRecord } from './publication-snapshots';
 import { ResyncService } from './resync.service';
+import { notReplicatedColumns, TableCatalog, type NotReplicatedColumn } from './table-catalog';
 
 const RETRY_WINDOW_MS = 10 * 60_000;
 const RETRY_MAX_ATTEMPTS = 3;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface PublicationStatus {
   managed: boolean;
@@ -29,6 +37,14 @@ export interface PublicationStatus {
   at: string | null;
   report: ReconcileReport | null;
   error: string | null;
+  /** The generated columns the connector's column.exclude.list must leave out (column-exclusions.ts). */
+  columnExclusions: {
+    /** `schema.table.column` */
+    columns: string[];
+    /** What the last pass found or did on the connector. */
+    state: ExclusionOutcome['state'] | null;
+    error: string | null;
+  };
 }
 
 /**
@@ -46,14 +62,22 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
   private last: PublicationStatus;
   private lastLogged = '';
   private readonly retries = new Map<string, RetryRecord>();
+  private metaError: string | null = null;
 
   constructor(
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     @Inject(CONNECTOR_BACKEND) private readonly backend: ConnectorBackend,
     private readonly infra: Infrastructure,
     private readonly resyncs: ResyncService,
+    private readonly catalog: TableCatalog,
   ) {
-    this.last = { managed: config.ADMIN_PUBLICATION_MANAGED, at: null, report: null, error: null };
+    this.last = {
+      managed: config.ADMIN_PUBLICATION_MANAGED,
+      at: null,
+      report: null,
+      error: null,
+      columnExclusions: { columns: [], state: null, error: null },
+    };
   }
 
   get settings(): PublicationSettings {
@@ -92,13 +116,20 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
   private async pass(): Promise<PublicationStatus> {
     const managed = this.config.ADMIN_PUBLICATION_MANAGED;
     try {
+      // Exclusions first: a table entering the publication with a snapshot signal needs them
+      // in the running connector before Debezium reads the signal (it is read from the WAL).
+      const excluded = await this.syncExclusions();
       const report = managed
-        ? await reconcilePublication(this.infra.pool, this.settings, (line) =>
-            this.logger.log(line),
+        ? await reconcilePublication(
+            this.infra.pool,
+            this.settings,
+            (line) => this.logger.log(line),
+            { excludedColumns: excluded },
           )
         : await describePublication(this.infra.pool, this.settings);
       // null: another admin replica holds this pass; keep what we knew.
       this.last = {
+        ...this.last,
         managed,
         at: new Date().toISOString(),
         report: report ?? this.last.report,
@@ -108,6 +139,7 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
         this.logChanges(report);
         if (managed) await this.retrySkippedSnapshots(report);
       }
+      await this.syncTableMeta();
     } catch (error) {
       const message = (error as Error).message;
       if (this.last.error !== message) {
@@ -116,6 +148,73 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
       this.last = { ...this.last, managed, at: new Date().toISOString(), error: message };
     }
     return this.last;
+  }
+
+  /**
+   * Keeps the connector's column.exclude.list = the user's entries + the generated columns of the
+   * synced tables that PostgreSQL does not replicate; the config (and so the task) changes only
+   * when that set changes. Returns the entries the connector excludes now. No connector yet:
+   * whoever registers it computes the same list, so every column counts as excluded.
+   */
+  private async syncExclusions(): Promise<Set<string>> {
+    const columns = await unreplicatedGeneratedColumns(this.infra.pool, this.settings);
+    const tables = await existingTablePrefixes(this.infra.pool, this.settings.schemas);
+    const outcome = await ensureColumnExclusions(
+      this.backend,
+      this.config.ADMIN_CONNECTOR_NAME,
+      columns,
+      (line) => this.logger.log(line),
+      tables,
+    );
+    if (outcome.error && outcome.error !== this.last.columnExclusions.error) {
+      this.logger.warn(
+        `connector ${this.config.ADMIN_CONNECTOR_NAME}: generated columns not excluded (${outcome.error}); tables holding them wait before they enter the publication`,
+      );
+    }
+    this.last = {
+      ...this.last,
+      columnExclusions: {
+        columns: columns.map((c) => `${c.schema}.${c.table}.${c.column}`),
+        state: outcome.state,
+        error: outcome.error,
+      },
+    };
+    return outcome.state === 'missing' ? new Set(columns.map(excludeEntry)) : outcome.excluded;
+  }
+
+  /**
+   * Records in each synced table's index `_meta` which columns are in no document and why, for
+   * GET /v1/tables; written when it differs from what the index holds (so also once an index
+   * created later appears, or after the indexer re-created it).
+   */
+  private async syncTableMeta(): Promise<void> {
+    const schemas = this.config.SEARCHSYNC_SCHEMAS;
+    try {
+      const mappings = (
+        await this.infra.engine.listTableMappings(this.config.SEARCHSYNC_INDEX_PREFIX)
+      ).filter((m) => schemas.includes(m.schema));
+      if (mappings.length === 0) return;
+      const wanted = new Map<string, NotReplicatedColumn[]>(
+        (await this.catalog.all()).map((t) => [
+          `${t.schema}.${t.table}`,
+          notReplicatedColumns(t.columns),
+        ]),
+      );
+      for (const mapping of mappings) {
+        const want = wanted.get(`${mapping.schema}.${mapping.table}`);
+        // A dropped table: the lifecycle service removes its index.
+        if (!want) continue;
+        const have: unknown = mapping.meta.notReplicated ?? [];
+        if (JSON.stringify(have) === JSON.stringify(want)) continue;
+        await this.infra.engine.setTableMeta(mapping.alias, { notReplicated: want });
+      }
+      this.metaError = null;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (this.metaError !== message)
+        this.logger.warn(`not-replicated columns not recorded in the indices: ${message}`);
+      this.metaError = message;
+    }
   }
 
   /**
@@ -151,7 +250,7 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
       `Debezium skipped the snapshot of ${tables.join(', ')} (table not known to its task yet): restarting ${name} so it reads their schemas, then signalling again`,
     );
     await this.backend.restart(name, { includeTasks: true, onlyFailed: false });
-    await this.waitForRunningTask(name);
+    await waitForRestart(this.backend, name);
     for (const table of tables) {
       const dot = table.indexOf('.');
       const id = await sendSnapshotSignal(this.infra.pool, {
@@ -162,31 +261,18 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  /** The restart is asynchronous: first see it leave RUNNING (briefly), then come back. */
-  private async waitForRunningTask(name: string): Promise<void> {
-    const running = async () => {
-      const view = await this.backend.status(name).catch(() => null);
-      return (
-        view?.state === 'RUNNING' &&
-        view.tasks.length > 0 &&
-        view.tasks.every((t) => t.state === 'RUNNING')
-      );
-    };
-    const left = Date.now() + 5000;
-    while (Date.now() < left && (await running())) await sleep(250);
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(await running())) await sleep(500);
-  }
-
   /** Says once what changed in the kept-out list and the trigger, not every pass. */
   private logChanges(report: ReconcileReport): void {
     const summary = JSON.stringify({
       excluded: report.excluded.map((e) => e.table),
+      deferred: report.deferred,
       trigger: report.trigger.state,
     });
     if (summary === this.lastLogged) return;
     this.lastLogged = summary;
     for (const table of report.excluded) this.logger.warn(`${table.table}: ${table.fix}`);
+    for (const table of report.deferred)
+      this.logger.log(`${table}: enters once the connector excludes its generated columns`);
     if (report.trigger.detail) this.logger.warn(report.trigger.detail);
   }
 }

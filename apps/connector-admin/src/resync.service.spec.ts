@@ -1,4 +1,4 @@
-import { applyNotification, excludeListWith, type ResyncHandle } from './resync.service';
+import { applyNotification, type ResyncHandle } from './resync.service';
 import { parseGaugeByTable } from './pipeline.service';
 
 describe('resync progress from Debezium notifications', () => {
@@ -40,16 +40,6 @@ describe('resync progress from Debezium notifications', () => {
     });
     applyNotification(handle, { ...base, type: 'COMPLETED' });
     expect(handle.state).toBe('failed');
-  });
-});
-
-describe('columns excluded from the connector for a resync', () => {
-  it('adds anchored, escaped schema.table.column entries once', () => {
-    expect(excludeListWith(undefined, 'public.orders', ['total'])).toBe('public\\.orders\\.total');
-    expect(excludeListWith('a\\.b\\.c', 'public.my$t', ['x.y'])).toBe(
-      'a\\.b\\.c,public\\.my\\$t\\.x\\.y',
-    );
-    expect(excludeListWith('public\\.orders\\.total', 'public.orders', ['total'])).toBeNull();
   });
 });
 

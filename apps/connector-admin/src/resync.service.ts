@@ -11,6 +11,11 @@ import type { ConnectorBackend } from '@searchsync/connect-client';
 import type { Consumer } from 'kafkajs';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { ResyncNotFoundError } from './admin.errors';
+import {
+  ensureColumnExclusions,
+  existingTablePrefixes,
+  unreplicatedGeneratedColumns,
+} from './column-exclusions';
 import { Infrastructure } from './infrastructure.service';
 import { TableCatalog } from './table-catalog';
 
@@ -42,31 +47,6 @@ export interface DebeziumNotification {
 }
 
 const KEPT = 200;
-const EXCLUDE_KEY = 'column.exclude.list';
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Debezium's `column.exclude.list` extended by the given columns of one table, or null when it
- * already excludes them. Entries are anchored regexes of `schema.table.column`.
- */
-export function excludeListWith(
-  current: string | undefined,
-  collection: string,
-  columns: string[],
-): string | null {
-  const entries = (current ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  const [schema, ...rest] = collection.split('.');
-  const wanted = columns.map(
-    (column) => `${escapeRegex(schema)}\\.${escapeRegex(rest.join('.'))}\\.${escapeRegex(column)}`,
-  );
-  const missing = wanted.filter((entry) => !entries.includes(entry));
-  return missing.length === 0 ? null : [...entries, ...missing].join(',');
-}
-
 /** Folds one notification into the handle it belongs to. */
 export function applyNotification(handle: ResyncHandle, note: DebeziumNotification): void {
   const at = note.timestamp
@@ -213,8 +193,7 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
   async resync(reference: string): Promise<ResyncHandle> {
     const table = await this.catalog.resolve(reference);
     const collection = `${table.schema}.${table.table}`;
-    const notReplicated = table.columns.filter((c) => c.notReplicated).map((c) => c.name);
-    if (notReplicated.length > 0) await this.excludeFromConnector(collection, notReplicated);
+    if (table.columns.some((c) => c.notReplicated)) await this.excludeGeneratedColumns(collection);
     const id = `resync-${randomUUID()}`;
     const handle = this.newHandle(id, collection, new Date().toISOString());
     this.remember(handle);
@@ -233,25 +212,29 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * Debezium's incremental snapshot selects `*` unless columns are filtered, and its table schema
    * (from pgoutput) lacks the generated columns PostgreSQL does not replicate: the chunk then fails
-   * with "Column '…' not found in result set". Excluding those columns in the connector makes
-   * every read (snapshot, incremental snapshot, stream) leave them out alike. Changing the config
-   * restarts the task; the signal is sent once it runs again (signals are read from the WAL, so
-   * one sent during the restart would not be lost either).
+   * with "Column '…' not found in result set". The reconciler keeps them in the connector's
+   * column.exclude.list every pass; a column generated since its last pass is added here, with
+   * the same function, before the signal (which the restarted task then reads from the WAL).
    */
-  private async excludeFromConnector(collection: string, columns: string[]): Promise<void> {
+  private async excludeGeneratedColumns(collection: string): Promise<void> {
     const name = this.config.ADMIN_CONNECTOR_NAME;
-    const current = await this.backend.config(name);
-    const next = excludeListWith(current[EXCLUDE_KEY], collection, columns);
-    if (next === null) return;
-    this.logger.log(`excluding ${columns.join(', ')} of ${collection} in ${name} (${EXCLUDE_KEY})`);
-    await this.backend.apply(name, { ...current, [EXCLUDE_KEY]: next });
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const status = await this.backend.status(name).catch(() => null);
-      if (status?.state === 'RUNNING' && status.tasks.every((t) => t.state === 'RUNNING')) return;
+    const columns = await unreplicatedGeneratedColumns(this.infra.pool, {
+      publication: this.config.SEARCHSYNC_PUBLICATION,
+      schemas: this.config.SEARCHSYNC_SCHEMAS,
+    });
+    const tables = await existingTablePrefixes(this.infra.pool, this.config.SEARCHSYNC_SCHEMAS);
+    const outcome = await ensureColumnExclusions(
+      this.backend,
+      name,
+      columns,
+      (line) => this.logger.log(line),
+      tables,
+    );
+    if (outcome.error) {
+      this.logger.warn(
+        `generated columns of ${collection} not excluded in ${name} (${outcome.error}); the resync may fail`,
+      );
     }
-    this.logger.warn(`${name} not running 30 s after excluding columns; sending the signal anyway`);
   }
 
   get(id: string): ResyncHandle {

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   documentId,
-  notSentByDebezium,
   quoteIdent,
   ROW_SESSION_SETTINGS,
   rowColumnPlan,
@@ -15,13 +14,15 @@ import { tableIndexNames } from '@searchsync/search-engine';
 import type { PoolClient } from 'pg';
 import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
 import { Infrastructure } from './infrastructure.service';
-import { TableCatalog, type CatalogColumn, type TableColumns } from './table-catalog';
+import {
+  notReplicatedReason,
+  TableCatalog,
+  type NotReplicatedColumn,
+  type TableColumns,
+} from './table-catalog';
 
-/** A column that is in no document, and why: verify leaves it out. */
-export interface NotReplicatedColumn {
-  column: string;
-  reason: string;
-}
+export type { NotReplicatedColumn };
+export { notReplicatedReason };
 
 export interface VerifyResult {
   table: string;
@@ -47,20 +48,6 @@ const BATCH = 1000;
 const ident = quoteIdent;
 
 type Column = RowColumnPlan;
-
-/** Why a column is in no document, or null when it is replicated. */
-export function notReplicatedReason(column: CatalogColumn): string | null {
-  return (
-    column.notReplicated ??
-    notSentByDebezium({
-      name: column.name,
-      baseType: column.baseType,
-      elementType: column.elementType,
-      typmod: column.typmod,
-      typtype: column.typtype,
-    })
-  );
-}
 
 /** The row value verify compares, or the conversion's error (then the row counts as mismatched). */
 function convertedValue(column: Column, text: string | null): DocumentValue | Error {
