@@ -550,8 +550,10 @@ describe('timestamp and uuid filters against PostgreSQL', () => {
   const expected = (predicate: (v: bigint) => boolean, op: string, bound: bigint) =>
     [...micros.entries()]
       .filter(([, v]) => {
-        // ne matches what is not equal, nulls and infinities included; ranges and eq need a
-        // finite value (docs/values.md: infinities match no range filter).
+        // ne matches what is not equal, nulls and infinities included; as in PostgreSQL,
+        // infinity is after every instant and -infinity before; null matches no range.
+        if (v === 'infinity') return op === 'ne' || op === 'gt' || op === 'gte';
+        if (v === '-infinity') return op === 'ne' || op === 'lt' || op === 'lte';
         if (typeof v !== 'bigint') return op === 'ne';
         return op === 'ne' ? v !== bound : predicate(v);
       })
@@ -640,9 +642,10 @@ describe('timestamp and uuid filters against PostgreSQL', () => {
       let cursor: string | null = null;
       do {
         const page: { status: number; body: Page } = await api.call<Page>(
+          // Both bounds: finite values only (gte admits infinity, lt -infinity).
           `/v1/tables/${table}/search?size=3&sort=${column}:${direction}&filter=${encodeURIComponent(
             `${column}:gte:-4713-01-01`,
-          )}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+          )}&filter=${encodeURIComponent(`${column}:lt:+999999-01-01`)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         );
         expect(page.status).toBe(200);
         seen.push(...page.body.hits.map((h) => h.id));

@@ -50,6 +50,8 @@ function filterClause(filter: EngineFilter): { clause: JsonObject; negate: boole
 /**
  * The date holds the instant cut to the millisecond, so a later (earlier) millisecond decides
  * alone; within the bound's own millisecond the canonical strings order like the instants.
+ * `infinity` / `-infinity` are malformed dates to the engine; PostgreSQL orders them after and
+ * before every instant, so a lower bound admits `infinity` and an upper bound `-infinity`.
  */
 function timestampRangeClause(
   filter: Extract<EngineFilter, { kind: 'timestamp-range' }>,
@@ -68,6 +70,7 @@ function timestampRangeClause(
               ],
             },
           },
+          { term: { [filter.exactField]: op === 'gte' ? 'infinity' : '-infinity' } },
         ],
         minimum_should_match: 1,
       },
