@@ -51,6 +51,8 @@ describe('GET search parameters', () => {
     fails(() => parseSearchQuery({ size: ['1', '2'] }), /size may be given once/);
     for (const size of ['0', '1001', '-1', '1.5', 'abc', ''])
       fails(() => parseSearchQuery({ size }), /size/);
+    // The GET form takes no aggregations, so it cannot ask for aggregations only.
+    fails(() => parseSearchQuery({ size: '0' }), /size 0 \(aggregations only\) needs aggregations/);
     fails(() => parseSearchQuery({ filter: 'qty:regexp:.*' }), /unknown operator "regexp"/);
     fails(() => parseSearchQuery({ filter: 'qty' }), /field:op:value/);
     fails(() => parseSearchQuery({ sort: 'qty:random' }), /asc or field:desc/);
@@ -318,14 +320,21 @@ describe('compileSearch', () => {
     });
     expect(compileSearch(catalog, spec).aggregations).toEqual([
       { name: 'a', type: 'terms', field: 'name.keyword', size: 10, keyFormat: 'raw' },
-      { name: 'b', type: 'date_histogram', field: 'at', interval: '1M', calendar: true, size: 100 },
+      {
+        name: 'b',
+        type: 'date_histogram',
+        field: 'at',
+        interval: '1M',
+        calendar: true,
+        size: 10_000,
+      },
       {
         name: 'c',
         type: 'date_histogram',
         field: 'at',
         interval: '6h',
         calendar: false,
-        size: 100,
+        size: 10_000,
       },
       {
         name: 'd',
@@ -338,6 +347,7 @@ describe('compileSearch', () => {
       compileSearch(catalog, parseSearchBody({ aggregations: [a] }));
     fails(agg({ name: 'x', type: 'terms', field: 'qty', size: 101 }), /size must be from 1 to 100/);
     fails(agg({ name: 'x', type: 'histogram', field: 'qty', interval: 0 }), /positive/);
+    fails(agg({ name: 'x', type: 'histogram', field: 'qty', interval: 1, size: 10_001 }), /size/);
     fails(agg({ name: 'x', type: 'histogram', field: 'at', interval: 1 }), /date_histogram/);
     fails(agg({ name: 'x', type: 'stats', field: 'name' }), /not numeric/);
     fails(agg({ name: 'x', type: 'date_histogram', field: 'at', interval: '1 week' }), /interval/);
@@ -357,6 +367,18 @@ describe('compileSearch', () => {
         ),
       /used twice/,
     );
+  });
+
+  it('takes size 0 for aggregations only, and refuses it without aggregations or with a cursor', () => {
+    const aggregations = [{ name: 'n', type: 'stats', field: 'qty' }];
+    expect(parseSearchBody({ size: 0, aggregations })).toEqual({ size: 0, aggregations });
+    expect(compileSearch(catalog, parseSearchBody({ size: 0, aggregations })).aggregations).toEqual(
+      [{ name: 'n', type: 'stats', field: 'qty' }],
+    );
+    fails(() => parseSearchBody({ size: 0 }), /size: 0 asks for aggregations only/);
+    fails(() => parseSearchBody({ size: 0, aggregations: [] }), /needs at least one aggregation/);
+    fails(() => parseSearchBody({ size: 0, aggregations, cursor: 'abc' }), /cursor/);
+    fails(() => parseSearchBody({ size: -1, aggregations }), /size/);
   });
 
   it('refuses raw DSL and unknown keys in bodies', () => {

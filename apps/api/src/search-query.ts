@@ -27,7 +27,14 @@ const MAX_SORT = 5;
 const MAX_FIELDS = 100;
 const MAX_AGGREGATIONS = 20;
 export const MAX_TERMS_BUCKETS = 100;
-export const MAX_HISTOGRAM_BUCKETS = 1000;
+export const DEFAULT_TERMS_BUCKETS = 10;
+/**
+ * A histogram returns every non-empty bucket up to its `size`, which defaults to this hard cap;
+ * buckets beyond it are never dropped silently: the answer says `truncated` and counts them.
+ * Well under the engine's own per-request limit (search.max_buckets, 65,535), past which the
+ * engine refuses the request (400).
+ */
+export const MAX_HISTOGRAM_BUCKETS = 10_000;
 
 const CALENDAR_INTERVALS: Record<string, string> = {
   minute: '1m',
@@ -81,7 +88,8 @@ export const searchBodySchema = z
     q: z.string().max(MAX_Q_LENGTH).optional(),
     filters: z.array(filterSchema).max(MAX_FILTERS).optional(),
     sort: z.array(sortSchema).max(MAX_SORT).optional(),
-    size: z.number().int().min(1).max(MAX_SIZE).optional(),
+    // 0 asks for aggregations only (checked in parseSearchBody).
+    size: z.number().int().min(0).max(MAX_SIZE).optional(),
     cursor: z.string().max(4096).nullable().optional(),
     fields: z.array(z.string().min(1).max(256)).max(MAX_FIELDS).optional(),
     highlight: z
@@ -112,7 +120,17 @@ export function parseSearchBody(body: unknown): SearchSpec {
   if (body === undefined || body === null) return {};
   const parsed = searchBodySchema.safeParse(body);
   if (!parsed.success) throw new InvalidQueryError(zodMessage(parsed.error));
-  return parsed.data;
+  const spec = parsed.data;
+  if (spec.size === 0) {
+    if (!spec.aggregations?.length)
+      throw new InvalidQueryError(
+        'size: 0 asks for aggregations only and needs at least one aggregation; use a size from 1 to 1000 for hits',
+      );
+    // A page of no hits has no position to continue from.
+    if (spec.cursor)
+      throw new InvalidQueryError('cursor: does not apply to size 0 (aggregations only)');
+  }
+  return spec;
 }
 
 type QueryValue = string | string[] | undefined;
@@ -133,11 +151,16 @@ function repeated(query: RawQuery, name: string): string[] {
   throw new InvalidQueryError(`${name} must be plain repeatable text parameters`);
 }
 
+/** A query-string size; these forms take no aggregations, so 0 (aggregations only) is refused. */
 export function parseSize(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_SIZE;
   if (!/^\d{1,7}$/.test(raw.trim()))
     throw new InvalidQueryError('size must be an integer from 1 to 1000');
   const size = Number(raw.trim());
+  if (size === 0)
+    throw new InvalidQueryError(
+      'size must be an integer from 1 to 1000; size 0 (aggregations only) needs aggregations, which only POST /v1/tables/{table}/search takes',
+    );
   if (size < 1 || size > MAX_SIZE)
     throw new InvalidQueryError('size must be an integer from 1 to 1000');
   return size;
@@ -363,7 +386,7 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
       unused('interval');
       unused('ranges');
       const { path, kind } = exactRule(rule, what);
-      const size = spec.size ?? 10;
+      const size = spec.size ?? DEFAULT_TERMS_BUCKETS;
       if (size > MAX_TERMS_BUCKETS)
         throw new InvalidQueryError(`${what}: size must be from 1 to ${MAX_TERMS_BUCKETS}`);
       // A timestamp's buckets are its exact values, keyed as `_source` holds them.
@@ -433,7 +456,7 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
         type: 'histogram',
         field: rule.exactPath ?? rule.name,
         interval: spec.interval,
-        size: spec.size ?? 100,
+        size: spec.size ?? MAX_HISTOGRAM_BUCKETS,
       };
     }
     case 'date_histogram': {
@@ -453,7 +476,7 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
         field: rule.name,
         interval: calendar ?? interval,
         calendar: calendar !== undefined,
-        size: spec.size ?? 100,
+        size: spec.size ?? MAX_HISTOGRAM_BUCKETS,
       };
     }
   }

@@ -3,6 +3,7 @@ import type { ApiConfig } from '@searchsync/config';
 import {
   formatTableReference,
   type AggregationResult,
+  type BucketAggregationResult,
   type JsonObject,
   type SearchEngine,
   type SearchPage,
@@ -12,7 +13,13 @@ import { DocumentNotFoundError, InvalidQueryError, TableAccessDeniedError } from
 import { canRead, type Principal } from './api-keys';
 import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
 import { CursorCodec, queryFingerprint } from './search-cursor';
-import { compileSearch, MAX_Q_LENGTH, parseSize, type SearchSpec } from './search-query';
+import {
+  compileSearch,
+  DEFAULT_SIZE,
+  MAX_Q_LENGTH,
+  parseSize,
+  type SearchSpec,
+} from './search-query';
 import { TableCatalogService, type CatalogTable } from './table-catalog.service';
 
 export interface TableSummary {
@@ -34,7 +41,8 @@ export interface SearchView {
   totalRelation: 'eq' | 'gte';
   hits: SearchHitView[];
   nextCursor: string | null;
-  aggregations?: Record<string, AggregationResult>;
+  /** Bucket answers may say `truncated` (see BucketAggregationResult). */
+  aggregations?: Record<string, AggregationResult | BucketAggregationResult>;
   tookMs: number;
 }
 
@@ -85,7 +93,17 @@ export class SearchService {
     spec: { size?: number; cursor?: string | null },
     fingerprintShape: unknown,
   ): Promise<SearchPage & { nextCursor: string | null }> {
-    const size = spec.size ?? 20;
+    const size = spec.size ?? DEFAULT_SIZE;
+    if (size === 0) {
+      // Aggregations only: no hits, so neither a probe hit nor a cursor.
+      const page = await this.engine.searchPage({
+        ...request,
+        size: 0,
+        trackTotalHitsUpTo: this.config.API_TRACK_TOTAL_HITS,
+        timeoutMs: this.config.API_REQUEST_TIMEOUT_MS,
+      });
+      return { ...page, hits: [], nextCursor: null };
+    }
     const fingerprint = queryFingerprint(fingerprintShape);
     // The adapter appends `_index` (several tables) and the id as tie-breakers.
     const sortLength = request.sort.length + (request.indices.length > 1 ? 2 : 1);

@@ -97,7 +97,8 @@ export class AggregationDto {
   type!: string;
   @ApiProperty({ example: 'tags' }) field!: string;
   @ApiPropertyOptional({
-    description: 'buckets returned: terms 1-100 (default 10), histograms 1-1000 (default 100)',
+    description:
+      'buckets returned: terms 1-100 (default 10), histograms 1-10000 (default 10000); when more exist the answer says `truncated: true` with `otherCount`',
     example: 10,
   })
   size?: number;
@@ -135,7 +136,13 @@ export class SearchRequestDto {
   filters?: FilterDto[];
   @ApiPropertyOptional({ type: [SortDto], example: [{ field: 'price', order: 'desc' }] })
   sort?: SortDto[];
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 20 }) size?: number;
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 1000,
+    default: 20,
+    description: 'hits per page; 0 = aggregations only (needs `aggregations`, no `cursor`)',
+  })
+  size?: number;
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page, same query' })
   cursor?: string;
   @ApiPropertyOptional({
@@ -194,6 +201,18 @@ export class BucketDto {
 
 export class BucketAggregationDto {
   @ApiProperty({ type: [BucketDto] }) buckets!: BucketDto[];
+  @ApiPropertyOptional({
+    type: Boolean,
+    example: true,
+    description:
+      'present when buckets were left out: a histogram had more than `size`, or terms had other values; absent means every bucket is here',
+  })
+  truncated?: boolean;
+  @ApiPropertyOptional({
+    example: 670,
+    description: 'with `truncated`: the documents in the buckets left out',
+  })
+  otherCount?: number;
 }
 
 export class StatsAggregationDto {

@@ -4,8 +4,9 @@ import {
   mappedFields,
   parseSearchResponse,
   SIMPLE_QUERY_FLAGS,
+  type RawSearchResponse,
 } from './search-dsl';
-import type { SearchRequest } from './search-engine';
+import type { EngineAggregation, SearchRequest } from './search-engine';
 
 const base: SearchRequest = {
   indices: ['searchsync.public.products'],
@@ -205,7 +206,7 @@ describe('timestamp-range filters', () => {
 });
 
 describe('parseSearchResponse', () => {
-  it('maps hits to aliases and aggregations to the contract shapes, capping histogram buckets', () => {
+  it('maps hits to aliases and aggregations to the contract shapes, capping histogram buckets and saying so', () => {
     const request: SearchRequest = {
       ...base,
       indices: ['searchsync.public.a', 'searchsync.public.b'],
@@ -254,11 +255,128 @@ describe('parseSearchResponse', () => {
       hits: [{ id: '1', index: 'searchsync.public.b', score: null, source: { x: 1 }, sort: ['1'] }],
       aggregations: {
         flag: { buckets: [{ key: true, count: 2 }] },
-        h: { buckets: [{ key: 0, count: 1 }] },
+        h: { buckets: [{ key: 0, count: 1 }], truncated: true, otherCount: 1 },
         s: { count: 0, min: null, max: null, avg: null, sum: 0 },
         c: { value: 4 },
       },
     });
+  });
+});
+
+describe('parseSearchResponse on a recorded aggregation-only answer', () => {
+  // OpenSearch 2.19's answer to size 0, amount < 30, over api-aggregations.e2e-spec's table.
+  const recorded: RawSearchResponse = {
+    took: 9,
+    timed_out: false,
+    hits: { total: { value: 60, relation: 'eq' }, hits: [] },
+    aggregations: {
+      d: {
+        buckets: [
+          { key_as_string: '2020-01-01T00:00:00.000Z', key: 1577836800000, doc_count: 19 },
+          { key_as_string: '2021-01-01T00:00:00.000Z', key: 1609459200000, doc_count: 14 },
+          { key_as_string: '2022-01-01T00:00:00.000Z', key: 1640995200000, doc_count: 10 },
+          { key_as_string: '2023-01-01T00:00:00.000Z', key: 1672531200000, doc_count: 10 },
+          { key_as_string: '2024-01-01T00:00:00.000Z', key: 1704067200000, doc_count: 7 },
+        ],
+      },
+      top: {
+        doc_count_error_upper_bound: 0,
+        sum_other_doc_count: 50,
+        buckets: [
+          { key: 'k11', doc_count: 4 },
+          { key: 'k12', doc_count: 4 },
+        ],
+      },
+      h: {
+        buckets: [
+          { key: 0.0, doc_count: 20 },
+          { key: 10.0, doc_count: 20 },
+          { key: 20.0, doc_count: 20 },
+        ],
+      },
+    },
+  };
+  const aggregations = (sizes: { top: number; h: number; d: number }): EngineAggregation[] => [
+    { name: 'top', type: 'terms', field: 'kind.keyword', size: sizes.top, keyFormat: 'raw' },
+    { name: 'h', type: 'histogram', field: 'amount', interval: 10, size: sizes.h },
+    {
+      name: 'd',
+      type: 'date_histogram',
+      field: 'day',
+      interval: '1y',
+      calendar: true,
+      size: sizes.d,
+    },
+  ];
+
+  it('says truncated, with the documents left out, when terms or a histogram cut buckets', () => {
+    const request: SearchRequest = {
+      ...base,
+      size: 0,
+      aggregations: aggregations({ top: 2, h: 2, d: 5 }),
+    };
+    const page = parseSearchResponse(request, recorded, (index) => index);
+    expect(page.hits).toEqual([]);
+    expect(page.total).toBe(60);
+    expect(page.aggregations).toEqual({
+      top: {
+        buckets: [
+          { key: 'k11', count: 4 },
+          { key: 'k12', count: 4 },
+        ],
+        truncated: true,
+        otherCount: 50,
+      },
+      h: {
+        buckets: [
+          { key: 0, count: 20 },
+          { key: 10, count: 20 },
+        ],
+        truncated: true,
+        otherCount: 20,
+      },
+      // Every bucket there: no flag at all.
+      d: {
+        buckets: [
+          { key: '2020-01-01T00:00:00.000Z', count: 19 },
+          { key: '2021-01-01T00:00:00.000Z', count: 14 },
+          { key: '2022-01-01T00:00:00.000Z', count: 10 },
+          { key: '2023-01-01T00:00:00.000Z', count: 10 },
+          { key: '2024-01-01T00:00:00.000Z', count: 7 },
+        ],
+      },
+    });
+  });
+
+  it('has no truncated flag when every bucket is there', () => {
+    const raw: RawSearchResponse = {
+      ...recorded,
+      aggregations: {
+        ...recorded.aggregations,
+        top: { ...recorded.aggregations?.top, sum_other_doc_count: 0 },
+      },
+    };
+    const request: SearchRequest = {
+      ...base,
+      size: 0,
+      aggregations: aggregations({ top: 2, h: 3, d: 10 }),
+    };
+    const page = parseSearchResponse(request, raw, (index) => index);
+    for (const name of ['top', 'h', 'd']) {
+      expect(page.aggregations?.[name]).not.toHaveProperty('truncated');
+      expect(page.aggregations?.[name]).not.toHaveProperty('otherCount');
+    }
+  });
+
+  it('asks the engine for no hits at size 0', () => {
+    expect(
+      buildSearchBody(
+        { ...base, size: 0, aggregations: aggregations({ top: 2, h: 2, d: 5 }) },
+        {
+          idField: '_id',
+        },
+      ).size,
+    ).toBe(0);
   });
 });
 

@@ -211,6 +211,40 @@ function bucketKey(agg: EngineAggregation, bucket: RawBucket): string | number |
     : String(bucket.key);
 }
 
+/**
+ * A bucket aggregation's answer. `truncated` and `otherCount` (documents in the buckets left
+ * out) are there only when buckets were left out: a terms aggregation's `size` cut off other
+ * values, or a histogram had more non-empty buckets than its `size`.
+ */
+export interface BucketAggregationResult {
+  buckets: { key: string | number | boolean; count: number; from?: number; to?: number }[];
+  truncated?: true;
+  otherCount?: number;
+}
+
+function bucketResult(agg: EngineAggregation, raw: JsonObject): BucketAggregationResult {
+  const all = (raw.buckets as RawBucket[] | undefined) ?? [];
+  // The engine has no bucket limit for histograms: it answers all of them, key ascending, and
+  // we keep the first `size`.
+  const histogram = agg.type === 'histogram' || agg.type === 'date_histogram';
+  const kept = histogram ? all.slice(0, agg.size) : all;
+  const otherCount = histogram
+    ? all.slice(kept.length).reduce((sum, b) => sum + b.doc_count, 0)
+    : agg.type === 'terms'
+      ? ((raw.sum_other_doc_count as number | undefined) ?? 0)
+      : 0;
+  const truncated = kept.length < all.length || otherCount > 0;
+  return {
+    buckets: kept.map((b) => ({
+      key: bucketKey(agg, b),
+      count: b.doc_count,
+      ...(agg.type === 'range' && b.from !== undefined ? { from: b.from } : {}),
+      ...(agg.type === 'range' && b.to !== undefined ? { to: b.to } : {}),
+    })),
+    ...(truncated ? { truncated: true as const, otherCount } : {}),
+  };
+}
+
 function aggregationResult(agg: EngineAggregation, raw: JsonObject): AggregationResult {
   switch (agg.type) {
     case 'stats':
@@ -226,18 +260,8 @@ function aggregationResult(agg: EngineAggregation, raw: JsonObject): Aggregation
     case 'terms':
     case 'range':
     case 'histogram':
-    case 'date_histogram': {
-      const buckets = (raw.buckets as RawBucket[] | undefined) ?? [];
-      const capped = agg.type === 'histogram' || agg.type === 'date_histogram';
-      return {
-        buckets: (capped ? buckets.slice(0, agg.size) : buckets).map((b) => ({
-          key: bucketKey(agg, b),
-          count: b.doc_count,
-          ...(agg.type === 'range' && b.from !== undefined ? { from: b.from } : {}),
-          ...(agg.type === 'range' && b.to !== undefined ? { to: b.to } : {}),
-        })),
-      };
-    }
+    case 'date_histogram':
+      return bucketResult(agg, raw);
   }
 }
 
