@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type IHeaders, type RecordMetadata } from 'kafkajs';
 import type { Client } from 'pg';
 import { database, eventually, uniqueTable } from './support/stack';
+import { DEAD_LETTER_CLASSES } from '@searchsync/change-events';
 
 /**
  * Poison isolation and consumer supervision, against the real stack: records the indexer cannot
@@ -23,15 +24,7 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 });
 
-const REASON_CLASSES = [
-  'decode_error',
-  'value_out_of_range',
-  'mapping_conflict',
-  'too_large',
-  'table_without_key',
-  'rejected',
-  'conversion_error',
-];
+const REASON_CLASSES: readonly string[] = DEAD_LETTER_CLASSES;
 
 interface Health {
   status: number;
