@@ -259,3 +259,205 @@ describe('table lifecycle: keyless tables, keys added later, dropped tables', ()
     expect(kept.status).toBe(200);
   });
 });
+
+/**
+ * DDL the application runs while searchsync holds (or another migration holds) the publication:
+ * each case reproduces a way our event triggers or reconciler could break the application's
+ * DDL or its next UPDATE, and checks that they do not.
+ */
+describe('table lifecycle: DDL never fails and never leaves a keyless table published', () => {
+  let db: Client;
+  const others: Client[] = [];
+
+  beforeAll(async () => {
+    db = await database();
+  });
+
+  afterAll(async () => {
+    for (const client of others) await client.end().catch(() => undefined);
+    await db.end();
+  });
+
+  const session = async (): Promise<Client> => {
+    const client = await database();
+    others.push(client);
+    return client;
+  };
+
+  const published = async (table: string): Promise<boolean> =>
+    (
+      await db.query(
+        'select 1 from pg_publication_tables where pubname = $1 and schemaname = $2 and tablename = $3',
+        [PUBLICATION, 'public', table],
+      )
+    ).rowCount === 1;
+
+  /**
+   * Holds the publication's lock the way a concurrent migration does (ALTER PUBLICATION keeps it
+   * until commit), through a table of our own. Returns the release.
+   */
+  const holdPublicationLock = async (): Promise<() => Promise<void>> => {
+    const table = uniqueTable('publock');
+    await db.query(`create table ${table} (id int primary key)`);
+    expect(await published(table)).toBe(true);
+    const holder = await session();
+    await holder.query('begin');
+    await holder.query(`alter publication ${PUBLICATION} drop table only ${table}`);
+    return async () => {
+      await holder.query('rollback');
+      await db.query(`drop table ${table}`);
+    };
+  };
+
+  const replicaIdentity = async (table: string): Promise<string> =>
+    (
+      await db.query<{ r: string }>(
+        "select relreplident::text as r from pg_class where oid = ('public.' || $1)::regclass",
+        [table],
+      )
+    ).rows[0].r;
+
+  it('ALTER TABLE … SET UNLOGGED on a published table succeeds: the table leaves first, and SET LOGGED brings it back', async () => {
+    const table = uniqueTable('unlogged');
+    await db.query(`create table ${table} (id int primary key, label text)`);
+    expect(await published(table)).toBe(true);
+    await expect(
+      db.query(`ALTER TABLE IF EXISTS public."${table}" SET UNLOGGED`),
+    ).resolves.toBeTruthy();
+    expect(await published(table)).toBe(false);
+    await db.query(`alter table ${table} set logged`);
+    expect(await published(table)).toBe(true);
+    await db.query(`drop table ${table}`);
+  });
+
+  it('an inheritance child is never published with its parent (it has no key): its UPDATE succeeds', async () => {
+    const parent = uniqueTable('inhparent');
+    const child = `${parent}_child`;
+    try {
+      await db.query(`create table ${parent} (id int primary key, label text)`);
+      await db.query(`create table ${child} (extra int) inherits (${parent})`);
+      await db.query(`insert into ${child} values (1, 'one', 1)`);
+      expect(await published(parent)).toBe(true);
+      expect(await published(child)).toBe(false);
+      await expect(db.query(`update ${child} set label = 'uno'`)).resolves.toMatchObject({
+        rowCount: 1,
+      });
+      // The reconciler agrees: a pass leaves the child out.
+      await admin('POST', '/v1/publication/reconcile');
+      expect(await published(child)).toBe(false);
+      await expect(db.query(`delete from ${child}`)).resolves.toMatchObject({ rowCount: 1 });
+    } finally {
+      await db.query(`drop table if exists ${child}, ${parent}`);
+    }
+  });
+
+  it('a key dropped while another transaction holds the publication: the DDL succeeds, the next UPDATE too, and the reconciler takes the table out', async () => {
+    const table = uniqueTable('lockedrop');
+    await db.query(`create table ${table} (id int primary key, label text)`);
+    await db.query(`insert into ${table} values (1, 'one'), (2, 'two')`);
+    expect(await published(table)).toBe(true);
+    const release = await holdPublicationLock();
+    try {
+      await db.query("set statement_timeout = '1s'");
+      await expect(
+        db.query(`alter table ${table} drop constraint ${table}_pkey`),
+      ).resolves.toBeTruthy();
+      await expect(
+        db.query(`update ${table} set label = 'uno' where id = 1`),
+      ).resolves.toMatchObject({
+        rowCount: 1,
+      });
+    } finally {
+      await db.query('reset statement_timeout');
+      await release();
+    }
+    // It stayed published with REPLICA IDENTITY FULL meanwhile; the reconciler restores it.
+    await eventually(
+      async () => ({ published: await published(table), identity: await replicaIdentity(table) }),
+      (s) => !s.published && s.identity === 'd',
+      { what: `${table} out of the publication with its replica identity restored` },
+    );
+    await expect(db.query(`delete from ${table} where id = 2`)).resolves.toMatchObject({
+      rowCount: 1,
+    });
+    await db.query(`drop table ${table}`);
+  });
+
+  it('a table created under statement_timeout while the publication is held: created at once, and its rows reach search once the reconciler adds it', async () => {
+    const table = uniqueTable('lockedadd');
+    const release = await holdPublicationLock();
+    try {
+      await db.query("set statement_timeout = '1s'");
+      await expect(
+        db.query(`create table ${table} (id int primary key, label text)`),
+      ).resolves.toBeTruthy();
+      await db.query(`insert into ${table} select g, 'early ' || g from generate_series(1, 12) g`);
+      expect(await published(table)).toBe(false);
+    } finally {
+      await db.query('reset statement_timeout');
+      await release();
+    }
+    await eventually(() => published(table), Boolean, {
+      what: `${table} added by the reconciler`,
+    });
+    // The rows written before it was published come with the reconciler's snapshot.
+    await eventually(
+      () => apiGet<SearchBody>(`/v1/tables/${table}/search?size=100`),
+      (r) => r.status === 200 && r.body.total === 12,
+      { what: `the 12 rows ${table} held before it was published`, timeoutMs: 120_000 },
+    );
+    await db.query(`drop table ${table}`);
+  });
+
+  it('a key dropped while the reconciler is adding the table: the pass drops it again', async () => {
+    const table = uniqueTable('race');
+    // Created while the publication is held, so the trigger leaves it to the reconciler.
+    const release = await holdPublicationLock();
+    await db.query(`create table ${table} (id int primary key, label text)`);
+    const migration = await session();
+    await migration.query('begin');
+    await migration.query(`alter table ${table} drop constraint ${table}_pkey`);
+    await release();
+    // Every pass now sees the key (the drop is not committed) and waits for the table's lock.
+    const pass = admin('POST', '/v1/publication/reconcile');
+    await eventually(
+      async () =>
+        (
+          await db.query(
+            `select 1 from pg_locks where relation = ('public.' || $1)::regclass and not granted`,
+            [table],
+          )
+        ).rowCount ?? 0,
+      (waiting) => waiting > 0,
+      { what: `a reconciler pass waiting for ${table}`, timeoutMs: 30_000 },
+    );
+    await migration.query('commit');
+    await pass;
+    await admin('POST', '/v1/publication/reconcile');
+    expect(await published(table)).toBe(false);
+    await expect(db.query(`insert into ${table} values (1, 'one')`)).resolves.toBeTruthy();
+    await expect(db.query(`update ${table} set label = 'uno'`)).resolves.toMatchObject({
+      rowCount: 1,
+    });
+    await db.query(`drop table ${table}`);
+  });
+
+  it('DROP DOMAIN … CASCADE that takes the key column: the table leaves the publication and its UPDATE succeeds', async () => {
+    const table = uniqueTable('cascade');
+    const domain = `${table}_id`;
+    try {
+      await db.query(`create domain ${domain} as int`);
+      await db.query(`create table ${table} (id ${domain} primary key, code int, label text)`);
+      await db.query(`insert into ${table} values (1, 1, 'one')`);
+      expect(await published(table)).toBe(true);
+      await db.query(`drop domain ${domain} cascade`);
+      expect(await published(table)).toBe(false);
+      await expect(db.query(`update ${table} set label = 'uno'`)).resolves.toMatchObject({
+        rowCount: 1,
+      });
+    } finally {
+      await db.query(`drop table if exists ${table}`);
+      await db.query(`drop domain if exists ${domain} cascade`);
+    }
+  });
+});

@@ -16,13 +16,21 @@ import {
 // by name (a stray) — as an explicit list (h4_pub), a schema publication and no publication.
 import states from './fixtures/publication-states.json';
 
-type RecordedState = Omit<PublicationState, 'candidates'> & {
-  candidates: Omit<CandidateTable, 'generatedColumns'>[];
+type RecordedState = Omit<PublicationState, 'candidates' | 'strays'> & {
+  candidates: Omit<CandidateTable, 'generatedColumns' | 'partitioned'>[];
+  strays: { relid: string; name: string }[];
 };
-// Recorded before inspectPublication() read generated columns; none of those tables has one.
+// Recorded before inspectPublication() read generated columns and relkind: none of those
+// tables has a generated column; p (partition p1) and q (partition q1) are the partitioned ones.
+const PARTITIONED = new Set(['p', 'q']);
 const withoutGenerated = (state: RecordedState): PublicationState => ({
   ...state,
-  candidates: state.candidates.map((c) => ({ ...c, generatedColumns: [] })),
+  candidates: state.candidates.map((c) => ({
+    ...c,
+    generatedColumns: [],
+    partitioned: PARTITIONED.has(c.table),
+  })),
+  strays: state.strays.map((s) => ({ ...s, partitioned: false })),
 });
 const raw = states as unknown as Record<
   'h4_pub' | 'h4_pub_schema' | 'h4_pub_missing',
@@ -62,8 +70,8 @@ describe('planMembership', () => {
     expect(names(plan.snapshot)).toEqual(['h4scratch.w1']);
     expect(plan.drop).toEqual(['"h4scratch"."p1"']);
     expect(planStatements(plan, 'h4_pub')).toEqual([
-      'alter publication "h4_pub" drop table "h4scratch"."p1"',
-      'alter publication "h4_pub" add table "h4scratch"."w1"',
+      'alter publication "h4_pub" drop table only "h4scratch"."p1"',
+      'alter publication "h4_pub" add table only "h4scratch"."w1"',
     ]);
   });
 
@@ -76,7 +84,7 @@ describe('planMembership', () => {
     const statements = planStatements(plan, 'h4_pub_schema');
     expect(statements).toHaveLength(2);
     expect(statements[0]).toMatch(/^alter publication "h4_pub_schema" set table /);
-    expect(statements[0]).toContain('"h4scratch"."a"');
+    expect(statements[0]).toContain('only "h4scratch"."a"');
     expect(statements[0]).toContain('"searchsync_cdc"."signal"');
     expect(statements[0]).not.toContain('"h4scratch"."b"');
     expect(statements[1]).toBe(
@@ -100,6 +108,31 @@ describe('planMembership', () => {
     const statements = planStatements(plan, 'p');
     expect(statements[0]).toBe('drop publication "p"');
     expect(statements[1]).toMatch(/^create publication "p" for table /);
+  });
+
+  it('lists every table with ONLY (inheritance children never inherit the key), a partitioned table without it', () => {
+    const created = planStatements(planMembership(recorded.h4_pub_missing), 'p')[0];
+    expect(created).toContain('only "h4scratch"."a"');
+    expect(created).toContain('only "searchsync_cdc"."signal"');
+    // publish_via_partition_root publishes partitions through the partitioned parent.
+    expect(created).toMatch(/, "h4scratch"\."p",/);
+    expect(created).not.toContain('only "h4scratch"."p",');
+    const q = recorded.h4_pub.candidates.find((c) => c.table === 'q')!;
+    const leaving: PublicationState = {
+      ...recorded.h4_pub,
+      strays: [],
+      candidates: recorded.h4_pub.candidates.map((c) =>
+        c.table === 'q' || c.table === 'b' ? { ...c, listed: true } : c,
+      ),
+    };
+    const plan = planMembership(leaving);
+    expect(plan.dropPartitioned).toEqual([`"h4scratch"."${q.table}"`]);
+    expect(planStatements(plan, 'h4_pub')).toEqual(
+      expect.arrayContaining([
+        'alter publication "h4_pub" drop table only "h4scratch"."b"',
+        'alter publication "h4_pub" drop table "h4scratch"."q"',
+      ]),
+    );
   });
 
   it('does nothing when the list is right', () => {
@@ -130,7 +163,7 @@ describe('deferUncovered', () => {
     expect(names(held.desired)).not.toContain('h4scratch.w1');
     // The stray partition is still dropped on this pass.
     expect(planStatements(held, 'h4_pub')).toEqual([
-      'alter publication "h4_pub" drop table "h4scratch"."p1"',
+      'alter publication "h4_pub" drop table only "h4scratch"."p1"',
     ]);
     const covered = deferUncovered(plan, new Set(['h4scratch\\.w1\\.total']));
     expect(covered.deferred).toEqual([]);
@@ -202,10 +235,55 @@ describe('triggerFunctionSql', () => {
 
   it('can never fail the DDL: every statement is guarded and the whole body too', () => {
     const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
-    expect(sql.match(/exception when others then\s+raise warning/g)).toHaveLength(3);
+    const handlers = sql.split('exception when others then').slice(1);
+    expect(handlers).toHaveLength(5);
+    // Each handler only warns (and goes on): none re-raises.
+    for (const handler of handlers)
+      expect(handler.slice(0, handler.indexOf('end;'))).toContain('raise warning');
     expect(sql).not.toMatch(/raise exception/);
-    expect(sql).toContain("set lock_timeout = '2s'");
+    // Far below any realistic statement_timeout and below deadlock_timeout (1 s): the trigger
+    // never queues the DDL behind another migration holding the publication's lock.
+    expect(sql).toContain("set lock_timeout = '100ms'");
     expect(sql).toContain('security definer');
+  });
+
+  it('drops a published table before ALTER TABLE … SET UNLOGGED, found in current_query()', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    const start = sql.slice(sql.indexOf("if tg_event = 'ddl_command_start'"));
+    // The cheap test comes before any catalogue read.
+    expect(start.indexOf("strpos(lower(q), 'unlogged') = 0")).toBeLessThan(
+      start.indexOf('from pg_publication'),
+    );
+    expect(start).toContain(String.raw`'\malter\s+table\s+([^;]*?)\mset\s+unlogged\M', 'gi'`);
+    expect(start).toContain('to_regclass(');
+    expect(start).toContain("execute format('alter publication %I drop table only %s'");
+  });
+
+  it('sets REPLICA IDENTITY FULL (and records it) when a table losing its key cannot leave at once', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    const drop = sql.indexOf("'alter publication %I drop table %s%s'");
+    const fallback = sql.indexOf("'alter table only %s replica identity full'");
+    expect(drop).toBeGreaterThan(0);
+    expect(fallback).toBeGreaterThan(drop);
+    expect(sql.slice(drop, fallback)).toContain('insert into searchsync_cdc.identity_fallback');
+  });
+
+  it('re-checks published tables after a cascaded drop of an index, column or constraint', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    expect(sql).toContain("d.object_type in ('index', 'table column', 'table constraint')");
+    expect(sql).toContain("tg_event = 'sql_drop' or pr.prrelid = any (touched)");
+  });
+
+  it('leaves temporary tables at once and adds with ONLY except partitioned tables', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    expect(sql).toContain("root.relpersistence <> 't'");
+    expect(sql.indexOf('if cardinality(touched) = 0')).toBeLessThan(
+      sql.indexOf(
+        'select p.oid into pub_id from pg_publication p where p.pubname = pub and not p.puballtables;\n  -- Not',
+      ),
+    );
+    expect(sql).toContain("'alter publication %I add table %s%I.%I'");
+    expect(sql).toContain("case when r.relkind = 'p' then '' else 'only ' end");
   });
 
   it('leaves a table holding rows with unreplicated generated columns to the reconciler', () => {

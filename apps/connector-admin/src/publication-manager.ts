@@ -14,7 +14,7 @@ export const CDC_SCHEMA = 'searchsync_cdc';
 export const CDC_TABLES = ['signal', 'heartbeat'] as const;
 
 /** Bumped whenever the SQL objects below change, so older installations are replaced. */
-export const MANAGED_SQL_VERSION = 3;
+export const MANAGED_SQL_VERSION = 4;
 
 export interface PublicationSettings {
   /** Publication name (the connector's `publication.name`). */
@@ -53,6 +53,11 @@ export interface CandidateTable {
   primaryKey: string[];
   /** `schema.table` of the partitions that block a partitioned table. */
   unsafePartitions: string[];
+  /**
+   * A partitioned table is published without ONLY: its partitions go through it. Every other
+   * table is published with ONLY, since inheritance children never inherit its key.
+   */
+  partitioned: boolean;
   /** Listed in the publication by name (not through a schema). */
   listed: boolean;
   /**
@@ -71,7 +76,7 @@ export interface PublicationState {
   viaRoot: boolean;
   candidates: CandidateTable[];
   /** Listed relations that are not candidates: partitions, tables of other schemas. */
-  strays: { relid: string; name: string }[];
+  strays: { relid: string; name: string; partitioned: boolean }[];
 }
 
 export interface Exclusion {
@@ -92,6 +97,8 @@ export interface MembershipPlan {
   snapshot: CandidateTable[];
   /** Quoted names leaving the publication. */
   drop: string[];
+  /** Of those, the partitioned tables (dropped without ONLY, like they were added). */
+  dropPartitioned: string[];
   setViaRoot: boolean;
   excluded: Exclusion[];
   /**
@@ -129,12 +136,19 @@ const label = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`
 /** Names of the objects installed for one publication (several publications may coexist). */
 export function managedNames(publication: string): {
   triggerFunction: string;
+  /** On ddl_command_end. */
   eventTrigger: string;
+  /** On ddl_command_start (ALTER TABLE … SET UNLOGGED). */
+  startTrigger: string;
+  /** On sql_drop (cascaded drops). */
+  dropTrigger: string;
 } {
   const slug = publication.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   return {
     triggerFunction: `maintain_publication_${slug}`,
     eventTrigger: `searchsync_publication_${slug}`,
+    startTrigger: `searchsync_publication_${slug}_start`,
+    dropTrigger: `searchsync_publication_${slug}_drop`,
   };
 }
 
@@ -179,76 +193,179 @@ $$;
 comment on function ${CDC_SCHEMA}.replication_blocker(oid) is 'searchsync v${MANAGED_SQL_VERSION}';
 `;
 
+/** Published tables whose replica identity the trigger set to FULL because it could not drop them. */
+export const FALLBACK_TABLE = 'identity_fallback';
+
 /**
- * The event trigger's function. It runs inside the user's DDL transaction, so it must never make
- * that DDL fail: every statement sits in an exception block that only raises a WARNING (the
- * admin's reconciler repairs whatever was left undone within seconds), and a bounded lock wait.
- * It removes published tables that can no longer be replicated safely, and adds the tables this
- * very command touched once they can — with a snapshot signal when they already hold rows
- * (a key added later), since those rows were never streamed.
+ * The event triggers' one function (it branches on the event). It runs inside the user's DDL
+ * transaction, so it must never make that DDL fail: every statement sits in an exception block
+ * that only raises a WARNING, and every lock wait is short (`lock_timeout` 100 ms): ALTER
+ * PUBLICATION locks the publication until commit, so a longer wait while the DDL holds its table
+ * locks would queue migrations behind each other, deadlock them, or run into their
+ * statement_timeout (a cancel is no error an exception block may swallow).
+ *
+ * - ddl_command_start (ALTER TABLE): PostgreSQL refuses SET UNLOGGED on a published table, and at
+ *   ddl_command_end it is too late; the command is found in current_query() (the only view of it
+ *   before it runs) and the table dropped from the publication first.
+ * - ddl_command_end: removes published tables that can no longer be replicated safely — when the
+ *   publication's lock is not free at once, it sets the table's replica identity to FULL instead
+ *   (the DDL already holds the table's lock), so the next UPDATE still works; the admin's
+ *   reconciler later drops it and restores the identity. It adds the tables this very command
+ *   touched once they can be replicated — with a snapshot signal when they already hold rows —
+ *   and leaves an add that would wait to the reconciler (which signals the snapshot).
+ * - sql_drop: a cascaded drop (DROP DOMAIN/TYPE/EXTENSION/… CASCADE) may take a key column, a
+ *   constraint or an index with it; the published tables are checked again.
  */
 export function triggerFunctionSql(settings: PublicationSettings): string {
   const { triggerFunction } = managedNames(settings.publication);
   const schemas = `array[${settings.schemas.map(quoteLiteral).join(', ')}]::text[]`;
   const cdcTables = CDC_TABLES.map(quoteLiteral).join(', ');
+  const ident = `(?:"(?:[^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)`;
   return `
 create or replace function ${CDC_SCHEMA}.${triggerFunction}() returns event_trigger
 language plpgsql security definer
 set search_path = pg_catalog, pg_temp
-set lock_timeout = '2s'
+set lock_timeout = '100ms'
 as $searchsync$
 declare
   pub constant text := ${quoteLiteral(settings.publication)};
   synced constant text[] := ${schemas};
   pub_id oid;
   r record;
+  leaf record;
   touched oid[];
   has_rows boolean;
   pk name[];
   signal jsonb;
   stored_published boolean := false;
+  q text;
+  m text[];
+  target text;
+  target_id oid;
 begin
+  if tg_event = 'ddl_command_start' then
+    -- Every ALTER TABLE passes here: the cheapest test first.
+    q := current_query();
+    if q is null or strpos(lower(q), 'unlogged') = 0 then
+      return;
+    end if;
+    select p.oid into pub_id from pg_publication p where p.pubname = pub and not p.puballtables;
+    if pub_id is null then
+      return;
+    end if;
+    -- ALTER TABLE [IF EXISTS] [ONLY] name [*] …, SET UNLOGGED[, …] — within one statement.
+    for m in select regexp_matches(q, '\\malter\\s+table\\s+([^;]*?)\\mset\\s+unlogged\\M', 'gi') loop
+      target := regexp_replace(m[1], '^(if\\s+exists\\s+)?(only\\s+)?', '', 'i');
+      target := (regexp_match(target, '^(${ident}(\\s*\\.\\s*${ident})?)'))[1];
+      continue when target is null;
+      begin
+        -- Resolved as the command will resolve it (search_path); no lock taken.
+        target_id := to_regclass(regexp_replace(target, '\\s*\\.\\s*', '.'));
+        if target_id is not null and exists (
+          select 1 from pg_publication_rel pr where pr.prpubid = pub_id and pr.prrelid = target_id
+        ) then
+          -- The DDL fails without this drop anyway: a longer wait costs nothing.
+          perform set_config('lock_timeout', '2s', true);
+          execute format('alter publication %I drop table only %s', pub, target_id::regclass);
+          perform set_config('lock_timeout', '100ms', true);
+        end if;
+      exception when others then
+        perform set_config('lock_timeout', '100ms', true);
+        raise warning 'searchsync: % not dropped from publication % before SET UNLOGGED (%)', target, pub, sqlerrm;
+      end;
+    end loop;
+    return;
+  end if;
+
+  if tg_event = 'sql_drop' then
+    -- ALTER TABLE, DROP INDEX and DROP TABLE are seen at ddl_command_end.
+    if tg_tag in ('ALTER TABLE', 'DROP INDEX', 'DROP TABLE') or not exists (
+      select 1 from pg_event_trigger_dropped_objects() d
+       where d.object_type in ('index', 'table column', 'table constraint')
+    ) then
+      return;
+    end if;
+  else
+    -- The tables this command touched, partitions and indexes resolved to their root table;
+    -- temporary tables are never published.
+    select coalesce(array_agg(distinct root.oid), '{}') into touched
+      from pg_event_trigger_ddl_commands() d
+      join pg_class o on d.classid = 'pg_class'::regclass and o.oid = d.objid
+      left join pg_index i on o.relkind in ('i', 'I') and i.indexrelid = o.oid
+      join pg_class t on t.oid = coalesce(i.indrelid, o.oid)
+      join pg_class root on root.oid = (case when t.relispartition then pg_partition_root(t.oid) else t.oid end)
+     where root.relkind in ('r', 'p') and root.relpersistence <> 't';
+    if cardinality(touched) = 0 and tg_tag <> 'DROP INDEX' then
+      return;
+    end if;
+  end if;
+
   select p.oid into pub_id from pg_publication p where p.pubname = pub and not p.puballtables;
   -- Not (yet) an explicit list: the reconciler migrates it; nothing safe to do here.
   if pub_id is null or exists (select 1 from pg_publication_namespace s where s.pnpubid = pub_id) then
     return;
   end if;
 
-  -- The tables this command touched, partitions and indexes resolved to their root table.
-  select coalesce(array_agg(distinct root.oid), '{}') into touched
-    from pg_event_trigger_ddl_commands() d
-    join pg_class o on d.classid = 'pg_class'::regclass and o.oid = d.objid
-    left join pg_index i on o.relkind in ('i', 'I') and i.indexrelid = o.oid
-    join pg_class t on t.oid = coalesce(i.indrelid, o.oid)
-    join pg_class root on root.oid = (case when t.relispartition then pg_partition_root(t.oid) else t.oid end)
-   where root.relkind in ('r', 'p');
+  -- The user set the replica identity himself: a FULL set by us earlier is his now.
+  if tg_tag = 'ALTER TABLE' and current_query() ~* 'replica\\s+identity' then
+    delete from ${CDC_SCHEMA}.${FALLBACK_TABLE} f where f.relid = any (touched)
+       or f.relid in (select t.relid from unnest(touched) u(root), pg_partition_tree(u.root) t);
+  end if;
+
+  -- A dropped index or a cascaded drop can make an untouched table unsafe: then look at all.
+  for r in
+    select pr.prrelid as relid, c.relkind, ${CDC_SCHEMA}.replication_blocker(c.oid) as blocker
+      from pg_publication_rel pr
+      join pg_class c on c.oid = pr.prrelid
+      join pg_namespace n on n.oid = c.relnamespace
+     where pr.prpubid = pub_id
+       and (tg_tag = 'DROP INDEX' or tg_event = 'sql_drop' or pr.prrelid = any (touched))
+       and not (n.nspname = ${quoteLiteral(CDC_SCHEMA)} and c.relname in (${cdcTables}))
+       and (c.relispartition or not (n.nspname = any (synced))
+            or ${CDC_SCHEMA}.replication_blocker(c.oid) is not null)
+  loop
+    begin
+      execute format('alter publication %I drop table %s%s', pub,
+                     case when r.relkind = 'p' then '' else 'only ' end, r.relid::regclass);
+    exception when others then
+      if r.blocker is null or r.blocker = 'unlogged' then
+        -- Still replicable (a partition, a table of another schema): only extra rows flow.
+        raise warning 'searchsync: % stays in publication % (%); the connector admin retries', r.relid::regclass, pub, sqlerrm;
+        continue;
+      end if;
+      begin
+        -- PostgreSQL accepts UPDATE/DELETE on a published table with REPLICA IDENTITY FULL; this
+        -- transaction holds the table's lock already. The admin restores the identity.
+        for leaf in
+          select l.oid, l.relreplident
+            from pg_class l
+           where (l.oid = r.relid
+                  or l.oid in (select t.relid from pg_partition_tree(r.relid) t where t.isleaf))
+             and l.relkind = 'r' and l.relpersistence = 'p'
+             and ${CDC_SCHEMA}.row_identity_blocker(l.oid) is not null
+        loop
+          insert into ${CDC_SCHEMA}.${FALLBACK_TABLE} (relid, previous)
+               values (leaf.oid, leaf.relreplident) on conflict (relid) do nothing;
+          execute format('alter table only %s replica identity full', leaf.oid::regclass);
+        end loop;
+        raise warning 'searchsync: % could not leave publication % (%): its replica identity is FULL until the connector admin drops it and restores the identity', r.relid::regclass, pub, sqlerrm;
+      exception when others then
+        raise warning 'searchsync: % stays in publication % (%); the connector admin retries', r.relid::regclass, pub, sqlerrm;
+      end;
+    end;
+  end loop;
+
+  if tg_event = 'sql_drop' then
+    return;
+  end if;
 
   -- PostgreSQL 18 publishes stored generated columns when the publication says so.
   if current_setting('server_version_num')::int >= 180000 then
     execute 'select pubgencols::text = ''s'' from pg_publication where oid = $1' into stored_published using pub_id;
   end if;
 
-  -- Only a dropped replica identity index can make an untouched table unsafe: then look at all.
   for r in
-    select pr.prrelid as relid
-      from pg_publication_rel pr
-      join pg_class c on c.oid = pr.prrelid
-      join pg_namespace n on n.oid = c.relnamespace
-     where pr.prpubid = pub_id
-       and (tg_tag = 'DROP INDEX' or pr.prrelid = any (touched))
-       and not (n.nspname = ${quoteLiteral(CDC_SCHEMA)} and c.relname in (${cdcTables}))
-       and (c.relispartition or not (n.nspname = any (synced))
-            or ${CDC_SCHEMA}.replication_blocker(c.oid) is not null)
-  loop
-    begin
-      execute format('alter publication %I drop table %s', pub, r.relid::regclass);
-    exception when others then
-      raise warning 'searchsync: % stays in publication % (%); the connector admin retries', r.relid::regclass, pub, sqlerrm;
-    end;
-  end loop;
-
-  for r in
-    select root.oid as relid, n.nspname as schema_name, root.relname as table_name
+    select root.oid as relid, root.relkind, n.nspname as schema_name, root.relname as table_name
       from pg_class root
       join pg_namespace n on n.oid = root.relnamespace
      where root.oid = any (touched) and not root.relispartition and n.nspname = any (synced)
@@ -268,7 +385,10 @@ begin
       ) then
         continue;
       end if;
-      execute format('alter publication %I add table %I.%I', pub, r.schema_name, r.table_name);
+      -- ONLY: inheritance children never inherit the key. A partitioned table is listed alone
+      -- anyway (its partitions are published through it).
+      execute format('alter publication %I add table %s%I.%I', pub,
+                     case when r.relkind = 'p' then '' else 'only ' end, r.schema_name, r.table_name);
       if has_rows then
         select array_agg(a.attname order by k.ord) into pk
           from pg_index x
@@ -285,7 +405,9 @@ begin
              values ('publication-add-' || gen_random_uuid(), 'execute-snapshot', signal::text);
       end if;
     exception when others then
-      raise warning 'searchsync: % not added to publication % (%); the connector admin retries', r.table_name, pub, sqlerrm;
+      -- Typically the publication's lock (another migration added a table and has not
+      -- committed): the reconciler adds it within seconds, with a snapshot of its rows.
+      raise warning 'searchsync: % not added to publication % (%); the connector admin adds it', r.table_name, pub, sqlerrm;
     end;
   end loop;
 exception when others then
@@ -300,6 +422,9 @@ comment on function ${CDC_SCHEMA}.${triggerFunction}() is ${quoteLiteral(trigger
 export function triggerMarker(settings: PublicationSettings): string {
   return `searchsync v${MANAGED_SQL_VERSION} ${JSON.stringify({ schemas: settings.schemas })}`;
 }
+
+/** ALTER TABLE … SET UNLOGGED is refused on a published table: seen before it runs. */
+export const START_TRIGGER_TAGS = ['ALTER TABLE'];
 
 /** Commands after which membership may change. */
 export const TRIGGER_TAGS = [
@@ -316,7 +441,10 @@ const CDC_SETUP = [
   `create schema if not exists ${CDC_SCHEMA}`,
   `create table if not exists ${CDC_SCHEMA}.signal (id varchar(64) primary key, type varchar(32) not null, data varchar(2048))`,
   `create table if not exists ${CDC_SCHEMA}.heartbeat (id int primary key, ts timestamptz not null)`,
+  // previous: pg_class.relreplident before the trigger set FULL.
+  `create table if not exists ${CDC_SCHEMA}.${FALLBACK_TABLE} (relid oid primary key, previous "char" not null, at timestamptz not null default now())`,
 ];
+const CDC_OWN_TABLES = [...CDC_TABLES, FALLBACK_TABLE];
 
 /** Schema, signal and heartbeat tables, and the blocker functions (when missing or older). */
 export async function ensureCdcObjects(db: Queryable): Promise<void> {
@@ -330,9 +458,9 @@ export async function ensureCdcObjects(db: Queryable): Promise<void> {
   const tables = await db.query(
     `select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = $1 and c.relname = any($2) and c.relkind = 'r'`,
-    [CDC_SCHEMA, [...CDC_TABLES]],
+    [CDC_SCHEMA, CDC_OWN_TABLES],
   );
-  if (current && tables.rowCount === CDC_TABLES.length) return;
+  if (current && tables.rowCount === CDC_OWN_TABLES.length) return;
   for (const statement of CDC_SETUP) await db.query(statement);
   if (!current) await db.query(BLOCKER_FUNCTION_SQL);
 }
@@ -345,6 +473,7 @@ interface CandidateRow {
   blocker: string | null;
   primary_key: string[];
   unsafe_partitions: string[];
+  partitioned: boolean;
   listed: boolean;
   generated: string[];
 }
@@ -390,6 +519,7 @@ export async function inspectPublication(
                          where t.isleaf and l.relkind = 'r'
                            and ${CDC_SCHEMA}.row_identity_blocker(l.oid) is not null), '{}')
             else '{}' end as unsafe_partitions,
+            (c.relkind = 'p') as partitioned,
             exists (select 1 from pg_publication_rel pr
                      where pr.prpubid = $4::oid and pr.prrelid = c.oid) as listed,
             coalesce((select array_agg(a.attname::text order by a.attnum)
@@ -416,14 +546,16 @@ export async function inspectPublication(
     blocker: toReason(r.blocker),
     primaryKey: r.primary_key,
     unsafePartitions: r.unsafe_partitions,
+    partitioned: r.partitioned,
     listed: r.listed,
     generatedColumns: r.generated,
   }));
   const known = new Set(candidates.map((c) => c.relid));
   const listed = pub
     ? (
-        await db.query<{ relid: string; schema: string; table: string }>(
-          `select c.oid::text as relid, n.nspname as schema, c.relname as table
+        await db.query<{ relid: string; schema: string; table: string; partitioned: boolean }>(
+          `select c.oid::text as relid, n.nspname as schema, c.relname as table,
+                  (c.relkind = 'p') as partitioned
              from pg_publication_rel pr
              join pg_class c on c.oid = pr.prrelid
              join pg_namespace n on n.oid = c.relnamespace
@@ -440,7 +572,11 @@ export async function inspectPublication(
     candidates,
     strays: listed
       .filter((r) => !known.has(r.relid))
-      .map((r) => ({ relid: r.relid, name: qualified(r.schema, r.table) })),
+      .map((r) => ({
+        relid: r.relid,
+        name: qualified(r.schema, r.table),
+        partitioned: r.partitioned,
+      })),
   };
 }
 
@@ -491,6 +627,7 @@ export function planMembership(state: PublicationState): MembershipPlan {
       add: desired,
       snapshot: [],
       drop: [],
+      dropPartitioned: [],
       setViaRoot: false,
       excluded,
       deferred: [],
@@ -505,6 +642,7 @@ export function planMembership(state: PublicationState): MembershipPlan {
       add,
       snapshot,
       drop: [],
+      dropPartitioned: [],
       setViaRoot: false,
       excluded,
       deferred: [],
@@ -512,15 +650,35 @@ export function planMembership(state: PublicationState): MembershipPlan {
   }
   const setViaRoot = !state.viaRoot;
   if (state.schemaMembers.length > 0) {
-    return { action: 'set', desired, add, snapshot, drop: [], setViaRoot, excluded, deferred: [] };
+    return {
+      action: 'set',
+      desired,
+      add,
+      snapshot,
+      drop: [],
+      dropPartitioned: [],
+      setViaRoot,
+      excluded,
+      deferred: [],
+    };
   }
-  const drop = [
+  const leaving = [
     ...state.candidates
       .filter((c) => c.listed && !c.cdc && c.blocker !== null)
-      .map((c) => qualified(c.schema, c.table)),
-    ...state.strays.map((s) => s.name),
+      .map((c) => ({ name: qualified(c.schema, c.table), partitioned: c.partitioned })),
+    ...state.strays,
   ];
-  return { action: 'alter', desired, add, snapshot, drop, setViaRoot, excluded, deferred: [] };
+  return {
+    action: 'alter',
+    desired,
+    add,
+    snapshot,
+    drop: leaving.map((t) => t.name),
+    dropPartitioned: leaving.filter((t) => t.partitioned).map((t) => t.name),
+    setViaRoot,
+    excluded,
+    deferred: [],
+  };
 }
 
 /**
@@ -569,10 +727,20 @@ export function snapshotSignal(table: CandidateTable): { id: string; type: strin
   };
 }
 
+/**
+ * A table as the publication lists it: ONLY, because an inheritance child never inherits the
+ * parent's key (without ONLY it would be published too, and its UPDATE refused); a partitioned
+ * table without it, its partitions being published through it.
+ */
+function publishedName(c: CandidateTable): string {
+  return `${c.partitioned ? '' : 'only '}${qualified(c.schema, c.table)}`;
+}
+
 /** The statements that apply a plan, in order (one transaction). Pure. */
 export function planStatements(plan: MembershipPlan, publication: string): string[] {
   const pub = quoteIdent(publication);
-  const list = plan.desired.map((c) => qualified(c.schema, c.table)).join(', ');
+  const list = plan.desired.map(publishedName).join(', ');
+  const dropped = (name: string) => (plan.dropPartitioned.includes(name) ? name : `only ${name}`);
   const statements: string[] = [];
   switch (plan.action) {
     case 'create':
@@ -591,9 +759,10 @@ export function planStatements(plan: MembershipPlan, publication: string): strin
       statements.push(`alter publication ${pub} set table ${list}`);
       break;
     case 'alter':
-      for (const name of plan.drop) statements.push(`alter publication ${pub} drop table ${name}`);
+      for (const name of plan.drop)
+        statements.push(`alter publication ${pub} drop table ${dropped(name)}`);
       for (const c of plan.add)
-        statements.push(`alter publication ${pub} add table ${qualified(c.schema, c.table)}`);
+        statements.push(`alter publication ${pub} add table ${publishedName(c)}`);
       break;
   }
   if (plan.setViaRoot)
@@ -656,7 +825,8 @@ export async function ensureDdlTrigger(
   if (!settings.ddlTrigger) {
     return attempt(
       async () => {
-        await db.query(`drop event trigger if exists ${quoteIdent(names.eventTrigger)}`);
+        for (const trigger of [names.eventTrigger, names.startTrigger, names.dropTrigger])
+          await db.query(`drop event trigger if exists ${quoteIdent(trigger)}`);
         return { state: 'disabled-by-config', detail: DISABLED_DETAIL };
       },
       () => ({ state: 'disabled-by-config', detail: DISABLED_DETAIL }),
@@ -664,29 +834,57 @@ export async function ensureDdlTrigger(
   }
   return attempt(
     async () => {
-      const { rows } = await db.query<{ marker: string | null; enabled: string | null }>(
+      const { rows } = await db.query<{
+        marker: string | null;
+        enabled: string | null;
+        start: string | null;
+        drop: string | null;
+      }>(
         `select (select obj_description(p.oid, 'pg_proc')
                    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
                   where n.nspname = $1 and p.proname = $2) as marker,
-                (select e.evtenabled::text from pg_event_trigger e where e.evtname = $3) as enabled`,
-        [CDC_SCHEMA, names.triggerFunction, names.eventTrigger],
+                (select e.evtenabled::text from pg_event_trigger e where e.evtname = $3) as enabled,
+                (select e.evtenabled::text from pg_event_trigger e where e.evtname = $4) as start,
+                (select e.evtenabled::text from pg_event_trigger e where e.evtname = $5) as drop`,
+        [
+          CDC_SCHEMA,
+          names.triggerFunction,
+          names.eventTrigger,
+          names.startTrigger,
+          names.dropTrigger,
+        ],
       );
-      const { marker, enabled } = rows[0];
+      const { marker, enabled, start, drop } = rows[0];
       if (enabled === 'D') {
         return {
           state: 'disabled-in-database',
           detail: `event trigger ${names.eventTrigger} is disabled (alter event trigger … enable to turn it on); the reconciler alone keeps membership current`,
         };
       }
-      if (marker === triggerMarker(settings) && enabled !== null) {
+      const current = marker === triggerMarker(settings);
+      if (current && enabled !== null && start !== null && drop !== null) {
         return { state: 'installed', detail: null };
       }
-      if (marker !== triggerMarker(settings)) await db.query(triggerFunctionSql(settings));
+      if (!current) await db.query(triggerFunctionSql(settings));
+      const fn = `${CDC_SCHEMA}.${quoteIdent(names.triggerFunction)}()`;
       if (enabled === null) {
         await db.query(
           `create event trigger ${quoteIdent(names.eventTrigger)} on ddl_command_end
              when tag in (${TRIGGER_TAGS.map(quoteLiteral).join(', ')})
-             execute function ${CDC_SCHEMA}.${quoteIdent(names.triggerFunction)}()`,
+             execute function ${fn}`,
+        );
+      }
+      if (start === null) {
+        await db.query(
+          `create event trigger ${quoteIdent(names.startTrigger)} on ddl_command_start
+             when tag in (${START_TRIGGER_TAGS.map(quoteLiteral).join(', ')})
+             execute function ${fn}`,
+        );
+      }
+      // No tag filter: any DROP … CASCADE may take a key with it.
+      if (drop === null) {
+        await db.query(
+          `create event trigger ${quoteIdent(names.dropTrigger)} on sql_drop execute function ${fn}`,
         );
       }
       return { state: 'installed', detail: null };
@@ -722,12 +920,14 @@ export async function reconcilePublication(
 ): Promise<ReconcileReport | null> {
   return inTransaction(pool, async (client) => {
     await ensureCdcObjects(client);
+    await restoreFallbackIdentities(client, log);
     const state = await inspectPublication(client, settings);
-    const plan = deferUncovered(planMembership(state), options.excludedColumns);
+    let plan = deferUncovered(planMembership(state), options.excludedColumns);
     const noop = planIsNoop(plan);
     if (!noop) {
       for (const statement of planStatements(plan, settings.publication))
         await client.query(statement);
+      plan = await dropRaced(client, plan, settings.publication, log);
       // Rows of a table that enters now were never streamed; its signal commits with the
       // membership, so Debezium reads the table after it is published (nothing falls between).
       for (const table of plan.snapshot) {
@@ -758,6 +958,94 @@ export async function reconcilePublication(
       trigger,
     };
   });
+}
+
+/**
+ * The tables the plan brought in were inspected before their locks were taken: a key dropped in
+ * between (its DDL committed while our ADD waited for the table) would leave a keyless table
+ * published. Checked again now that ADD holds each table's lock until commit, and dropped.
+ */
+async function dropRaced(
+  client: Queryable,
+  plan: MembershipPlan,
+  publication: string,
+  log: (line: string) => void,
+): Promise<MembershipPlan> {
+  const entering = (plan.action === 'alter' ? plan.add : plan.desired).filter((t) => !t.cdc);
+  if (entering.length === 0) return plan;
+  const { rows } = await client.query<{ relid: string }>(
+    `select relid::text from unnest($1::oid[]) relid
+      where ${CDC_SCHEMA}.replication_blocker(relid) is distinct from null`,
+    [entering.map((t) => t.relid)],
+  );
+  if (rows.length === 0) return plan;
+  const raced = new Set(rows.map((r) => r.relid));
+  const out = entering.filter((t) => raced.has(t.relid));
+  for (const table of out)
+    await client.query(
+      `alter publication ${quoteIdent(publication)} drop table ${publishedName(table)}`,
+    );
+  log(
+    `publication ${publication}: ${out.map(label).join(', ')} lost their replica identity while being added; dropped again`,
+  );
+  const keep = (t: CandidateTable) => !raced.has(t.relid);
+  return {
+    ...plan,
+    desired: plan.desired.filter(keep),
+    add: plan.add.filter(keep),
+    snapshot: plan.snapshot.filter(keep),
+  };
+}
+
+/**
+ * The event trigger sets REPLICA IDENTITY FULL on a table it could not drop from the
+ * publication (its lock was taken) so that the application's UPDATE keeps working. Restores the
+ * identity the table had, so it leaves the publication on this pass (the trigger drops it, or
+ * the plan does); a table whose identity the user has set since is his.
+ */
+async function restoreFallbackIdentities(
+  client: Queryable,
+  log: (line: string) => void,
+): Promise<void> {
+  const { rows } = await client.query<{
+    relid: string;
+    name: string | null;
+    previous: string;
+    now: string | null;
+  }>(
+    `select f.relid::text, c.oid::regclass::text as name, f.previous::text, c.relreplident::text as now
+       from ${CDC_SCHEMA}.${FALLBACK_TABLE} f left join pg_class c on c.oid = f.relid`,
+  );
+  for (const row of rows) {
+    if (row.now !== 'f' || row.name === null) {
+      await client.query(`delete from ${CDC_SCHEMA}.${FALLBACK_TABLE} where relid = $1::oid`, [
+        row.relid,
+      ]);
+      continue;
+    }
+    const identity = row.previous === 'n' ? 'nothing' : 'default';
+    await client.query('savepoint searchsync_identity');
+    try {
+      // Its writers queue behind this lock: never for long.
+      await client.query("set local lock_timeout = '100ms'");
+      await client.query(`alter table only ${row.name} replica identity ${identity}`);
+      const after = await client.query<{ now: string }>(
+        'select relreplident::text as now from pg_class where oid = $1::oid',
+        [row.relid],
+      );
+      // The trigger could not drop it either and set FULL again: try on a later pass.
+      if (after.rows[0]?.now === 'f') throw new Error('still published without a key');
+      await client.query(`delete from ${CDC_SCHEMA}.${FALLBACK_TABLE} where relid = $1::oid`, [
+        row.relid,
+      ]);
+      await client.query('release savepoint searchsync_identity');
+      log(`${row.name}: replica identity ${identity} restored (the DDL trigger had set FULL)`);
+    } catch (error) {
+      await client.query('rollback to savepoint searchsync_identity');
+      log(`${row.name}: replica identity not restored yet (${(error as Error).message})`);
+    }
+  }
+  await client.query("set local lock_timeout = '3s'");
 }
 
 /** The same pass without changing anything (ADMIN_PUBLICATION_MANAGED=false). */
@@ -804,6 +1092,7 @@ export async function sendSnapshotSignal(
     blocker: null,
     primaryKey: rows.map((r) => r.column),
     unsafePartitions: [],
+    partitioned: false,
     listed: true,
     generatedColumns: [],
   });
