@@ -1,8 +1,10 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'pg';
 import { admin, holdPart, releasePart, search } from './support/admin';
 import { apiGet, database, eventually, stackService, uniqueTable } from './support/stack';
-import { DEAD_LETTER_CLASSES } from '@searchsync/change-events';
+import { DEAD_LETTER_CLASSES, DEAD_LETTER_HEADERS } from '@searchsync/change-events';
 
 interface Position {
   topic: string;
@@ -53,6 +55,16 @@ const kafka = new Kafka({
   logLevel: logLevel.NOTHING,
 });
 const topicPrefix = process.env.SEARCHSYNC_TOPIC_PREFIX ?? 'searchsync';
+const deadLetterTopic = process.env.INDEXER_DEAD_LETTER_TOPIC ?? 'searchsync.dead-letter';
+/** A TRUNCATE as Debezium wrote it on this stack (recorded). */
+const recordedTruncate = (
+  JSON.parse(
+    readFileSync(
+      join(__dirname, '../../libs/change-events/src/fixtures/ops-probe.records.json'),
+      'utf8',
+    ),
+  ) as { value: string | null }[]
+).find((r) => r.value?.includes('"op":"t"'));
 const indexPrefix = process.env.SEARCHSYNC_INDEX_PREFIX ?? 'searchsync';
 
 const documentOf = (table: string, id: string) =>
@@ -175,33 +187,131 @@ describe('connector admin: dead letters', () => {
     expect(degraded.body.reasons.join('\n')).toMatch(/\d+ unresolved dead letters \(.*\): GET/);
 
     // A replay of a record that still cannot be applied is dead-lettered again, as a new entry.
+    // A record the admin cannot decode is not replayed: whether its row still exists cannot be
+    // checked.
     const again = await admin<Operation>('POST', '/v1/dead-letters/replay', {
-      ids: [garbageLetter.id],
+      ids: [rowLetter.id, garbageLetter.id],
       by: 'e2e',
     });
     expect(again.status).toBe(200);
     expect(again.body.done).toEqual([
-      { id: garbageLetter.id, table: qualified, replayedTo: expect.objectContaining({ topic }) },
+      { id: rowLetter.id, table: qualified, replayedTo: expect.objectContaining({ topic }) },
+    ]);
+    expect(again.body.skipped).toEqual([
+      { id: garbageLetter.id, why: expect.stringMatching(/cannot be decoded/) },
     ]);
     const replayedTo = again.body.done[0].replayedTo;
     const refailed = await eventually(
       () => listOf(`table=${qualified}`),
       (r) => r.body.items?.some((l) => l.source?.offset === replayedTo?.offset),
-      { what: 'the replayed garbage dead-lettered again', timeoutMs: 60_000 },
+      { what: 'the replayed row dead-lettered again', timeoutMs: 60_000 },
     );
-    const newGarbage = refailed.body.items.find((l) => l.source?.offset === replayedTo?.offset);
-    expect(newGarbage).toMatchObject({
-      excerpt: 'this is not a change event',
-      status: 'unresolved',
+    const newRow = refailed.body.items.find((l) => l.source?.offset === replayedTo?.offset);
+    expect(newRow).toMatchObject({ status: 'unresolved', reasonClass: rowLetter.reasonClass });
+    expect(newRow?.excerpt).toContain('written while');
+    expect(newRow?.id).not.toBe(rowLetter.id);
+
+    // Dead letters as the indexer writes them in cases this stack cannot provoke without
+    // changing shared settings: one whose value was too large for the dead-letter topic (value
+    // left out, the source position kept) — for the re-driven row and for an offset Kafka does
+    // not have — and a TRUNCATE.
+    const crafted = kafka.producer();
+    await crafted.connect();
+    const headersOf = (position: Position, reasonClass: string, reason: string) => ({
+      [DEAD_LETTER_HEADERS.reason]: reason,
+      [DEAD_LETTER_HEADERS.reasonClass]: reasonClass,
+      [DEAD_LETTER_HEADERS.sourceTopic]: position.topic,
+      [DEAD_LETTER_HEADERS.sourcePartition]: String(position.partition),
+      [DEAD_LETTER_HEADERS.sourceOffset]: position.offset,
+      [DEAD_LETTER_HEADERS.table]: qualified,
+      [DEAD_LETTER_HEADERS.time]: String(Date.now()),
     });
-    expect(newGarbage?.id).not.toBe(garbageLetter.id);
+    const tooLarge = `${rowLetter.reason} (the original value, 2000000 bytes, exceeds the dead-letter topic's max.message.bytes and was left out: read it from the source topic, partition and offset)`;
+    const rowKey = JSON.stringify({
+      schema: {
+        type: 'struct',
+        fields: [{ type: 'int32', optional: false, field: 'id' }],
+        optional: false,
+        name: `${topic}.Key`,
+      },
+      payload: { id: 2 },
+    });
+    const sent = await crafted.send({
+      topic: deadLetterTopic,
+      acks: -1,
+      messages: [
+        {
+          key: rowKey,
+          value: null,
+          headers: headersOf(replayedTo as Position, 'too_large', tooLarge),
+        },
+        {
+          key: rowKey,
+          value: null,
+          headers: headersOf({ topic, partition: 0, offset: '999999999' }, 'too_large', tooLarge),
+        },
+        {
+          key: null,
+          value: recordedTruncate?.value ?? null,
+          headers: headersOf({ topic, partition: 0, offset: '0' }, 'rejected', 'rejected: e2e'),
+        },
+      ],
+    });
+    await crafted.disconnect();
+    expect(sent.length).toBeGreaterThan(0);
+    // Five real letters of the table (one of them re-driven) and the three crafted ones.
+    const craftedList = await eventually(
+      () => listOf(`table=${qualified}&status=all`),
+      (r) => r.body.total === 8,
+      { what: 'the crafted dead letters listed', timeoutMs: 30_000 },
+    );
+    const craftedOne = (test: (l: DeadLetter) => boolean) => {
+      const found = craftedList.body.items.filter(test);
+      if (found.length !== 1) throw new Error(`not one: ${JSON.stringify(craftedList.body.items)}`);
+      return found[0];
+    };
+    const payloadless = craftedOne(
+      (l) => l.reasonClass === 'too_large' && l.source?.offset === replayedTo?.offset,
+    );
+    const payloadGone = craftedOne(
+      (l) => l.reasonClass === 'too_large' && l.source?.offset === '999999999',
+    );
+    const truncate = craftedOne((l) => l.reason === 'rejected: e2e');
+    const craftedIds = [payloadless.id, payloadGone.id, truncate.id];
+    expect(payloadless).toMatchObject({ reasonClass: 'too_large', excerpt: null });
+    expect(truncate.excerpt).toContain('"op":"t"');
 
     // The fix: the stray index leaves the alias.
     await search('POST', '/_aliases', { actions: [{ remove: { index: strayIndex, alias } }] });
     await search('DELETE', `/${strayIndex}`);
 
-    // Replay by table and class: the row that still exists is written; the old insert of the
-    // row deleted meanwhile is not replayed (it would bring the row back), its delete is.
+    // The payload-less letter is replayed with its original, read back from the table topic;
+    // when the original is gone it is skipped (never sent as an empty record), and a truncate is
+    // never replayed.
+    const originals = await admin<Operation>('POST', '/v1/dead-letters/replay', {
+      ids: craftedIds,
+      by: 'e2e',
+    });
+    expect(originals.body.done.map((d) => d.id)).toEqual([payloadless.id]);
+    expect(originals.body.skipped).toEqual([
+      {
+        id: payloadGone.id,
+        why: `the original is no longer in ${topic}; resync the table`,
+      },
+      { id: truncate.id, why: expect.stringMatching(/resync the table instead/) },
+    ]);
+    const appeared = await eventually(
+      () => documentOf(table, '2'),
+      (r) => r.status === 200,
+      { what: 'the row of the payload-less letter indexed', timeoutMs: 60_000 },
+    );
+    expect(appeared.body.source).toMatchObject({
+      id: 2,
+      name: 'written while the alias was broken',
+    });
+
+    // Replay by table and class: the old insert of the row deleted meanwhile is not replayed
+    // (it would bring the row back), its delete is.
     const replayed = await admin<Operation>('POST', '/v1/dead-letters/replay', {
       table: qualified,
       reason: rowLetter.reasonClass,
@@ -209,19 +319,14 @@ describe('connector admin: dead letters', () => {
       note: 'stray index removed from the alias',
     });
     expect(replayed.body).toMatchObject({ action: 'replayed', remaining: 0 });
-    expect(replayed.body.done.map((d) => d.id)).toEqual([rowLetter.id, goneDelete.id]);
-    expect(replayed.body.skipped).toEqual([
-      { id: goneInsert.id, why: expect.stringMatching(/no longer in PostgreSQL/) },
-    ]);
-    const appeared = await eventually(
-      () => documentOf(table, '2'),
-      (r) => r.status === 200,
-      { what: 'the replayed row indexed', timeoutMs: 60_000 },
+    expect(replayed.body.done.map((d) => d.id).sort()).toEqual(
+      [goneDelete.id, newRow?.id ?? ''].sort(),
     );
-    expect(appeared.body.source).toMatchObject({
-      id: 2,
-      name: 'written while the alias was broken',
-    });
+    expect(replayed.body.skipped).toEqual(
+      expect.arrayContaining([
+        { id: goneInsert.id, why: expect.stringMatching(/no longer in PostgreSQL/) },
+      ]),
+    );
     expect((await documentOf(table, '3')).status).toBe(404);
 
     // Resolved ones are not acted on twice.
@@ -233,23 +338,28 @@ describe('connector admin: dead letters', () => {
       { id: rowLetter.id, why: expect.stringMatching(/already replayed/) },
     ]);
 
-    // Discard what is left: the insert of the deleted row and the garbage that failed again.
+    // Discard what is left: what could not be replayed.
     const discarded = await admin<Operation>('POST', '/v1/dead-letters/discard', {
       table: qualified,
       by: 'e2e',
     });
-    expect(discarded.body.done.map((d) => d.id)).toEqual([goneInsert.id, newGarbage?.id]);
+    expect(discarded.body.done.map((d) => d.id).sort()).toEqual(
+      [goneInsert.id, garbageLetter.id, payloadGone.id, truncate.id].sort(),
+    );
 
     expect((await listOf(`table=${qualified}`)).body).toMatchObject({ total: 0, items: [] });
     const history = await listOf(`table=${qualified}&status=all`);
     expect(Object.fromEntries(history.body.items.map((l) => [l.id, l.status]))).toEqual({
       [rowLetter.id]: 'replayed',
+      [newRow?.id ?? '']: 'replayed',
+      [payloadless.id]: 'replayed',
       [goneDelete.id]: 'replayed',
-      [garbageLetter.id]: 'replayed',
       [goneInsert.id]: 'discarded',
-      [newGarbage?.id ?? '']: 'discarded',
+      [garbageLetter.id]: 'discarded',
+      [payloadGone.id]: 'discarded',
+      [truncate.id]: 'discarded',
     });
-    expect(history.body.items.find((l) => l.id === rowLetter.id)?.resolution).toMatchObject({
+    expect(history.body.items.find((l) => l.id === goneDelete.id)?.resolution).toMatchObject({
       by: 'e2e',
       note: 'stray index removed from the alias',
     });
@@ -264,6 +374,23 @@ describe('connector admin: dead letters', () => {
     // pipeline is back to ok as far as dead letters go.
     if (healed.body.deadLetters === 0) {
       expect(healed.body.reasons.join('\n')).not.toMatch(/dead letter/);
+    }
+  });
+
+  it('keeps dead letters forever: the admin sets retention.ms=-1 on the dead-letter topic', async () => {
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin.connect();
+    try {
+      const described = await kafkaAdmin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: deadLetterTopic }],
+        includeSynonyms: false,
+      });
+      const retention = described.resources[0].configEntries.find(
+        (e) => e.configName === 'retention.ms',
+      );
+      expect(retention?.configValue).toBe('-1');
+    } finally {
+      await kafkaAdmin.disconnect();
     }
   });
 

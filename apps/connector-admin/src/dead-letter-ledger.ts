@@ -89,13 +89,22 @@ export class DeadLetterLedger {
     else this.resolutions.delete(id);
   }
 
-  /** Drops entries Kafka no longer has (below the partition's low watermark, by retention). */
-  prune(partition: number, lowOffset: string): void {
+  /**
+   * Drops entries Kafka no longer has (below the partition's low watermark, by retention or a
+   * deletion of records) and returns those of them that were unresolved: each is a change that
+   * was never applied, which the caller must report rather than forget.
+   */
+  prune(partition: number, lowOffset: string): DeadLetterEntry[] {
     const list = this.partitions.get(partition);
-    if (!list) return;
+    if (!list) return [];
     let cut = 0;
     while (cut < list.length && compareOffsets(list[cut].offset, lowOffset) < 0) cut++;
-    for (const entry of list.splice(0, cut)) this.byId.delete(entry.id);
+    const lost: DeadLetterEntry[] = [];
+    for (const entry of list.splice(0, cut)) {
+      if (!this.resolutionOf(entry)) lost.push(entry);
+      this.byId.delete(entry.id);
+    }
+    return lost;
   }
 
   clear(): void {

@@ -53,6 +53,11 @@ export interface Resolution {
    * recreated, a resolution of an old record with the same id is not taken for the new one.
    */
   source?: RecordPosition | null;
+  /**
+   * The dead letter's `time` at resolution time: tells records apart that have no source
+   * position, and old records from new ones when a recreated topic reuses offsets.
+   */
+  time?: string;
   /** Where the replayed record was written. */
   replayedTo?: RecordPosition;
 }
@@ -237,6 +242,7 @@ export function parseResolution(value: Buffer | null): Resolution | null {
       by: String(parsed.by ?? ''),
       ...(parsed.note ? { note: String(parsed.note) } : {}),
       ...(parsed.source !== undefined ? { source: parsed.source } : {}),
+      ...(typeof parsed.time === 'string' ? { time: parsed.time } : {}),
       ...(parsed.replayedTo ? { replayedTo: parsed.replayedTo } : {}),
     };
   } catch {
@@ -244,10 +250,17 @@ export function parseResolution(value: Buffer | null): Resolution | null {
   }
 }
 
-/** True when the resolution was written for this very record (see `Resolution.source`). */
+/**
+ * True when the resolution was written for this very record (see `Resolution.source`). A
+ * resolution that cannot show it is never taken: after the dead-letter topic is recreated its
+ * ids start again at 0, and an old discard would hide a new, unrelated letter.
+ */
 export function resolutionApplies(entry: DeadLetterEntry, resolution: Resolution): boolean {
   const a = entry.source;
   const b = resolution.source;
-  if (!a || !b) return true;
+  if (b === undefined) return false;
+  if (resolution.time !== undefined && resolution.time !== entry.time) return false;
+  // Neither names a source: only the dead letter's time can tell them apart.
+  if (!a || !b) return a === null && b === null && resolution.time !== undefined;
   return a.topic === b.topic && a.partition === b.partition && a.offset === b.offset;
 }

@@ -33,6 +33,18 @@ class ResolutionDto {
   @ApiPropertyOptional({ example: 'index mapping fixed' }) note?: string;
   @ApiPropertyOptional({
     type: RecordPositionDto,
+    nullable: true,
+    description:
+      'the source position of the dead letter it was written for: a resolution applies only to that record',
+  })
+  source?: RecordPositionDto | null;
+  @ApiPropertyOptional({
+    example: '2026-12-01T07:59:00.000Z',
+    description: 'the `time` of the dead letter it was written for',
+  })
+  time?: string;
+  @ApiPropertyOptional({
+    type: RecordPositionDto,
     description: 'where the replayed record was written (replays only)',
   })
   replayedTo?: RecordPositionDto;

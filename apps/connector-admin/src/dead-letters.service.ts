@@ -5,11 +5,24 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { DEAD_LETTER_HEADERS, decodeChangeEvent } from '@searchsync/change-events';
+import {
+  DEAD_LETTER_HEADERS,
+  decodeChangeEvent,
+  type ChangeEvent,
+} from '@searchsync/change-events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, IHeaders, Producer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  ConfigSource,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type Producer,
+} from 'kafkajs';
+import { Counter } from 'prom-client';
 import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
+import { AdminMetrics } from './admin-metrics';
 import { AdminBadRequestError } from './admin.errors';
 import {
   DeadLetterLedger,
@@ -67,9 +80,150 @@ export interface ListRequest {
   after?: string;
 }
 
-interface RawRecord {
+export interface RawRecord {
   key: Buffer | null;
   value: Buffer | null;
+}
+
+/** A record to read back: `id` is the dead letter it is read for. */
+interface WantedRecord {
+  id: string;
+  partition: number;
+  offset: string;
+}
+
+/** Whether a row still exists could not be found out; the message says why. */
+export class RowCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RowCheckError';
+  }
+}
+
+/** Looks rows up in PostgreSQL by document id. */
+export interface RowLookup {
+  /** Whether the row is there; throws RowCheckError when that cannot be told. */
+  exists(reference: string, id: string): Promise<boolean>;
+}
+
+export type RowQuery = (sql: string, values: unknown[]) => Promise<{ rowCount: number | null }>;
+
+/** Row lookups of one replay: each table is described once. */
+export class PostgresRowLookup implements RowLookup {
+  private readonly tables = new Map<string, Promise<TableColumns>>();
+
+  constructor(
+    private readonly catalog: Pick<TableCatalog, 'resolve'>,
+    private readonly query: RowQuery,
+  ) {}
+
+  async exists(reference: string, id: string): Promise<boolean> {
+    let described = this.tables.get(reference);
+    if (!described) {
+      described = this.catalog.resolve(reference);
+      described.catch(() => undefined);
+      this.tables.set(reference, described);
+    }
+    let table: TableColumns;
+    try {
+      table = await described;
+    } catch (error) {
+      throw new RowCheckError(`table ${reference} not described: ${(error as Error).message}`);
+    }
+    if (table.primaryKey.length === 0) {
+      throw new RowCheckError(`table ${reference} has no primary key to look the row up by`);
+    }
+    const values = keyValuesOf(id, table.primaryKey.length);
+    if (!values) {
+      throw new RowCheckError(
+        `document id ${id} does not fit the primary key of ${reference} (${table.primaryKey.join(', ')})`,
+      );
+    }
+    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+    const columns = table.primaryKey.map((name, i) => {
+      const type = table.columns.find((c) => c.name === name)?.sqlType ?? 'text';
+      return { column: ident(name), param: `$${i + 1}::${type}` };
+    });
+    const sql = `select 1 from ${ident(table.schema)}.${ident(table.table)} where (${columns.map((c) => c.column).join(', ')}) = (${columns.map((c) => c.param).join(', ')}) limit 1`;
+    try {
+      const { rowCount } = await this.query(sql, values);
+      return (rowCount ?? 0) > 0;
+    } catch (error) {
+      // A key that does not cast, a table altered meanwhile, PostgreSQL unreachable, …
+      throw new RowCheckError(`row of ${reference} not looked up: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Why a record must not be replayed, or null when it may. Replaying is only safe for what the
+ * indexer applies versioned: an upsert whose row still exists (once the engine has forgotten a
+ * delete, `index.gc_deletes`, an old upsert of a deleted row would bring the document back)
+ * and a delete. When that cannot be told, the record is not replayed: it stays unresolved.
+ */
+export async function whyNotReplay(record: RawRecord, rows: RowLookup): Promise<string | null> {
+  let event: ChangeEvent;
+  try {
+    event = decodeChangeEvent(record.key, record.value);
+  } catch (error) {
+    return `it cannot be decoded (${(error as Error).message}), so whether its row still exists cannot be checked and a replay could bring a deleted row back; resync the table, then discard it`;
+  }
+  if (event.kind === 'truncate') {
+    return 'it is a truncate, which deletes every document of the table: replaying an old one would delete documents written since; resync the table instead, then discard it';
+  }
+  if (event.kind !== 'upsert') return null;
+  const reference = `${event.table.schema}.${event.table.table}`;
+  try {
+    if (await rows.exists(reference, event.id)) return null;
+  } catch (error) {
+    if (!(error instanceof RowCheckError)) throw error;
+    return `whether its row still exists cannot be checked (${error.message}), and a replay could bring a deleted row back; try again once that is fixed, or resync the table and discard it`;
+  }
+  return 'the row is no longer in PostgreSQL (deleted since): replaying its old change would bring it back; discard it';
+}
+
+/**
+ * The record a dead letter stands for: the dead letter itself, or — when the indexer left the
+ * value out because it did not fit the dead-letter topic — the original in its source topic.
+ * A string says why there is none.
+ */
+export function originalOf(
+  entry: DeadLetterEntry,
+  letter: RawRecord | undefined,
+  originals: Map<string, RawRecord>,
+): RawRecord | string {
+  if (!letter) return 'no longer in the dead-letter topic (retention)';
+  if (letter.value !== null) return letter;
+  const source = entry.source;
+  const original = originals.get(entry.id);
+  const where = source ? source.topic : 'its source topic';
+  if (!original) return `the original is no longer in ${where}; resync the table`;
+  if (letter.key !== null && (original.key === null || !original.key.equals(letter.key))) {
+    // The topic was recreated and the offset now holds another record.
+    return `the record at ${where} partition ${source?.partition} offset ${source?.offset} is not the original (another key); resync the table`;
+  }
+  return original;
+}
+
+/** The dead letters that may be replayed, each with the record to send; the others with why. */
+export async function planReplay(
+  entries: DeadLetterEntry[],
+  letters: Map<string, RawRecord>,
+  originals: Map<string, RawRecord>,
+  rows: RowLookup,
+): Promise<{
+  ready: { entry: DeadLetterEntry; record: RawRecord }[];
+  skipped: { id: string; why: string }[];
+}> {
+  const ready: { entry: DeadLetterEntry; record: RawRecord }[] = [];
+  const skipped: { id: string; why: string }[] = [];
+  for (const entry of entries) {
+    const record = originalOf(entry, letters.get(entry.id), originals);
+    const why = typeof record === 'string' ? record : await whyNotReplay(record, rows);
+    if (why !== null) skipped.push({ id: entry.id, why });
+    else if (typeof record !== 'string') ready.push({ entry, record });
+  }
+  return { ready, skipped };
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -140,12 +294,22 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
   /** Replays and discards one at a time, so a dead letter is never acted on twice here. */
   private operations: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** Unresolved dead letters Kafka deleted before anyone replayed or discarded them. */
+  private readonly expired: Counter<'table' | 'reason_class'>;
 
   constructor(
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     private readonly infra: Infrastructure,
     private readonly catalog: TableCatalog,
-  ) {}
+    metrics: AdminMetrics,
+  ) {
+    this.expired = new Counter({
+      name: 'searchsync_dead_letters_expired_total',
+      help: 'Unresolved dead letters removed from the dead-letter topic by Kafka (retention) before they were replayed or discarded',
+      labelNames: ['table', 'reason_class'],
+      registers: [metrics.registry],
+    });
+  }
 
   get topic(): string {
     return this.config.INDEXER_DEAD_LETTER_TOPIC;
@@ -192,14 +356,77 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
         ],
       },
     ].filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
-    try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
-      this.logger.log(`created ${missing.map((t) => t.topic).join(', ')}`);
-    } catch (error) {
-      // Another replica (or the indexer) created it meanwhile.
-      if (!/already exists/i.test((error as Error).message)) throw error;
+    if (missing.length > 0) {
+      try {
+        await admin.createTopics({ topics: missing, waitForLeaders: true });
+        this.logger.log(`created ${missing.map((t) => t.topic).join(', ')}`);
+      } catch (error) {
+        // Another replica (or the indexer) created it meanwhile.
+        if (!/already exists/i.test((error as Error).message)) throw error;
+      }
     }
+    // The indexer's producer may have created the dead-letter topic first, with the broker's
+    // default retention (7 days): fix it here, or dead letters expire unseen.
+    try {
+      await this.keepDeadLettersForever(admin);
+    } catch (error) {
+      this.logger.error(
+        `retention of ${this.topic} not checked: ${(error as Error).message}; set retention.ms=-1 on it, or dead letters expire`,
+      );
+    }
+  }
+
+  private async keepDeadLettersForever(admin: Admin): Promise<void> {
+    const described = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: this.topic }],
+      includeSynonyms: false,
+    });
+    const entries = described.resources[0]?.configEntries ?? [];
+    const retention = ['retention.ms', 'retention.bytes'];
+    const finite = entries.filter(
+      (e) =>
+        retention.includes(e.configName) && e.configValue !== null && Number(e.configValue) >= 0,
+    );
+    if (finite.length === 0) return;
+    // AlterConfigs (kafkajs has no IncrementalAlterConfigs) replaces the topic's whole set of
+    // overrides: the other overrides are sent again unchanged.
+    const kept = entries.filter(
+      (e) =>
+        e.configSource === ConfigSource.TOPIC_CONFIG &&
+        !retention.includes(e.configName) &&
+        e.configValue !== null &&
+        !e.isSensitive,
+    );
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: this.topic,
+          configEntries: [
+            ...kept.map((e) => ({ name: e.configName, value: e.configValue })),
+            ...retention.map((name) => ({ name, value: '-1' })),
+          ],
+        },
+      ],
+    });
+    this.logger.warn(
+      `dead-letter topic ${this.topic} had ${finite.map((e) => `${e.configName}=${e.configValue}`).join(', ')}: set to -1, so dead letters never expire`,
+    );
+  }
+
+  /** Dead letters Kafka deleted while unresolved: changes never applied, said out loud. */
+  private reportExpired(lost: DeadLetterEntry[]): void {
+    if (lost.length === 0) return;
+    const tables = new Set<string>();
+    for (const entry of lost) {
+      this.expired.inc({ table: entry.table ?? '', reason_class: entry.reasonClass });
+      if (entry.table) tables.add(entry.table);
+    }
+    const ids = lost.slice(0, 20).map((e) => e.id);
+    this.logger.error(
+      `${lost.length} unresolved dead letters were deleted from ${this.topic} by Kafka before they were replayed or discarded (${ids.join(', ')}${lost.length > ids.length ? ', …' : ''}): their changes were never applied; resync ${tables.size > 0 ? [...tables].join(', ') : 'the affected tables'}`,
+    );
   }
 
   private startReader(): Promise<Consumer> {
@@ -290,7 +517,9 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
       throw error;
     }
     for (const end of ends) {
-      if (end.topic === this.topic) this.ledger.prune(end.partition, String(end.low));
+      if (end.topic === this.topic) {
+        this.reportExpired(this.ledger.prune(end.partition, String(end.low)));
+      }
     }
     const behind = () =>
       ends.filter(
@@ -418,6 +647,7 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
             by,
             ...(note ? { note } : {}),
             source: entry.source,
+            time: entry.time,
           },
         })),
       );
@@ -482,31 +712,36 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
         candidates.push(entry);
       }
     }
-    const records = await this.readBack(candidates);
-    const readable = candidates.filter((entry) => {
-      if (records.has(entry.id)) return true;
-      skipped.push({ id: entry.id, why: 'no longer in the dead-letter topic (retention)' });
-      return false;
-    });
-    const gone = await this.rowsDeletedSince(readable, records);
-    const found = readable.filter((entry) => {
-      if (!gone.has(entry.id)) return true;
-      skipped.push({
-        id: entry.id,
-        why: 'the row is no longer in PostgreSQL (deleted since): replaying its old change would bring it back; discard it',
-      });
-      return false;
-    });
+    const letters = await this.readBack(
+      this.topic,
+      candidates.map((e) => ({ id: e.id, partition: e.partition, offset: e.offset })),
+    );
+    const originals = await this.readOriginals(
+      candidates.filter((e) => letters.get(e.id)?.value === null),
+    );
+    const rows = new PostgresRowLookup(this.catalog, (sql, values) =>
+      this.infra.pool.query(sql, values),
+    );
+    const plan = await planReplay(candidates, letters, originals, rows);
+    skipped.push(...plan.skipped);
+    const found = plan.ready.map((r) => r.entry);
+    const records = new Map(plan.ready.map((r) => [r.entry.id, r.record]));
 
     const at = new Date().toISOString();
     const producer = await this.producerOf();
-    const byTopic = new Map<string, DeadLetterEntry[]>();
+    // One request per topic; an original read back from its source topic (too large for the
+    // dead-letter topic) goes alone, as the broker would refuse it in a batch with others.
+    const sends = new Map<string, { topic: string; entries: DeadLetterEntry[] }>();
     for (const entry of found) {
       const topic = entry.source?.topic ?? '';
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), entry]);
+      const alone = letters.get(entry.id)?.value === null;
+      const group = alone ? `${topic}\u0000${entry.id}` : topic;
+      const send = sends.get(group) ?? { topic, entries: [] };
+      send.entries.push(entry);
+      sends.set(group, send);
     }
     const replayedTo = new Map<string, RecordPosition>();
-    for (const [topic, entries] of byTopic) {
+    for (const { topic, entries } of sends.values()) {
       const messages = entries.map((entry) => {
         const record = records.get(entry.id) as RawRecord;
         const headers: IHeaders = {
@@ -540,6 +775,7 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
           by,
           ...(note ? { note } : {}),
           source: entry.source,
+          time: entry.time,
           ...(replayedTo.has(entry.id) ? { replayedTo: replayedTo.get(entry.id) } : {}),
         },
       })),
@@ -555,59 +791,6 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
       skipped,
       remaining: chosen.remaining,
     };
-  }
-
-  /**
-   * Dead-lettered upserts whose row PostgreSQL no longer has. Their replay would be refused as
-   * stale only while the engine remembers the delete (`index.gc_deletes`, 60 s by default);
-   * after that it would write a document for a row that does not exist. Anything that cannot
-   * be checked here (undecodable, keyless, a key the lookup cannot cast) is replayed.
-   */
-  private async rowsDeletedSince(
-    entries: DeadLetterEntry[],
-    records: Map<string, RawRecord>,
-  ): Promise<Set<string>> {
-    const gone = new Set<string>();
-    const tables = new Map<string, Promise<TableColumns | null>>();
-    const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    for (const entry of entries) {
-      const record = records.get(entry.id);
-      if (!record) continue;
-      let id: string;
-      let reference: string;
-      try {
-        const event = decodeChangeEvent(record.key, record.value);
-        if (event.kind !== 'upsert') continue;
-        id = event.id;
-        reference = `${event.table.schema}.${event.table.table}`;
-      } catch {
-        continue;
-      }
-      if (!tables.has(reference)) {
-        tables.set(
-          reference,
-          this.catalog.resolve(reference).catch(() => null),
-        );
-      }
-      const table = await tables.get(reference);
-      if (!table || table.primaryKey.length === 0) continue;
-      const values = keyValuesOf(id, table.primaryKey.length);
-      if (!values) continue;
-      const columns = table.primaryKey.map((name, i) => {
-        const type = table.columns.find((c) => c.name === name)?.sqlType ?? 'text';
-        return { column: ident(name), param: `$${i + 1}::${type}` };
-      });
-      const sql = `select 1 from ${ident(table.schema)}.${ident(table.table)} where (${columns.map((c) => c.column).join(', ')}) = (${columns.map((c) => c.param).join(', ')}) limit 1`;
-      try {
-        const { rowCount } = await this.infra.pool.query(sql, values);
-        if ((rowCount ?? 0) === 0) gone.add(entry.id);
-      } catch (error) {
-        this.logger.warn(
-          `row of dead letter ${entry.id} not looked up: ${(error as Error).message}`,
-        );
-      }
-    }
-    return gone;
   }
 
   /** Writes the resolutions (acknowledged by every in-sync replica), then records them here. */
@@ -644,21 +827,59 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * Reads the selected records back from the dead-letter topic (the ledger keeps no payloads):
-   * a short-lived consumer seeks each partition to the first wanted offset and stops past the
-   * last one.
+   * The originals of dead letters whose value the indexer left out (too large for the
+   * dead-letter topic), from their source topics, where retention has not removed them yet.
    */
-  private async readBack(entries: DeadLetterEntry[]): Promise<Map<string, RawRecord>> {
+  private async readOriginals(entries: DeadLetterEntry[]): Promise<Map<string, RawRecord>> {
     const out = new Map<string, RawRecord>();
-    if (entries.length === 0) return out;
-    const wanted = new Map<number, { ids: Set<string>; first: bigint; last: bigint }>();
+    const byTopic = new Map<string, DeadLetterEntry[]>();
     for (const entry of entries) {
-      const offset = BigInt(entry.offset);
-      const range = wanted.get(entry.partition);
-      if (!range)
-        wanted.set(entry.partition, { ids: new Set([entry.id]), first: offset, last: offset });
-      else {
-        range.ids.add(entry.id);
+      if (!entry.source) continue;
+      byTopic.set(entry.source.topic, [...(byTopic.get(entry.source.topic) ?? []), entry]);
+    }
+    if (byTopic.size === 0) return out;
+    const admin = await this.infra.kafkaAdmin();
+    for (const [topic, list] of byTopic) {
+      const bounds = new Map(
+        (await admin.fetchTopicOffsets(topic)).map((p) => [
+          p.partition,
+          { low: BigInt(p.low), high: BigInt(p.high) },
+        ]),
+      );
+      // Only offsets Kafka still has: a seek outside them would wait for records never coming.
+      const present = list.flatMap((e) => {
+        const source = e.source as RecordPosition;
+        const b = bounds.get(source.partition);
+        const offset = BigInt(source.offset);
+        return b && offset >= b.low && offset < b.high
+          ? [{ id: e.id, partition: source.partition, offset: source.offset }]
+          : [];
+      });
+      for (const [id, record] of await this.readBack(topic, present)) out.set(id, record);
+    }
+    return out;
+  }
+
+  /**
+   * Reads records back from a topic (the ledger keeps no payloads), keyed by the id they are
+   * wanted for: a short-lived consumer seeks each partition to the first wanted offset and
+   * stops past the last one. A wanted offset that is not there (compacted) is left out.
+   */
+  private async readBack(
+    topic: string,
+    wantedRecords: WantedRecord[],
+  ): Promise<Map<string, RawRecord>> {
+    const out = new Map<string, RawRecord>();
+    if (wantedRecords.length === 0) return out;
+    const wanted = new Map<number, { ids: Map<string, string[]>; first: bigint; last: bigint }>();
+    for (const w of wantedRecords) {
+      const offset = BigInt(w.offset);
+      const at = offset.toString();
+      const range = wanted.get(w.partition);
+      if (!range) {
+        wanted.set(w.partition, { ids: new Map([[at, [w.id]]]), first: offset, last: offset });
+      } else {
+        range.ids.set(at, [...(range.ids.get(at) ?? []), w.id]);
         if (offset < range.first) range.first = offset;
         if (offset > range.last) range.last = offset;
       }
@@ -674,34 +895,37 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
     const finished = new Promise<void>((resolve) => (done = resolve));
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [this.topic], fromBeginning: false });
+      await consumer.subscribe({ topics: [topic], fromBeginning: false });
       await consumer.run({
         autoCommit: false,
         eachBatch: ({ batch }) => {
           const range = wanted.get(batch.partition);
           if (!range || !open.has(batch.partition)) return Promise.resolve();
           for (const message of batch.messages) {
-            const id = deadLetterId(batch.partition, message.offset);
-            if (range.ids.has(id)) out.set(id, { key: message.key, value: message.value });
+            for (const id of range.ids.get(String(BigInt(message.offset))) ?? []) {
+              out.set(id, { key: message.key, value: message.value });
+            }
           }
           const last = BigInt(batch.lastOffset());
           if (last >= range.last || last + 1n >= BigInt(batch.highWatermark)) {
             open.delete(batch.partition);
-            consumer.pause([{ topic: this.topic, partitions: [batch.partition] }]);
+            consumer.pause([{ topic, partitions: [batch.partition] }]);
             if (open.size === 0) done();
           }
           return Promise.resolve();
         },
       });
       for (const [partition, range] of wanted) {
-        consumer.seek({ topic: this.topic, partition, offset: range.first.toString() });
+        consumer.seek({ topic, partition, offset: range.first.toString() });
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
             reject(
-              new DeadLetterFetchError(`not all records read within ${FETCH_TIMEOUT_MS / 1000}s`),
+              new DeadLetterFetchError(
+                `not all records read from ${topic} within ${FETCH_TIMEOUT_MS / 1000}s`,
+              ),
             ),
           FETCH_TIMEOUT_MS,
         );
