@@ -16,6 +16,10 @@ interface PublicationBody {
   } | null;
 }
 
+interface IndexBody {
+  mappings?: { _meta?: { searchsync?: { table?: string } } };
+}
+
 interface PipelineBody {
   tablesWithoutPrimaryKey: { table: string; fix: string }[];
 }
@@ -198,6 +202,77 @@ describe('table lifecycle: keyless tables, keys added later, dropped tables', ()
     expect(count.count ?? 0).toBe(0);
     expect((await searchAll(table)).status).toBe(404);
     expect(Date.now() - droppedAt).toBeLessThan(60_000);
+  });
+
+  it('a dropped table never takes the index of a table that still exists under the same (lower-cased) alias', async () => {
+    const shared = uniqueTable('sharedalias');
+    const quoted = shared.replace('e2e_', 'E2E_');
+    const control = uniqueTable('dropcontrol');
+    const alias = `searchsync.public.${shared}`;
+    try {
+      // Both map to one alias; the lower-case table's rows must outlive the other's drop. The
+      // quoted table comes first, so the index's _meta names it: the one that goes missing.
+      await db.query(`create table "${quoted}" (id int primary key, label text)`);
+      await db.query(`insert into "${quoted}" values (100, 'dropped')`);
+      await eventually(
+        async () => (await search('GET', `/${alias}`)) as Record<string, IndexBody>,
+        (r) => Object.values(r).some((i) => i.mappings?._meta?.searchsync?.table === quoted),
+        { what: `the index of "${quoted}" created under ${alias}` },
+      );
+      await db.query(`create table ${shared} (id int primary key, label text)`);
+      await db.query(`insert into ${shared} select g, 'kept ' || g from generate_series(1, 5) g`);
+      await db.query(`create table ${control} (id int primary key, label text)`);
+      await db.query(`insert into ${control} values (1, 'control')`);
+      await eventually(
+        async () => ({
+          shared: ((await search('GET', `/${alias}/_count`)) as { count?: number }).count,
+          control: (await searchAll(control)).body.total,
+        }),
+        (c) => c.shared === 6 && c.control === 1,
+        { what: `the rows of ${shared}, "${quoted}" and ${control} indexed` },
+      );
+      await db.query(`drop table "${quoted}", ${control}`);
+      // The control proves the evidence arrived: the pass that may remove it may remove the other.
+      await eventually(
+        () => apiGet<{ table: string }[]>('/v1/tables'),
+        (r) => r.status === 200 && !r.body.map((t) => t.table).includes(control),
+        { what: `${control} gone from GET /v1/tables`, timeoutMs: 60_000 },
+      );
+      await admin('POST', '/v1/publication/reconcile');
+      await admin('POST', '/v1/publication/reconcile');
+      const count = (await search('GET', `/${alias}/_count`)) as { count?: number };
+      // The engine itself: the API resolves a shared alias by its _meta table, the dropped one.
+      expect(count.count).toBeGreaterThanOrEqual(5);
+    } finally {
+      await db.query(`drop table if exists ${shared}, "${quoted}", ${control}`);
+    }
+  });
+
+  it('a migration dropping several tables at once: every one leaves search', async () => {
+    const tables = [1, 2, 3, 4, 5].map((n) => uniqueTable(`massdrop${n}`));
+    try {
+      for (const table of tables) {
+        await db.query(`create table ${table} (id int primary key, label text)`);
+        await db.query(`insert into ${table} values (1, 'gone')`);
+      }
+      for (const table of tables) {
+        await eventually(
+          () => searchAll(table),
+          (r) => r.status === 200 && r.body.total === 1,
+          { what: `${table} indexed` },
+        );
+      }
+      await db.query(`drop table ${tables.join(', ')}`);
+      for (const table of tables) {
+        await eventually(
+          () => searchAll(table),
+          (r) => r.status === 404,
+          { what: `${table} gone from search`, timeoutMs: 60_000 },
+        );
+      }
+    } finally {
+      await db.query(`drop table if exists ${tables.join(', ')}`);
+    }
   });
 
   it('a table created again after its index was removed is synced again, under its own index', async () => {

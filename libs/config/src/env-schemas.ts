@@ -227,7 +227,7 @@ export const adminEnvSchema = sharedEnvSchema.extend({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
-  /** How long that removal waits for the stream to deliver the table's last changes. */
+  /** After how long a dropped table whose removal still waits for evidence is logged as an error (never removed on time alone). */
   ADMIN_DROPPED_TABLE_GRACE_MS: z.coerce.number().int().min(0).default(120_000),
 });
 
