@@ -21,6 +21,28 @@ interface ResyncBody {
 
 const ROWS = 40;
 
+/** Resyncs a table of ROWS rows, waits for Debezium to finish it, then for verify to be clean. */
+async function resyncUntilClean(table: string): Promise<void> {
+  const started = await admin<ResyncBody>('POST', `/v1/tables/${table}/resync`);
+  expect(started.status).toBe(202);
+  const done = await eventually(
+    () => admin<ResyncBody>('GET', `/v1/resyncs/${started.body.id}`),
+    (r) => ['completed', 'failed', 'aborted'].includes(r.body.state),
+    { what: 'resync finished', timeoutMs: 120_000 },
+  );
+  expect(done.body).toMatchObject({
+    state: 'completed',
+    rowsScanned: ROWS,
+    scanStatus: 'SUCCEEDED',
+  });
+  const repaired = await eventually(
+    () => admin<VerifyBody>('POST', `/v1/tables/${table}/verify`),
+    (r) => r.body.missingTotal === 0 && r.body.mismatchedTotal === 0,
+    { what: 'verify clean after resync', timeoutMs: 60_000 },
+  );
+  expect(repaired.body).toMatchObject({ rows: ROWS, documents: ROWS, extraTotal: 0 });
+}
+
 /**
  * PostgreSQL 15 does not replicate generated columns: documents, verify and resync must all leave
  * them out alike. The same table holds the values verify used to misread (jsonb and bigint beyond
@@ -105,24 +127,7 @@ describe('generated columns and exact values: verify and resync agree with the i
 
   it('resyncs the table to completion, repairing it, and verify stays clean', async () => {
     await search('DELETE', `/${alias}/_doc/3?refresh=true`);
-    const started = await admin<ResyncBody>('POST', `/v1/tables/${table}/resync`);
-    expect(started.status).toBe(202);
-    const done = await eventually(
-      () => admin<ResyncBody>('GET', `/v1/resyncs/${started.body.id}`),
-      (r) => ['completed', 'failed', 'aborted'].includes(r.body.state),
-      { what: 'resync finished', timeoutMs: 120_000 },
-    );
-    expect(done.body).toMatchObject({
-      state: 'completed',
-      rowsScanned: ROWS,
-      scanStatus: 'SUCCEEDED',
-    });
-    const repaired = await eventually(
-      verify,
-      (r) => r.body.missingTotal === 0 && r.body.mismatchedTotal === 0,
-      { what: 'verify clean after resync', timeoutMs: 60_000 },
-    );
-    expect(repaired.body).toMatchObject({ rows: ROWS, documents: ROWS, extraTotal: 0 });
+    await resyncUntilClean(table);
     const { body } = await apiGet<{ source: Record<string, unknown> }>(
       `/v1/tables/${table}/documents/3`,
     );
@@ -235,24 +240,7 @@ describe('generated columns of a table that enters with rows after start', () =>
 
   it('resyncs the table to completion', async () => {
     await search('DELETE', `/searchsync.public.${table}/_doc/7?refresh=true`);
-    const started = await admin<ResyncBody>('POST', `/v1/tables/${table}/resync`);
-    expect(started.status).toBe(202);
-    const done = await eventually(
-      () => admin<ResyncBody>('GET', `/v1/resyncs/${started.body.id}`),
-      (r) => ['completed', 'failed', 'aborted'].includes(r.body.state),
-      { what: 'resync finished', timeoutMs: 120_000 },
-    );
-    expect(done.body).toMatchObject({
-      state: 'completed',
-      rowsScanned: ROWS,
-      scanStatus: 'SUCCEEDED',
-    });
-    const repaired = await eventually(
-      verify,
-      (r) => r.body.missingTotal === 0 && r.body.mismatchedTotal === 0,
-      { what: 'verify clean after resync', timeoutMs: 60_000 },
-    );
-    expect(repaired.body).toMatchObject({ rows: ROWS, documents: ROWS, extraTotal: 0 });
+    await resyncUntilClean(table);
   });
 
   it('lists the table with the column not replicated and why, and no field for it', async () => {
