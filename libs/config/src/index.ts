@@ -2,3 +2,5 @@ export * from './config.errors';
 export * from './env-schemas';
 export * from './load-config';
 export * from './kafka-connection';
+export * from './table-config';
+export * from './table-config.types';
