@@ -142,7 +142,65 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
   }
 }
 
-/** Mapping properties for a row's columns. */
-export function propertiesFor(columns: ConnectSchema[]): { [column: string]: FieldMapping } {
-  return Object.fromEntries(columns.map((column) => [column.field ?? '', fieldMapping(column)]));
+/**
+ * How a table's configuration asks a column to be searched (searchsync.yaml `fields`); the same
+ * shape as the config library's FieldSettings, declared here so that this library stands alone.
+ */
+export interface ColumnSearchSettings {
+  type?: 'text' | 'keyword';
+  analyzer?: string;
+  searchAnalyzer?: string;
+}
+
+/** Natural mappings a configured type may replace: scalar leaves, never objects or binaries. */
+const OVERRIDABLE_TYPES = new Set([
+  'text',
+  'keyword',
+  'short',
+  'integer',
+  'long',
+  'float',
+  'double',
+  'boolean',
+  'date',
+]);
+
+/**
+ * A column's mapping with its configured search settings applied. A type is only replaced on a
+ * scalar field (a json or bytea column keeps its mapping: any value it holds would be refused
+ * as text); an analyzer applies to text fields. The `.keyword` sub-field of text stays, so
+ * exact filters and sorts keep working whatever the analyzer.
+ */
+export function configuredFieldMapping(
+  natural: FieldMapping,
+  settings: ColumnSearchSettings | undefined,
+): FieldMapping {
+  if (!settings) return natural;
+  let mapping = natural;
+  if (
+    settings.type &&
+    settings.type !== natural.type &&
+    OVERRIDABLE_TYPES.has(String(natural.type))
+  )
+    mapping = settings.type === 'text' ? TEXT : KEYWORD;
+  if (mapping.type !== 'text' || (!settings.analyzer && !settings.searchAnalyzer)) return mapping;
+  return {
+    ...mapping,
+    ...(settings.analyzer ? { analyzer: settings.analyzer } : {}),
+    ...(settings.searchAnalyzer ? { search_analyzer: settings.searchAnalyzer } : {}),
+  };
+}
+
+/** Mapping properties for a row's columns, with the table's configured field settings. */
+export function propertiesFor(
+  columns: ConnectSchema[],
+  fields: Record<string, ColumnSearchSettings> = {},
+): { [column: string]: FieldMapping } {
+  return Object.fromEntries(
+    columns.map((column) => {
+      const name = column.field ?? '';
+      const configured = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      return [name, configuredFieldMapping(fieldMapping(column), configured)];
+    }),
+  );
 }

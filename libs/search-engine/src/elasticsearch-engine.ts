@@ -22,6 +22,7 @@ import type {
   TableMapping,
 } from './search-engine';
 import type { TableIndexNames } from './table-index';
+import { TableGenerations, type TableIndexOptions } from './table-generations';
 import {
   aliasResolver,
   bulkLine,
@@ -30,7 +31,7 @@ import {
   mergedTableMeta,
   searchTarget,
   putMappingTolerant,
-  TABLE_INDEX_SETTINGS,
+  newTableIndex,
   tablesFromIndices,
   type BulkResponseItem,
   type IndexDescription,
@@ -90,6 +91,7 @@ export function toElasticsearchMapping(properties: JsonObject): JsonObject {
 export class ElasticsearchEngine implements SearchEngine {
   private readonly client: Client;
   private readonly idSortField: string;
+  readonly generations: TableGenerations;
 
   constructor(node: string, options: SearchEngineOptions & { idSortField?: string } = {}) {
     this.client = new Client({
@@ -98,6 +100,10 @@ export class ElasticsearchEngine implements SearchEngine {
       maxRetries: 0,
     });
     this.idSortField = options.idSortField ?? '_id';
+    this.generations = new TableGenerations(
+      (method, path, params) => this.request(method, path, params),
+      toElasticsearchMapping,
+    );
   }
 
   private async request<T>(
@@ -123,18 +129,23 @@ export class ElasticsearchEngine implements SearchEngine {
     };
   }
 
-  async ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void> {
+  async ensureTableIndex(
+    names: TableIndexNames,
+    properties: JsonObject,
+    options?: TableIndexOptions,
+  ): Promise<void> {
     // The transport answers a HEAD with true/false instead of failing on 404.
     const exists = await this.request<boolean>('HEAD', `/${encodeURIComponent(names.alias)}`);
     if (exists) return;
+    const { settings, meta } = newTableIndex(names, options);
     try {
       await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
         body: {
-          settings: TABLE_INDEX_SETTINGS,
+          settings,
           mappings: {
             dynamic: false,
             properties: toElasticsearchMapping(properties),
-            _meta: { searchsync: { schema: names.schema, table: names.table } },
+            _meta: meta,
           },
           aliases: { [names.alias]: {} },
         },

@@ -5,6 +5,7 @@ import {
   SearchEngineRequestError,
 } from './search-engine.errors';
 import { mappedFields } from './search-dsl';
+import { engineIndexSettings, liveAlias, type TableIndexOptions } from './table-generations';
 import type {
   BulkAction,
   BulkItemResult,
@@ -99,6 +100,17 @@ export const TABLE_INDEX_SETTINGS: JsonObject = {
   },
 };
 
+/** Settings and `_meta` of a new table index: ours, with the table's configured ones. */
+export function newTableIndex(
+  names: { schema: string; table: string },
+  options: TableIndexOptions | undefined,
+): { settings: JsonObject; meta: JsonObject } {
+  return {
+    settings: { ...TABLE_INDEX_SETTINGS, ...engineIndexSettings(options?.index) },
+    meta: { searchsync: { schema: names.schema, table: names.table, ...options?.meta } },
+  };
+}
+
 /** Removes `normalizer` settings, for indices created before we defined one. */
 export function withoutNormalizers(properties: JsonObject): JsonObject {
   const out: JsonObject = {};
@@ -188,7 +200,8 @@ export function tablesFromIndices(indices: Record<string, IndexDescription>): Ta
   const tables: TableMapping[] = [];
   for (const [index, description] of Object.entries(indices)) {
     const meta = description.mappings?._meta?.searchsync;
-    const alias = Object.keys(description.aliases ?? {})[0];
+    // A generation being rebuilt has only its building alias: not (yet) the table's.
+    const alias = liveAlias(description.aliases);
     if (!meta || !alias) continue;
     tables.push({
       schema: meta.schema,

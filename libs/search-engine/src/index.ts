@@ -5,4 +5,5 @@ export * from './opensearch-engine';
 export * from './search-dsl';
 export * from './search-engine';
 export * from './search-engine.errors';
+export * from './table-generations';
 export * from './table-index';

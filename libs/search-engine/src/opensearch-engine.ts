@@ -23,6 +23,12 @@ import type {
 } from './search-engine';
 import type { TableIndexNames } from './table-index';
 import {
+  liveAlias,
+  TableGenerations,
+  type EngineTransport,
+  type TableIndexOptions,
+} from './table-generations';
+import {
   aliasResolver,
   bulkLine,
   classifyBulkItem,
@@ -30,7 +36,7 @@ import {
   mergedTableMeta,
   searchTarget,
   putMappingTolerant,
-  TABLE_INDEX_SETTINGS,
+  newTableIndex,
   tablesFromIndices,
   type BulkResponseItem,
   type SearchEngineOptions,
@@ -79,6 +85,7 @@ function flattenMapping(
 /** SearchEngine over the OpenSearch JavaScript client. */
 export class OpenSearchEngine implements SearchEngine {
   private readonly client: Client;
+  readonly generations: TableGenerations;
 
   constructor(node: string, options: SearchEngineOptions = {}) {
     this.client = new Client({
@@ -86,6 +93,22 @@ export class OpenSearchEngine implements SearchEngine {
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       maxRetries: 0,
     });
+    const request: EngineTransport = async <T>(
+      method: string,
+      path: string,
+      params: { body?: JsonObject; querystring?: Record<string, unknown> } = {},
+    ) => {
+      const response = await call(() =>
+        this.client.transport.request({
+          method,
+          path,
+          ...(params.body !== undefined ? { body: params.body } : {}),
+          querystring: params.querystring ?? {},
+        }),
+      );
+      return response.body as T;
+    };
+    this.generations = new TableGenerations(request);
   }
 
   async searchPage(request: SearchRequest): Promise<SearchPage> {
@@ -121,19 +144,24 @@ export class OpenSearchEngine implements SearchEngine {
     };
   }
 
-  async ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void> {
+  async ensureTableIndex(
+    names: TableIndexNames,
+    properties: JsonObject,
+    options?: TableIndexOptions,
+  ): Promise<void> {
     const exists = await call(() => this.client.indices.exists({ index: names.alias }));
     if (exists.body) return;
+    const { settings, meta } = newTableIndex(names, options);
     try {
       await this.client.indices.create({
         index: names.index,
         body: {
-          settings: TABLE_INDEX_SETTINGS,
+          settings,
           mappings: {
             // Unknown fields stay in _source unindexed until we map them from their schema.
             dynamic: false,
             properties: properties as MappingProperties,
-            _meta: { searchsync: { schema: names.schema, table: names.table } },
+            _meta: meta,
           },
           aliases: { [names.alias]: {} },
         },
@@ -279,7 +307,7 @@ export class OpenSearchEngine implements SearchEngine {
     const tables: IndexedTable[] = [];
     for (const [index, { mappings }] of Object.entries(indices)) {
       const meta = mappings._meta?.searchsync;
-      const alias = Object.keys(aliasBody[index]?.aliases ?? {})[0];
+      const alias = liveAlias(aliasBody[index]?.aliases);
       if (!meta || !alias) continue;
       const count = await call(() => this.client.count({ index: alias }));
       tables.push({

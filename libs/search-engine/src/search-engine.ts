@@ -1,3 +1,4 @@
+import type { TableGenerations, TableIndexOptions } from './table-generations';
 import type { TableIndexNames, TableName } from './table-index';
 
 export type JsonObject = { [key: string]: unknown };
@@ -58,8 +59,17 @@ export interface SearchResult {
 /** The small surface our apps need from Elasticsearch or OpenSearch. */
 export interface SearchEngine {
   info(): Promise<EngineInfo>;
-  /** Creates the table's index and alias when missing, with these field mappings. */
-  ensureTableIndex(names: TableIndexNames, properties: JsonObject): Promise<void>;
+  /**
+   * Creates the table's index and alias when missing, with these field mappings, and the
+   * table's configured index settings and `_meta` additions.
+   */
+  ensureTableIndex(
+    names: TableIndexNames,
+    properties: JsonObject,
+    options?: TableIndexOptions,
+  ): Promise<void>;
+  /** Index generations of tables, for zero-downtime rebuilds. */
+  readonly generations: TableGenerations;
   /**
    * Adds field mappings to an existing index (new columns); leaves `_meta` as it is. Throws
    * SearchEngineNotFoundError when the alias does not exist, and a SearchEngineRequestError of

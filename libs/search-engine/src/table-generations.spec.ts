@@ -1,0 +1,141 @@
+import { SearchEngineNotFoundError } from './search-engine.errors';
+import {
+  buildingAlias,
+  liveAlias,
+  TableGenerations,
+  type EngineTransport,
+} from './table-generations';
+
+/** Answers scripted per path, and every call recorded. */
+function transport(answers: Record<string, unknown>) {
+  const calls: { method: string; path: string; body?: unknown }[] = [];
+  const request: EngineTransport = <T>(
+    method: string,
+    path: string,
+    params: { body?: unknown } = {},
+  ): Promise<T> => {
+    calls.push({ method, path, body: params.body });
+    const answer = answers[`${method} ${path}`];
+    if (answer instanceof Error) return Promise.reject(answer);
+    return Promise.resolve((answer ?? {}) as T);
+  };
+  return { calls, request };
+}
+
+const meta = (table: string) => ({
+  mappings: { _meta: { searchsync: { schema: 'public', table } } },
+});
+
+describe('TableGenerations', () => {
+  it('lists a table’s generations with what points at them, ignoring another table whose name matches', async () => {
+    const { request } = transport({
+      'GET /searchsync.public.film.v*': {
+        'searchsync.public.film.v1': { aliases: { 'searchsync.public.film': {} }, ...meta('film') },
+        'searchsync.public.film.v2': {
+          aliases: { [buildingAlias('searchsync.public.film.v2')]: {} },
+          ...meta('film'),
+        },
+        // A table named `film.v9`'s index, and a stray index without our _meta.
+        'searchsync.public.film.v9.v1': { aliases: {}, ...meta('film.v9') },
+        'searchsync.public.film.v3': { aliases: {} },
+      },
+    });
+    const generations = await new TableGenerations(request).list({
+      schema: 'public',
+      table: 'film',
+      alias: 'searchsync.public.film',
+    });
+    expect(generations.map((g) => [g.index, g.generation, g.live, g.building])).toEqual([
+      ['searchsync.public.film.v1', 1, true, false],
+      ['searchsync.public.film.v2', 2, false, true],
+    ]);
+  });
+
+  it('answers no generations when nothing matches (404)', async () => {
+    const { request } = transport({
+      'GET /searchsync.public.gone.v*': new SearchEngineNotFoundError(
+        'no such index',
+        'index_not_found_exception',
+      ),
+    });
+    await expect(
+      new TableGenerations(request).list({
+        schema: 'public',
+        table: 'gone',
+        alias: 'searchsync.public.gone',
+      }),
+    ).resolves.toEqual([]);
+  });
+
+  it('maps building aliases to the live alias they shadow', async () => {
+    const { request } = transport({
+      'GET /_alias/searchsync.*.building': {
+        'searchsync.public.film.v2': { aliases: { 'searchsync.public.film.v2.building': {} } },
+        'searchsync.s.t.v7': { aliases: { 'searchsync.s.t.v7.building': {} } },
+      },
+    });
+    const targets = await new TableGenerations(request).buildingTargets('searchsync');
+    expect([...targets]).toEqual([
+      ['searchsync.public.film', ['searchsync.public.film.v2.building']],
+      ['searchsync.s.t', ['searchsync.s.t.v7.building']],
+    ]);
+  });
+
+  it('swaps in one alias request: the live alias leaves the old generations, joins the new one, and the building alias goes', async () => {
+    const { request, calls } = transport({});
+    await new TableGenerations(request).swap(
+      'searchsync.public.film',
+      'searchsync.public.film.v2',
+      ['searchsync.public.film.v1'],
+    );
+    expect(calls).toEqual([
+      {
+        method: 'POST',
+        path: '/_aliases',
+        body: {
+          actions: [
+            { remove: { index: 'searchsync.public.film.v1', alias: 'searchsync.public.film' } },
+            { add: { index: 'searchsync.public.film.v2', alias: 'searchsync.public.film' } },
+            {
+              remove: {
+                index: 'searchsync.public.film.v2',
+                alias: 'searchsync.public.film.v2.building',
+              },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('creates a generation behind its building alias only, with the table’s settings and _meta', async () => {
+    const { request, calls } = transport({});
+    await new TableGenerations(request).create(
+      {
+        schema: 'public',
+        table: 'film',
+        alias: 'searchsync.public.film',
+        index: 'searchsync.public.film.v3',
+      },
+      { number_of_shards: 1 },
+      { index: { shards: 2, refresh: '-1' }, meta: { config: 'abc' } },
+    );
+    expect(calls[0]).toMatchObject({
+      method: 'PUT',
+      path: '/searchsync.public.film.v3',
+      body: {
+        settings: { number_of_shards: 2, refresh_interval: '-1' },
+        mappings: {
+          dynamic: false,
+          _meta: { searchsync: { schema: 'public', table: 'film', config: 'abc' } },
+        },
+        aliases: { 'searchsync.public.film.v3.building': {} },
+      },
+    });
+  });
+
+  it('picks the live alias of an index, never its building one', () => {
+    expect(liveAlias({ 'a.v2.building': {}, a: {} })).toBe('a');
+    expect(liveAlias({ 'a.v2.building': {} })).toBeUndefined();
+  });
+});
