@@ -5,6 +5,9 @@
 #   docker run searchsync dist/apps/connector-admin/src/main.js
 #   docker run searchsync dist/apps/indexer/src/main.js
 #   docker run searchsync deploy/compose/register-connector.mjs
+# The table configuration (searchsync.yaml, docs/configuration.md) is read from the *.yaml files
+# of /etc/searchsync: mount a directory there (docker-compose mounts ./config, the Helm chart a
+# ConfigMap). Nothing mounted: no configuration, every table synced as it is.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- all dependencies, for the TypeScript build ---------------------------------------------
@@ -40,7 +43,8 @@ LABEL org.opencontainers.image.title="searchsync" \
 ENV NODE_ENV=production \
     API_HOST=0.0.0.0 \
     ADMIN_HOST=0.0.0.0 \
-    INDEXER_METRICS_HOST=0.0.0.0
+    INDEXER_METRICS_HOST=0.0.0.0 \
+    SEARCHSYNC_CONFIG=/etc/searchsync
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

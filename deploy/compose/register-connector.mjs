@@ -7,27 +7,36 @@
 //    UPDATE/DELETE — keyless tables are kept out and reported — WITH
 //    (publish_via_partition_root = true), plus the event trigger that keeps it current (when the
 //    user may create one); the admin's reconciler keeps it right from then on. An older
-//    publication FOR TABLES IN SCHEMA / FOR ALL TABLES is migrated;
+//    publication FOR TABLES IN SCHEMA / FOR ALL TABLES is migrated. The tables searchsync.yaml
+//    excludes columns of are recorded first (searchsync_cdc.held_table): the trigger never
+//    publishes them, the admin does once the connector excludes their columns;
 // 2. optionally (SEARCHSYNC_DEMO=true) creates the demo table public.products;
 // 3. optionally (SEARCHSYNC_SEARCH_SINGLE_NODE=true) makes new indices replica-free so a
 //    single-node OpenSearch stays green;
 // 4. renders connectors/debezium-postgres.json with the library's own template renderer and
 //    creates or updates the connector (PUT /connectors/<name>/config) — with the generated
-//    columns PostgreSQL does not replicate in column.exclude.list (the admin's own function), so
-//    the initial snapshot leaves them out as the stream does — then waits until the
+//    columns PostgreSQL does not replicate and the columns searchsync.yaml excludes
+//    (SEARCHSYNC_CONFIG, as the apps read it; default ./searchsync.yaml) in column.exclude.list
+//    (the admin's own function, compiled), so the initial snapshot leaves them out as the stream
+//    does and excluded columns never reach Kafka — then waits until the
 //    connector and its task are RUNNING — unless SEARCHSYNC_REGISTER_CONNECTOR=false (the Helm
 //    chart's database-setup Job when Strimzi's KafkaConnector owns the connector).
-// Exits 0 on success, 1 with the reason otherwise.
+// Exits 0 on success, 1 with the reason otherwise (an invalid searchsync.yaml: before anything
+// is changed, with its file:line and the fix).
+// Plain ESM run by node: it imports the compiled TypeScript under dist/ (CommonJS, path aliases
+// rewritten by tsc-alias), never the .ts sources.
 // Idempotent: running it again changes nothing that is already in place.
 import { join } from 'node:path';
 import pg from 'pg';
 import connectClient from '../../dist/libs/connect-client/src/connector-template.js';
 import publicationManager from '../../dist/apps/connector-admin/src/publication-manager.js';
 import columnExclusions from '../../dist/apps/connector-admin/src/column-exclusions.js';
+import searchsyncConfig from '../../dist/libs/config/src/index.js';
 
 const { loadConnectorTemplate } = connectClient;
-const { reconcilePublication } = publicationManager;
-const { withGeneratedColumnExclusions } = columnExclusions;
+const { holdConfiguredTables, reconcilePublication } = publicationManager;
+const { withColumnExclusions } = columnExclusions;
+const { loadSearchsyncConfig } = searchsyncConfig;
 const env = process.env;
 const root = new URL('../..', import.meta.url).pathname;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,9 +74,18 @@ async function retry(what, attempts, action) {
   }
 }
 
-async function prepareDatabase(databaseUrl, schemas, demo) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await retry('PostgreSQL', 30, () => client.connect());
+async function prepareDatabase(databaseUrl, schemas, demo, tableConfig) {
+  // A pg.Client connects once: each attempt gets its own.
+  const client = await retry('PostgreSQL', 30, async () => {
+    const attempt = new pg.Client({ connectionString: databaseUrl });
+    try {
+      await attempt.connect();
+      return attempt;
+    } catch (error) {
+      await attempt.end().catch(() => undefined);
+      throw error;
+    }
+  });
   try {
     const walLevel = (await client.query('show wal_level')).rows[0].wal_level;
     if (walLevel !== 'logical') {
@@ -99,16 +117,26 @@ async function prepareDatabase(databaseUrl, schemas, demo) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   try {
     const publication = env.SEARCHSYNC_PUBLICATION || 'searchsync_pub';
-    const report = await reconcilePublication(pool, {
-      publication,
-      schemas,
-      ddlTrigger: env.ADMIN_PUBLICATION_DDL_TRIGGER !== 'false',
-    });
+    // Before the trigger may run: it never publishes a table searchsync.yaml excludes columns
+    // of (the admin's reconciler does, once the connector excludes them).
+    const hold = await holdConfiguredTables(pool, publication, tableConfig);
+    for (const table of hold.held)
+      say(`${table}: held back from the DDL trigger (searchsync.yaml excludes columns of it)`);
+    // No connector exclusions are known here: a table with configured exclusions that is not
+    // published yet waits for the admin.
+    const report = await reconcilePublication(
+      pool,
+      { publication, schemas, ddlTrigger: env.ADMIN_PUBLICATION_DDL_TRIGGER !== 'false' },
+      () => undefined,
+      { excludedColumns: new Set(), tableConfig },
+    );
     if (report) {
       say(
         `publication ${publication}: ${report.published.length} tables (${report.action}), DDL trigger ${report.trigger.state}${report.trigger.detail ? `: ${report.trigger.detail}` : ''}`,
       );
       for (const table of report.excluded) say(`${table.table} kept out: ${table.fix}`);
+      for (const table of report.deferred)
+        say(`${table} enters once the connector excludes its columns (the admin adds it)`);
     } else {
       say(`publication ${publication} is being reconciled by the connector admin`);
     }
@@ -144,7 +172,7 @@ async function singleNodeSearch(searchUrl) {
   say('search engine: new indices get 0 replicas (single node)');
 }
 
-async function registerConnector(connectUrl, databaseUrl, schemas) {
+async function registerConnector(connectUrl, databaseUrl, schemas, tableConfig) {
   const { name, config: template } = loadConnectorTemplate(
     join(root, 'connectors', 'debezium-postgres.json'),
     {
@@ -156,10 +184,12 @@ async function registerConnector(connectUrl, databaseUrl, schemas) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   let config;
   try {
-    config = await withGeneratedColumnExclusions(
+    config = await withColumnExclusions(
       pool,
       { publication: env.SEARCHSYNC_PUBLICATION || 'searchsync_pub', schemas },
       template,
+      tableConfig,
+      say,
     );
   } finally {
     await pool.end();
@@ -200,13 +230,20 @@ async function main() {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  await prepareDatabase(databaseUrl, schemas, env.SEARCHSYNC_DEMO === 'true');
+  // Read first: an invalid file stops us before anything is changed.
+  const tableConfig = loadSearchsyncConfig(env);
+  say(
+    tableConfig.files.length > 0
+      ? `table configuration from ${tableConfig.files.join(', ')}`
+      : 'no table configuration file (SEARCHSYNC_CONFIG): every table synced as it is',
+  );
+  await prepareDatabase(databaseUrl, schemas, env.SEARCHSYNC_DEMO === 'true', tableConfig);
   if (env.SEARCHSYNC_SEARCH_SINGLE_NODE === 'true') await singleNodeSearch(required('SEARCH_URL'));
   if (env.SEARCHSYNC_REGISTER_CONNECTOR === 'false') {
     say('connector registration skipped (SEARCHSYNC_REGISTER_CONNECTOR=false)');
     return;
   }
-  await registerConnector(connectUrl, databaseUrl, schemas);
+  await registerConnector(connectUrl, databaseUrl, schemas, tableConfig);
 }
 
 main().catch((error) => {

@@ -2,6 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { adminEnvSchema, apiEnvSchema, indexerEnvSchema } from '@searchsync/config';
 
+/**
+ * The table configuration's paths (searchsync.yaml, docs/configuration.md): read by every app
+ * and by register-connector.mjs through @searchsync/config's configPaths, not an env schema.
+ */
+export const TABLE_CONFIG_ENV = 'SEARCHSYNC_CONFIG';
+/** Where the image (ENV), docker-compose (./config) and the chart (a ConfigMap) put it. */
+export const TABLE_CONFIG_DIR = '/etc/searchsync';
+
 /** What every deployment of an app must agree on: entry point, port, and its variables. */
 export interface AppFacts {
   /** Directory under apps/ and the component label. */
@@ -22,7 +30,7 @@ export const APPS: readonly AppFacts[] = [
     port: 3000,
     hostEnv: 'API_HOST',
     portEnv: 'API_PORT',
-    knownEnv: Object.keys(apiEnvSchema.shape),
+    knownEnv: [...Object.keys(apiEnvSchema.shape), TABLE_CONFIG_ENV],
   },
   {
     name: 'connector-admin',
@@ -30,7 +38,7 @@ export const APPS: readonly AppFacts[] = [
     port: 3001,
     hostEnv: 'ADMIN_HOST',
     portEnv: 'ADMIN_PORT',
-    knownEnv: Object.keys(adminEnvSchema.shape),
+    knownEnv: [...Object.keys(adminEnvSchema.shape), TABLE_CONFIG_ENV],
   },
   {
     name: 'indexer',
@@ -38,7 +46,7 @@ export const APPS: readonly AppFacts[] = [
     port: 3002,
     hostEnv: 'INDEXER_METRICS_HOST',
     portEnv: 'INDEXER_METRICS_PORT',
-    knownEnv: Object.keys(indexerEnvSchema.shape),
+    knownEnv: [...Object.keys(indexerEnvSchema.shape), TABLE_CONFIG_ENV],
   },
 ];
 
@@ -71,6 +79,7 @@ export const REGISTER_ENV = [
   'ADMIN_CONNECTOR_NAME',
   'KAFKA_BROKERS',
   'LOG_LEVEL',
+  TABLE_CONFIG_ENV,
 ] as const;
 
 /** The TypeScript source of an app's entry point, which must exist for the entry to build. */

@@ -5,6 +5,8 @@ import {
   APPS,
   REQUIRED_SHARED_ENV,
   SECRET_NAME,
+  TABLE_CONFIG_DIR,
+  TABLE_CONFIG_ENV,
   URL_WITH_PASSWORD,
   entryExists,
 } from './app-facts';
@@ -425,6 +427,44 @@ function checkStrimzi(root: string, objects: Manifest[], expect: ChartExpectatio
   return problems;
 }
 
+/**
+ * values.tableConfig reaches every app and the database-setup Job: a ConfigMap with
+ * searchsync.yaml, mounted read-only as a directory (a subPath mount never sees an update, and
+ * the apps re-read the file live) at the path SEARCHSYNC_CONFIG names.
+ */
+function checkTableConfig(objects: Manifest[]): Problems {
+  const problems: Problems = [];
+  const maps = ofKind(objects, 'ConfigMap').filter(
+    (m) => typeof at(m, 'data', 'searchsync.yaml') === 'string',
+  );
+  if (maps.length !== 1)
+    problems.push(`expected one ConfigMap with searchsync.yaml, found ${maps.length}`);
+  const mapName = asString(at(maps[0], 'metadata', 'name'));
+  for (const object of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')]) {
+    const where = describe(object);
+    const pod = asRecord(at(object, 'spec', 'template', 'spec'));
+    for (const container of asArray(pod.containers)) {
+      if (containerEnv(container, TABLE_CONFIG_ENV) !== TABLE_CONFIG_DIR)
+        problems.push(`${where}: env ${TABLE_CONFIG_ENV} must be ${TABLE_CONFIG_DIR}`);
+      const mount = asArray(at(container, 'volumeMounts')).find(
+        (m) => at(m, 'mountPath') === TABLE_CONFIG_DIR,
+      );
+      if (!mount) {
+        problems.push(`${where}: nothing is mounted at ${TABLE_CONFIG_DIR}`);
+        continue;
+      }
+      if (at(mount, 'readOnly') !== true)
+        problems.push(`${where}: the table configuration must be mounted readOnly`);
+      if (at(mount, 'subPath') !== undefined)
+        problems.push(`${where}: the table configuration must not be mounted with subPath`);
+      const volume = asArray(pod.volumes).find((v) => at(v, 'name') === at(mount, 'name'));
+      if (at(volume, 'configMap', 'name') !== mapName)
+        problems.push(`${where}: ${TABLE_CONFIG_DIR} must be the ConfigMap ${mapName ?? '?'}`);
+    }
+  }
+  return problems;
+}
+
 /** Every policy problem of one rendering of the chart. */
 export function checkRenderedChart(
   root: string,
@@ -437,6 +477,7 @@ export function checkRenderedChart(
     ...checkServiceMonitor(objects, expect),
     ...checkStrimzi(root, objects, expect),
     ...checkSecretsByReference(objects),
+    ...checkTableConfig(objects),
   ];
   for (const job of ofKind(objects, 'Job')) {
     problems.push(

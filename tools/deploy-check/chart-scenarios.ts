@@ -36,6 +36,8 @@ const strimziValues = {
   'config.connectorName': 'orders-postgres',
   'config.topicPartitions': 4,
   'config.topicReplicationFactor': 2,
+  // A table configuration: rendered into the ConfigMap every app mounts.
+  tableConfig: 'tables:\n  staff:\n    exclude: [password]\n',
 };
 
 export const CHART_SCENARIOS: ChartScenario[] = [
@@ -114,6 +116,11 @@ export const REJECTED_VALUES: { name: string; options: RenderOptions; error: Reg
     name: 'a misspelt value',
     options: { set: { 'api.replicas': 2 } },
     error: /Additional property replicas is not allowed/,
+  },
+  {
+    name: 'a tableConfig that is not a YAML mapping',
+    options: { set: { tableConfig: '- staff' } },
+    error: /tableConfig is not a YAML mapping/,
   },
   {
     name: 'Strimzi without a Connect image or build output',

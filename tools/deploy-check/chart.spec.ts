@@ -80,6 +80,23 @@ describe('helm chart deploy/helm/searchsync', () => {
     );
   });
 
+  it('puts values.tableConfig into the ConfigMap the apps mount at /etc/searchsync', () => {
+    const map = (scenario: ChartScenario) =>
+      rendered
+        .get(scenario.name)!
+        .find(
+          (o: any) => o.kind === 'ConfigMap' && o.data?.['searchsync.yaml'] !== undefined,
+        ) as any;
+    expect(map(strimzi).data['searchsync.yaml']).toBe(
+      'tables:\n  staff:\n    exclude: [password]\n',
+    );
+    // Unset: a file that configures nothing, so the mount is always there.
+    expect(map(defaults).data['searchsync.yaml']).toMatch(/^# No table configured/);
+    // No checksum annotation: the apps re-read the file, a change must not roll the pods.
+    const deployment = byComponent(rendered.get(defaults.name)!, 'Deployment', 'api');
+    expect(deployment.spec.template.metadata.annotations ?? {}).toEqual({});
+  });
+
   it('renders NOTES.txt', () => {
     expect(renderNotes(root, helm, defaults.options)).toMatch(
       /create secret generic searchsync[\s\S]*no ServiceMonitor was created/,
@@ -181,6 +198,23 @@ describe('the checks of a rendered chart fail when something required is gone', 
         (container(o, 'api').env.find((e: any) => e.name === 'DATABASE_URL').valueFrom = undefined),
       /DATABASE_URL must come from a secretKeyRef/,
     ],
+    [
+      'the table configuration mount',
+      (o) =>
+        (container(o, 'indexer').volumeMounts = container(o, 'indexer').volumeMounts.filter(
+          (m: any) => m.mountPath !== '/etc/searchsync',
+        )),
+      /indexer: nothing is mounted at \/etc\/searchsync/,
+    ],
+    [
+      'the table configuration ConfigMap',
+      (o) =>
+        o.splice(
+          o.findIndex((x) => x.kind === 'ConfigMap' && x.data?.['searchsync.yaml'] !== undefined),
+          1,
+        ),
+      /expected one ConfigMap with searchsync\.yaml, found 0/,
+    ],
   ])('removed: %s', (_name, edit, problem) => {
     expect(problemsAfter(withOperator, edit)).toMatch(problem);
   });
@@ -228,6 +262,14 @@ describe('the checks of a rendered chart fail when something required is gone', 
       'the wrong entry point',
       (o) => (container(o, 'indexer').args = ['dist/apps/api/src/main.js']),
       /runs dist\/apps\/api\/src\/main\.js, expected dist\/apps\/indexer/,
+    ],
+    [
+      'a subPath mount of the table configuration (never updated)',
+      (o) =>
+        (container(o, 'api').volumeMounts.find(
+          (m: any) => m.mountPath === '/etc/searchsync',
+        ).subPath = 'searchsync.yaml'),
+      /api: the table configuration must not be mounted with subPath/,
     ],
     [
       'a Service pointing at no container port',

@@ -114,6 +114,21 @@ describe('docker-compose.yml', () => {
       /api: env INDEXER_GROUP_ID is not read by api/,
     ],
     [
+      'the table configuration not mounted',
+      (s) => (s.api.volumes = []),
+      /api: no host directory is mounted at \/etc\/searchsync/,
+    ],
+    [
+      'the table configuration writable',
+      (s) => (s.register.volumes = ['./config:/etc/searchsync']),
+      /register: \/etc\/searchsync must be mounted read-only/,
+    ],
+    [
+      'SEARCHSYNC_CONFIG elsewhere',
+      (s) => (s.indexer.environment.SEARCHSYNC_CONFIG = '/app/searchsync.yaml'),
+      /indexer: env SEARCHSYNC_CONFIG must be \/etc\/searchsync/,
+    ],
+    [
       'a shared variable missing',
       (s) => delete s.indexer.environment.SEARCH_URL,
       /indexer: env SEARCH_URL is missing/,

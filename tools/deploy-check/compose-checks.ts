@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { APPS, REGISTER_ENV, REQUIRED_SHARED_ENV, entryExists } from './app-facts';
+import {
+  APPS,
+  REGISTER_ENV,
+  REQUIRED_SHARED_ENV,
+  TABLE_CONFIG_DIR,
+  TABLE_CONFIG_ENV,
+  entryExists,
+} from './app-facts';
 import { placeholders, readConnectorTemplate } from './connector-template-vars';
 import { asArray, asRecord, asString, at, isRecord, text, type Problems } from './data-access';
 import { CONNECT_PROPERTIES, localStackVersions, parseProperties } from './dockerfile-checks';
@@ -365,6 +372,20 @@ export function checkCompose(root: string, compose: Record<string, unknown>): Pr
       problems.push(`${where}: the healthcheck must call /health on port ${app.port}`);
     if (at(service, 'read_only') !== true)
       problems.push(`${where}: must run with a read-only root file system (read_only: true)`);
+  }
+
+  // The table configuration: a host directory, read-only, where SEARCHSYNC_CONFIG points.
+  for (const name of ['register', ...APPS.map((a) => a.name)]) {
+    const service = services[name];
+    if (environment(service)[TABLE_CONFIG_ENV] !== TABLE_CONFIG_DIR)
+      problems.push(`${name}: env ${TABLE_CONFIG_ENV} must be ${TABLE_CONFIG_DIR}`);
+    const mount = asArray(at(service, 'volumes'))
+      .map(String)
+      .map((volume) => volume.split(':'))
+      .find((parts) => parts[1] === TABLE_CONFIG_DIR);
+    if (!mount) problems.push(`${name}: no host directory is mounted at ${TABLE_CONFIG_DIR}`);
+    else if (mount[2] !== 'ro')
+      problems.push(`${name}: ${TABLE_CONFIG_DIR} must be mounted read-only (:ro)`);
   }
 
   // Addresses agree with the services behind them.

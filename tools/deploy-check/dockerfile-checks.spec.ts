@@ -76,6 +76,12 @@ describe('the app Dockerfile', () => {
     ['apps listening on loopback', 'API_HOST=0.0.0.0', 'API_HOST=127.0.0.1', /API_HOST=0\.0\.0\.0/],
     ['a port not exposed', 'EXPOSE 3000 3001 3002', 'EXPOSE 3000 3001', /EXPOSE 3002/],
     [
+      'the table configuration elsewhere',
+      'SEARCHSYNC_CONFIG=/etc/searchsync',
+      'SEARCHSYNC_CONFIG=/app/searchsync.yaml',
+      /SEARCHSYNC_CONFIG=\/etc\/searchsync is missing/,
+    ],
+    [
       'no app as the default command',
       'CMD ["dist/apps/api/src/main.js"]',
       'CMD ["server.js"]',

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { APPS } from './app-facts';
+import { APPS, TABLE_CONFIG_DIR, TABLE_CONFIG_ENV } from './app-facts';
 import type { Problems } from './data-access';
 
 export interface Instruction {
@@ -240,6 +240,9 @@ export function checkAppDockerfile(root: string, text: string, dockerignore: str
     if (!new RegExp(`\\b${app.hostEnv}=0\\.0\\.0\\.0\\b`).test(env))
       problems.push(`Dockerfile: runtime ENV ${app.hostEnv}=0.0.0.0 is missing`);
   }
+  // Where docker-compose and the chart mount the table configuration.
+  if (!env.split(/\s+/).includes(`${TABLE_CONFIG_ENV}=${TABLE_CONFIG_DIR}`))
+    problems.push(`Dockerfile: runtime ENV ${TABLE_CONFIG_ENV}=${TABLE_CONFIG_DIR} is missing`);
   const exposed = runtime.instructions
     .filter((i) => i.instruction === 'EXPOSE')
     .flatMap((i) => i.args.split(/\s+/));

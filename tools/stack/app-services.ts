@@ -10,7 +10,7 @@ async function answers(url: string): Promise<boolean> {
 
 /** Our three apps, run from the compiled output with the same Node that runs this CLI. */
 export function appServiceSpecs(paths: StackPaths, settings: StackSettings): ServiceSpec[] {
-  const env = appEnvironment(settings);
+  const env = appEnvironment(settings, paths);
   const app = (name: string, port: number, extra: Partial<ServiceSpec> = {}): ServiceSpec => ({
     name,
     command: process.execPath,

@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
+import { loadSearchsyncConfig } from '@searchsync/config';
 import {
   ConnectClient,
   databaseTemplateEnv,
@@ -8,9 +10,9 @@ import {
 // The admin owns the publication; the stack prepares it with the admin's own code, so the first
 // start and every later reconciliation agree.
 import { reconcilePublication } from '../../apps/connector-admin/src/publication-manager';
-import { withGeneratedColumnExclusions } from '../../apps/connector-admin/src/column-exclusions';
+import { withColumnExclusions } from '../../apps/connector-admin/src/column-exclusions';
 import type { StackPaths } from './stack-paths';
-import type { StackSettings } from './stack-settings';
+import { appEnvironment, configDirectory, type StackSettings } from './stack-settings';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -97,8 +99,10 @@ export async function configureSearchEngine(settings: StackSettings): Promise<vo
 
 /**
  * Applies connectors/debezium-postgres.json (create or update) and waits for it to run. The
- * generated columns PostgreSQL does not replicate are excluded from the start, so that the
- * initial snapshot leaves them out as the stream does (the admin keeps the list current).
+ * generated columns PostgreSQL does not replicate and the columns the apps' searchsync.yaml
+ * (SEARCHSYNC_CONFIG) excludes are in column.exclude.list from the start, so that the initial
+ * snapshot leaves them out as the stream does (the admin keeps the list current). An invalid
+ * configuration fails the start here, with its line and fix, as the apps would.
  */
 export async function registerConnector(
   paths: StackPaths,
@@ -114,11 +118,18 @@ export async function registerConnector(
       SEARCHSYNC_CONNECTOR_NAME: settings.connectorName,
     },
   );
+  // The e2e tests drop their configuration files here while the apps run.
+  mkdirSync(configDirectory(paths), { recursive: true });
+  const tableConfig = loadSearchsyncConfig(appEnvironment(settings, paths), paths.root);
+  if (tableConfig.files.length > 0)
+    say(`… table configuration from ${tableConfig.files.join(', ')}`);
   const pool = new Pool({ connectionString: settings.databaseUrl, max: 1 });
-  const config = await withGeneratedColumnExclusions(
+  const config = await withColumnExclusions(
     pool,
     { publication: PUBLICATION, schemas: syncedSchemas() },
     template,
+    tableConfig,
+    (line) => say(`… ${line}`),
   ).finally(() => pool.end());
   const connect = new ConnectClient(`http://127.0.0.1:${settings.connectPort}`, { attempts: 10 });
   await connect.putConfig(name, config);

@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { StackPaths } from './stack-paths';
+
 /** Every address of the local stack, overridable by environment variables (see README). */
 export interface StackSettings {
   databaseUrl: string;
@@ -47,8 +50,27 @@ export function readStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
   };
 }
 
+/** The directory the e2e tests drop their own table configuration files into. */
+export function configDirectory(paths: StackPaths): string {
+  return join(paths.stack, 'config.d');
+}
+
+/**
+ * SEARCHSYNC_CONFIG of the apps: the checkout's searchsync.yaml (when there is one) and the
+ * stack's config.d, as absolute paths, since the apps and the tests run from other directories.
+ */
+export function stackConfigPaths(paths: StackPaths): string {
+  return (
+    process.env.SEARCHSYNC_CONFIG ??
+    [join(paths.root, 'searchsync.yaml'), configDirectory(paths)].join(',')
+  );
+}
+
 /** The environment our own apps get: the same names a user sets in production. */
-export function appEnvironment(settings: StackSettings): NodeJS.ProcessEnv {
+export function appEnvironment(
+  settings: StackSettings,
+  paths: StackPaths = new StackPaths(),
+): NodeJS.ProcessEnv {
   return {
     DATABASE_URL: settings.databaseUrl,
     KAFKA_BROKERS: `127.0.0.1:${settings.kafkaPort}`,
@@ -59,6 +81,7 @@ export function appEnvironment(settings: StackSettings): NodeJS.ProcessEnv {
     ADMIN_PORT: String(settings.adminPort),
     INDEXER_METRICS_PORT: String(settings.indexerMetricsPort),
     ADMIN_CONNECTOR_NAME: settings.connectorName,
+    SEARCHSYNC_CONFIG: stackConfigPaths(paths),
     // The local stack is where our e2e tests run: they crash the consumer for real through it.
     // Loopback only (the metrics port); never set by docker-compose or the Helm chart.
     INDEXER_FAULT_INJECTION: process.env.INDEXER_FAULT_INJECTION ?? 'true',

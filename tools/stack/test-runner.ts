@@ -72,7 +72,7 @@ export async function runTests(
     'end-to-end tests',
     'jest/bin/jest.js',
     ['--config', 'test/e2e/jest-e2e.config.js', '--runInBand', ...jestArgs],
-    { ...appEnvironment(settings), SEARCHSYNC_STACK_ROOT: paths.root },
+    { ...appEnvironment(settings, paths), SEARCHSYNC_STACK_ROOT: paths.root },
   );
   if (!alreadyRunning) {
     console.log('\n=== stopping the stack started for the tests');

@@ -2,7 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { ApiConfig } from '@searchsync/config';
+import { SearchsyncConfigWatcher, type ApiConfig } from '@searchsync/config';
 import { createSearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
@@ -34,14 +34,32 @@ export interface ApiAppOptions {
   logger?: JsonLogger | false;
   /** An engine to use instead of detecting one at SEARCH_URL. */
   engine?: SearchEngine;
+  /**
+   * The searchsync.yaml watcher to use instead of one over SEARCHSYNC_CONFIG of this process;
+   * the app starts it when it starts and stops it when it closes.
+   */
+  tableConfig?: SearchsyncConfigWatcher;
 }
 
-/** The API application, configured but not listening. */
+/** Rejected changes as warnings (the files need fixing), everything else as information. */
+function tableConfigWatcher(): SearchsyncConfigWatcher {
+  const logger = new Logger('TableConfig');
+  const watcher: SearchsyncConfigWatcher = new SearchsyncConfigWatcher({
+    log: (line) => (watcher.lastError() === null ? logger.log(line) : logger.warn(line)),
+  });
+  return watcher;
+}
+
+/**
+ * The API application, configured but not listening. An invalid searchsync.yaml fails here, before
+ * the engine is contacted, with every problem's file:line:column (TableConfigInvalidError).
+ */
 export async function createApiApp(
   config: ApiConfig,
   options: ApiAppOptions = {},
 ): Promise<NestExpressApplication> {
   const logger = options.logger === undefined ? new JsonLogger(config.LOG_LEVEL) : options.logger;
+  const tableConfig = options.tableConfig ?? tableConfigWatcher();
   const engine =
     options.engine ??
     (await createSearchEngine(config.SEARCH_URL, {
@@ -49,7 +67,7 @@ export async function createApiApp(
     }));
   const metrics = new HttpMetrics();
   const app = await NestFactory.create<NestExpressApplication>(
-    ApiModule.forRoot(config, engine, metrics),
+    ApiModule.forRoot(config, engine, metrics, tableConfig),
     { bodyParser: false, logger: logger === false ? false : logger },
   );
   const accessLogger = logger === false ? new JsonLogger('fatal') : logger;

@@ -1,10 +1,10 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
-import type { ApiConfig } from '@searchsync/config';
+import type { ApiConfig, SearchsyncConfigWatcher } from '@searchsync/config';
 import type { SearchEngine } from '@searchsync/search-engine';
 import { ApiKeyRegistry } from './api-keys';
-import { API_CONFIG, API_KEYS, SEARCH_ENGINE } from './api.tokens';
+import { API_CONFIG, API_KEYS, SEARCH_ENGINE, TABLE_CONFIG } from './api.tokens';
 import { AuthGuard } from './auth.guard';
 import { ErrorFilter } from './error.filter';
 import { HealthController } from './health.controller';
@@ -23,10 +23,29 @@ class EngineCloser {
   }
 }
 
-/** Wiring only: configuration, the engine and metrics come in ready-made from `createApiApp`. */
+/** Polls searchsync.yaml while the app runs: changes apply to the next request, no restart. */
+class TableConfigLifecycle {
+  constructor(private readonly watcher: SearchsyncConfigWatcher) {}
+  onModuleInit(): void {
+    this.watcher.start();
+  }
+  onApplicationShutdown(): void {
+    this.watcher.stop();
+  }
+}
+
+/**
+ * Wiring only: configuration, the engine, metrics and the table configuration watcher come in
+ * ready-made from `createApiApp`.
+ */
 @Module({})
 export class ApiModule {
-  static forRoot(config: ApiConfig, engine: SearchEngine, metrics: HttpMetrics): DynamicModule {
+  static forRoot(
+    config: ApiConfig,
+    engine: SearchEngine,
+    metrics: HttpMetrics,
+    tableConfig: SearchsyncConfigWatcher,
+  ): DynamicModule {
     const rateLimited = config.API_RATE_LIMIT > 0;
     const guards: Provider[] = [{ provide: APP_GUARD, useClass: AuthGuard }];
     // After auth, so a key is limited as itself and not as its IP.
@@ -48,6 +67,8 @@ export class ApiModule {
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: SEARCH_ENGINE, useValue: engine },
+        { provide: TABLE_CONFIG, useValue: tableConfig },
+        { provide: TableConfigLifecycle, useValue: new TableConfigLifecycle(tableConfig) },
         { provide: API_KEYS, useValue: new ApiKeyRegistry(config.API_KEYS) },
         { provide: HttpMetrics, useValue: metrics },
         { provide: EngineCloser, useValue: new EngineCloser(engine) },

@@ -1,5 +1,6 @@
 import { epochMicrosToIso, timestampFilterBounds } from '@searchsync/change-events';
-import type { FilterScalar, MappedField } from '@searchsync/search-engine';
+import { isColumnVisible, type TableSettings } from '@searchsync/config';
+import type { FilterScalar, JsonObject, MappedField } from '@searchsync/search-engine';
 import { InvalidQueryError } from './api.errors';
 
 export type FieldKind = 'text' | 'keyword' | 'integer' | 'number' | 'date' | 'boolean' | 'other';
@@ -320,14 +321,51 @@ export function coerceValue(
   }
 }
 
-/** One table's fields by name, for validating every field a request names. */
+/** Whether a dotted field path of a table may be served. */
+export type PathVisibility = (path: string) => boolean;
+
+/** `a`, `a.b`, `a.b.c` for `a.b.c`. */
+function dottedPrefixes(path: string): string[] {
+  const parts = path.split('.');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
+}
+
+/**
+ * Whether a field path lies in a column searchsync.yaml lets the API serve. The column is one of
+ * the path's prefixes — its first segment, or more when the column's own name holds a dot (the
+ * engine maps `a.b` as an object) — so everything nested in a hidden column is hidden with it.
+ */
+export function isPathVisible(settings: TableSettings, path: string): boolean {
+  const columns = dottedPrefixes(path);
+  // An exclusion hides the path at any depth; an include list admits it through the prefix it names.
+  return (
+    !columns.some((column) => settings.exclude.includes(column)) &&
+    columns.some((column) => isColumnVisible(settings, column))
+  );
+}
+
+/**
+ * A document without its hidden columns. Applied to every document served, whatever the query
+ * projected: an index filled before a column was hidden still holds its values.
+ */
+export function visibleSource(source: JsonObject, visible: PathVisibility): JsonObject {
+  const keys = Object.keys(source);
+  if (keys.every(visible)) return source;
+  return Object.fromEntries(keys.filter(visible).map((key) => [key, source[key]]));
+}
+
+/**
+ * One table's servable fields by name, for validating every field a request names. Hidden fields
+ * are left out entirely, so using one is the same 400 as a field that does not exist.
+ */
 export class FieldCatalog {
   private readonly rules = new Map<string, FieldRule>();
   /** Object paths (`address` for `address.city`), valid in projections. */
   private readonly objectPaths = new Set<string>();
 
-  constructor(fields: MappedField[]) {
+  constructor(fields: MappedField[], visible: PathVisibility = () => true) {
     for (const field of fields) {
+      if (!visible(field.name)) continue;
       this.rules.set(field.name, fieldRule(field));
       const parts = field.name.split('.');
       for (let i = 1; i < parts.length; i++) this.objectPaths.add(parts.slice(0, i).join('.'));

@@ -12,6 +12,7 @@ import {
 import { DocumentNotFoundError, InvalidQueryError, TableAccessDeniedError } from './api.errors';
 import { canRead, type Principal } from './api-keys';
 import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
+import { visibleSource } from './field-catalog';
 import { CursorCodec, queryFingerprint } from './search-cursor';
 import {
   compileSearch,
@@ -20,12 +21,19 @@ import {
   parseSize,
   type SearchSpec,
 } from './search-query';
-import { TableCatalogService, type CatalogTable } from './table-catalog.service';
+import {
+  TableCatalogService,
+  type CatalogTable,
+  type NotReplicatedColumn,
+} from './table-catalog.service';
 
 export interface TableSummary {
   table: string;
   documents: number;
+  /** The fields searchsync.yaml lets the API serve. */
   fields: { name: string; type: string }[];
+  notReplicated: NotReplicatedColumn[];
+  needsRebuild: string | null;
 }
 
 export interface SearchHitView {
@@ -50,6 +58,16 @@ export interface SearchView {
 const MAX_ID_BYTES = 512;
 const MAX_CROSS_TABLES = 100;
 
+/**
+ * The fields `q` searches across tables. One query goes to every index, so a field any of them
+ * hides is left out for all: searching it would let that table's hidden values decide its hits.
+ */
+export function crossTableTextFields(tables: CatalogTable[]): string[] {
+  const hidden = new Set(tables.flatMap((t) => [...t.hidden]));
+  const fields = new Set(tables.flatMap((t) => t.catalog.fullTextFields));
+  return [...fields].filter((f) => !hidden.has(f));
+}
+
 /** Reads of synced tables, each checked against the caller's access and the table's mapping. */
 @Injectable()
 export class SearchService {
@@ -69,9 +87,25 @@ export class SearchService {
   }
 
   async listTables(principal: Principal): Promise<TableSummary[]> {
-    const tables = await this.engine.listTables(this.config.SEARCHSYNC_INDEX_PREFIX);
+    const [tables, catalog] = await Promise.all([
+      this.engine.listTables(this.config.SEARCHSYNC_INDEX_PREFIX),
+      this.catalog.all(),
+    ]);
+    const known = new Map(catalog.map((t) => [t.reference, t]));
     return tables
-      .map((t) => ({ table: formatTableReference(t), documents: t.documents, fields: t.fields }))
+      .map((t): TableSummary => {
+        const reference = formatTableReference(t);
+        // A table created between the two reads is not in the catalogue yet: hide by the config.
+        const entry = known.get(reference);
+        const visible = entry?.visible ?? this.catalog.visibility(t);
+        return {
+          table: reference,
+          documents: t.documents,
+          fields: t.fields.filter((f) => visible(f.name)),
+          notReplicated: entry?.notReplicated ?? [],
+          needsRebuild: entry?.needsRebuild ?? null,
+        };
+      })
       .filter((t) => canRead(principal, t.table));
   }
 
@@ -85,7 +119,7 @@ export class SearchService {
       throw new DocumentNotFoundError(table.reference, id);
     const source = await this.engine.getDocument(table.alias, id);
     if (!source) throw new DocumentNotFoundError(table.reference, id);
-    return { id, table: table.reference, source };
+    return { id, table: table.reference, source: visibleSource(source, table.visible) };
   }
 
   private async page(
@@ -150,7 +184,7 @@ export class SearchService {
       hits: page.hits.map((h) => ({
         id: h.id,
         score: h.score,
-        source: h.source,
+        source: visibleSource(h.source, table.visible),
         ...(h.highlight ? { highlight: h.highlight } : {}),
       })),
       nextCursor: page.nextCursor,
@@ -188,8 +222,8 @@ export class SearchService {
     if (tables.length === 0) {
       return { total: 0, totalRelation: 'eq', hits: [], nextCursor: null, tookMs: 0 };
     }
-    const fullText = [...new Set(tables.flatMap((t) => t.catalog.fullTextFields))];
-    const byAlias = new Map(tables.map((t) => [t.alias, t.reference]));
+    const fullText = crossTableTextFields(tables);
+    const byAlias = new Map(tables.map((t) => [t.alias, t]));
     const indices = [...byAlias.keys()].sort();
     const sort = q ? [{ field: '_score', order: 'desc' as const }] : [];
     const page = await this.page(
@@ -209,12 +243,19 @@ export class SearchService {
     return {
       total: page.total,
       totalRelation: page.totalRelation,
-      hits: page.hits.map((h) => ({
-        id: h.id,
-        table: byAlias.get(h.index) ?? h.index,
-        score: h.score,
-        source: h.source,
-      })),
+      hits: page.hits.flatMap((h) => {
+        const table = byAlias.get(h.index);
+        // Only our aliases are searched; a hit from anywhere else is not ours to serve.
+        if (!table) return [];
+        return [
+          {
+            id: h.id,
+            table: table.reference,
+            score: h.score,
+            source: visibleSource(h.source, table.visible),
+          },
+        ];
+      }),
       nextCursor: page.nextCursor,
       tookMs: page.tookMs,
     };

@@ -1,14 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ApiConfig } from '@searchsync/config';
+import {
+  rebuildNeed,
+  tableSettings,
+  type ApiConfig,
+  type SearchsyncConfig,
+  type SearchsyncConfigWatcher,
+  type TableSettings,
+} from '@searchsync/config';
 import {
   formatTableReference,
   parseTableReference,
+  type MappedField,
   type SearchEngine,
   type TableMapping,
+  type TableName,
 } from '@searchsync/search-engine';
 import { TableNotFoundError } from './api.errors';
-import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
-import { FieldCatalog } from './field-catalog';
+import { API_CONFIG, SEARCH_ENGINE, TABLE_CONFIG } from './api.tokens';
+import { FieldCatalog, isPathVisible, type PathVisibility } from './field-catalog';
 
 /** A column of the table that is in no document, and why (recorded by the connector admin). */
 export interface NotReplicatedColumn {
@@ -16,11 +25,20 @@ export interface NotReplicatedColumn {
   reason: string;
 }
 
+/**
+ * A synced table as the API may serve it under the current searchsync.yaml. `fields` and
+ * `catalog` hold the visible fields only; `hidden` names the mapped fields that are never served.
+ */
 export interface CatalogTable extends TableMapping {
   /** `schema.table`, or `table` for schema public. */
   reference: string;
+  settings: TableSettings;
+  visible: PathVisibility;
+  hidden: ReadonlySet<string>;
   catalog: FieldCatalog;
   notReplicated: NotReplicatedColumn[];
+  /** Why the index must be rebuilt to match the configuration, or null. */
+  needsRebuild: string | null;
 }
 
 /**
@@ -37,40 +55,72 @@ export function notReplicatedOf(meta: TableMapping['meta'] | undefined): NotRepl
   });
 }
 
+/** Whether a field path of the table may be served under `config`. */
+export function pathVisibility(config: SearchsyncConfig, table: TableName): PathVisibility {
+  const settings = tableSettings(config, table);
+  return (path) => isPathVisible(settings, path);
+}
+
+/** One index mapping seen through the table's settings: what may be served, what is stale. */
+export function catalogTable(mapping: TableMapping, config: SearchsyncConfig): CatalogTable {
+  const settings = tableSettings(config, mapping);
+  const visible: PathVisibility = (path) => isPathVisible(settings, path);
+  const fields: MappedField[] = [];
+  const hidden = new Set<string>();
+  for (const field of mapping.fields) {
+    if (visible(field.name)) fields.push(field);
+    else hidden.add(field.name);
+  }
+  return {
+    ...mapping,
+    fields,
+    reference: formatTableReference(mapping),
+    settings,
+    visible,
+    hidden,
+    catalog: new FieldCatalog(fields),
+    // A hidden column is not even named as missing: the API does not reveal that it exists.
+    notReplicated: notReplicatedOf(mapping.meta).filter((c) => visible(c.column)),
+    needsRebuild: rebuildNeed(settings, mapping.meta),
+  };
+}
+
 /** Minimum gap between refreshes forced by unknown table names (a flood cannot hammer the engine). */
 const MISS_REFRESH_GAP_MS = 1000;
 
 /**
- * The synced tables and their fields, read from the index mappings and cached briefly. User
- * table names are looked up here and map to our own aliases only; they never reach the engine.
+ * The synced tables and their fields. The index mappings are read from the engine and cached
+ * briefly; what they mean under searchsync.yaml is derived again as soon as the configuration
+ * changes, so a newly hidden column is never served from the cache. User table names are looked
+ * up here and map to our own aliases only; they never reach the engine.
  */
 @Injectable()
 export class TableCatalogService {
-  private tables: Map<string, CatalogTable> | undefined;
+  private mappings: TableMapping[] | undefined;
   private loadedAt = 0;
-  private loading: Promise<Map<string, CatalogTable>> | undefined;
+  private loading: Promise<TableMapping[]> | undefined;
+  private derived:
+    | { mappings: TableMapping[]; config: SearchsyncConfig; tables: Map<string, CatalogTable> }
+    | undefined;
 
   constructor(
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
-  private load(): Promise<Map<string, CatalogTable>> {
+  /** Whether a field path of a table may be served, under the configuration as it is now. */
+  visibility(table: TableName): PathVisibility {
+    return pathVisibility(this.tableConfig.current(), table);
+  }
+
+  private load(): Promise<TableMapping[]> {
     this.loading ??= this.engine
       .listTableMappings(this.config.SEARCHSYNC_INDEX_PREFIX)
       .then((mappings) => {
-        const tables = new Map<string, CatalogTable>();
-        for (const mapping of mappings) {
-          tables.set(`${mapping.schema}.${mapping.table}`, {
-            ...mapping,
-            reference: formatTableReference(mapping),
-            catalog: new FieldCatalog(mapping.fields),
-            notReplicated: notReplicatedOf(mapping.meta),
-          });
-        }
-        this.tables = tables;
+        this.mappings = mappings;
         this.loadedAt = Date.now();
-        return tables;
+        return mappings;
       })
       .finally(() => {
         this.loading = undefined;
@@ -78,23 +128,32 @@ export class TableCatalogService {
     return this.loading;
   }
 
+  private async fresh(): Promise<TableMapping[]> {
+    const fresh = this.mappings && Date.now() - this.loadedAt < this.config.API_CATALOG_TTL_MS;
+    return fresh && this.mappings ? this.mappings : this.load();
+  }
+
+  private tablesOf(mappings: TableMapping[]): Map<string, CatalogTable> {
+    const config = this.tableConfig.current();
+    if (this.derived?.mappings !== mappings || this.derived.config !== config) {
+      const tables = new Map<string, CatalogTable>();
+      for (const mapping of mappings)
+        tables.set(`${mapping.schema}.${mapping.table}`, catalogTable(mapping, config));
+      this.derived = { mappings, config, tables };
+    }
+    return this.derived.tables;
+  }
+
   async all(): Promise<CatalogTable[]> {
-    const fresh = this.tables && Date.now() - this.loadedAt < this.config.API_CATALOG_TTL_MS;
-    const tables = fresh && this.tables ? this.tables : await this.load();
-    return [...tables.values()];
+    return [...this.tablesOf(await this.fresh()).values()];
   }
 
   async resolve(reference: string): Promise<CatalogTable> {
     const { schema, table } = parseTableReference(reference);
     const key = `${schema}.${table}`;
-    const age = Date.now() - this.loadedAt;
-    let tables =
-      this.tables && age < this.config.API_CATALOG_TTL_MS ? this.tables : await this.load();
-    let found = tables.get(key);
-    if (!found && Date.now() - this.loadedAt >= MISS_REFRESH_GAP_MS) {
-      tables = await this.load();
-      found = tables.get(key);
-    }
+    let found = this.tablesOf(await this.fresh()).get(key);
+    if (!found && Date.now() - this.loadedAt >= MISS_REFRESH_GAP_MS)
+      found = this.tablesOf(await this.load()).get(key);
     if (!found) throw new TableNotFoundError(reference);
     return found;
   }

@@ -12,7 +12,6 @@ import type { Principal } from './api-keys';
 import { CurrentPrincipal } from './principal.decorator';
 import { parseSearchBody, parseSearchQuery, type RawQuery } from './search-query';
 import { SearchService, type SearchView, type TableSummary } from './search.service';
-import { TableCatalogService, type NotReplicatedColumn } from './table-catalog.service';
 import {
   ApiErrors,
   DocumentDto,
@@ -32,27 +31,17 @@ const TABLE_PARAM = {
 @ApiSecurity('apiKey')
 @Controller('v1/tables')
 export class TablesController {
-  constructor(
-    private readonly search: SearchService,
-    private readonly catalog: TableCatalogService,
-  ) {}
+  constructor(private readonly search: SearchService) {}
 
   @Get()
   @ApiOperation({
     summary:
-      'The synced tables the caller may read, with document counts, fields and the columns that are not replicated (with why)',
+      'The synced tables the caller may read, with document counts, fields, the columns that are not replicated (with why) and whether the index needs a rebuild',
   })
   @ApiOkResponse({ type: [TableDto] })
   @ApiErrors(401, 429, 503, 504)
-  async list(
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<(TableSummary & { notReplicated: NotReplicatedColumn[] })[]> {
-    const [tables, catalog] = await Promise.all([
-      this.search.listTables(principal),
-      this.catalog.all(),
-    ]);
-    const notReplicated = new Map(catalog.map((t) => [t.reference, t.notReplicated]));
-    return tables.map((t) => ({ ...t, notReplicated: notReplicated.get(t.table) ?? [] }));
+  list(@CurrentPrincipal() principal: Principal): Promise<TableSummary[]> {
+    return this.search.listTables(principal);
   }
 
   @Get(':table/documents/:id')

@@ -30,13 +30,27 @@ export class TableDto {
   @ApiProperty({ example: 'products', description: '`schema.table`, or `table` for schema public' })
   table!: string;
   @ApiProperty({ example: 42 }) documents!: number;
-  @ApiProperty({ type: [FieldDto] }) fields!: FieldDto[];
+  @ApiProperty({
+    type: [FieldDto],
+    description:
+      'the fields that can be searched, filtered, sorted and returned; columns searchsync.yaml excludes (or leaves out of include) are not listed',
+  })
+  fields!: FieldDto[];
   @ApiProperty({
     type: [NotReplicatedColumnDto],
     description:
       'columns of the table that are in no document, and why: generated columns PostgreSQL does not replicate (before version 18, or without publish_generated_columns), columns of types Debezium does not send. They are not searchable fields, and verify leaves them out',
   })
   notReplicated!: NotReplicatedColumnDto[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example:
+      "the table's configuration (fields, exclusions or shards) changed since its index was built: rebuild it (POST /v1/tables/public.film/rebuild)",
+    description:
+      'why the index no longer matches searchsync.yaml (its fields, exclusions or shards changed since it was built, or the indexer met a value its mapping cannot take) and must be rebuilt; null when it matches. Until the rebuild the table is served as it is indexed, minus the columns the configuration hides',
+  })
+  needsRebuild!: string | null;
 }
 
 export class DocumentDto {
@@ -274,9 +288,27 @@ export class ErrorDto {
   message!: string;
 }
 
+export class ConfigurationHealthDto {
+  @ApiProperty({
+    type: [String],
+    example: ['/srv/searchsync/searchsync.yaml'],
+    description: 'the table configuration files in use (empty: every table is synced as it is)',
+  })
+  files!: string[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      'why the files as they are now were rejected (file:line:column — what to fix); the last valid configuration stays in use. null when the files are valid',
+  })
+  error!: string | null;
+}
+
 export class HealthDto {
   @ApiProperty({ example: 'ok' }) status!: 'ok';
   @ApiProperty({ example: 'opensearch 2.19.6' }) engine!: string;
+  @ApiProperty({ type: ConfigurationHealthDto }) configuration!: ConfigurationHealthDto;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {

@@ -1,5 +1,7 @@
-import type { AdminConfig } from '@searchsync/config';
+import type { AdminConfig, SearchsyncConfigWatcher } from '@searchsync/config';
 
 export const ADMIN_CONFIG = Symbol('ADMIN_CONFIG');
 export const CONNECTOR_BACKEND = Symbol('CONNECTOR_BACKEND');
-export type { AdminConfig };
+/** The table configuration (searchsync.yaml), one watcher for the whole admin. */
+export const TABLE_CONFIG = Symbol('TABLE_CONFIG');
+export type { AdminConfig, SearchsyncConfigWatcher };

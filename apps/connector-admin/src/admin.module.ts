@@ -1,7 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { adminEnvSchema, loadConfig, type AdminConfig } from '@searchsync/config';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND } from './admin-config';
+import {
+  adminEnvSchema,
+  loadConfig,
+  SearchsyncConfigWatcher,
+  type AdminConfig,
+} from '@searchsync/config';
+import { ADMIN_CONFIG, CONNECTOR_BACKEND, TABLE_CONFIG } from './admin-config';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminMetrics } from './admin-metrics';
 import { createConnectorBackend } from './backend.factory';
@@ -17,6 +22,8 @@ import { MetricsController, PipelineController } from './pipeline.controller';
 import { PipelineService } from './pipeline.service';
 import { PublicationReconciler } from './publication-reconciler.service';
 import { PublicationStatusController } from './publication-status.controller';
+import { RebuildController } from './rebuild.controller';
+import { RebuildService } from './rebuild.service';
 import { ResyncService } from './resync.service';
 import { StatusPageController } from './status-page.controller';
 import { TableCatalog } from './table-catalog';
@@ -32,6 +39,7 @@ import { VerifyService } from './verify.service';
     StatusPageController,
     DeadLettersController,
     PublicationStatusController,
+    RebuildController,
   ],
   providers: [
     { provide: ADMIN_CONFIG, useFactory: () => loadConfig(adminEnvSchema) },
@@ -39,6 +47,22 @@ import { VerifyService } from './verify.service';
       provide: CONNECTOR_BACKEND,
       useFactory: (config: AdminConfig) => createConnectorBackend(config),
       inject: [ADMIN_CONFIG],
+    },
+    {
+      // Reads SEARCHSYNC_CONFIG now: an invalid file fails the start-up with its line and fix.
+      provide: TABLE_CONFIG,
+      useFactory: () => {
+        const logger = new Logger('TableConfig');
+        const watcher = new SearchsyncConfigWatcher({ log: (line) => logger.log(line) });
+        const files = watcher.current().files;
+        logger.log(
+          files.length > 0
+            ? `table configuration from ${files.join(', ')}`
+            : 'no table configuration file: every table synced as it is',
+        );
+        watcher.start();
+        return watcher;
+      },
     },
     { provide: APP_FILTER, useClass: ErrorFilter },
     { provide: APP_GUARD, useClass: AdminAuthGuard },
@@ -53,6 +77,13 @@ import { VerifyService } from './verify.service';
     VerifyService,
     PublicationReconciler,
     TableLifecycleService,
+    RebuildService,
   ],
 })
-export class AdminModule {}
+export class AdminModule implements OnModuleDestroy {
+  constructor(@Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher) {}
+
+  onModuleDestroy(): void {
+    this.tableConfig.stop();
+  }
+}

@@ -1,20 +1,133 @@
+import { parseSearchsyncConfig } from '@searchsync/config';
 import {
   EXCLUDE_KEY,
   MANAGED_EXCLUDE_KEY,
+  describeChange,
   ensureColumnExclusions,
   excludeEntry,
+  planExclusions,
   sameExclusions,
   splitExcludeList,
+  tablePrefixes,
   withManagedExclusions,
+  type ExcludedColumn,
   type ExclusionBackend,
-  type UnreplicatedColumn,
+  type SourceColumn,
+  type SourceTable,
 } from './column-exclusions';
 
-const column = (schema: string, table: string, name: string): UnreplicatedColumn => ({
+const column = (schema: string, table: string, name: string): ExcludedColumn => ({
   schema,
   table,
   column: name,
-  kind: 's',
+  causes: ['generated'],
+  reason: 'generated column PostgreSQL does not replicate',
+});
+
+const config = (text: string) => parseSearchsyncConfig([{ file: '/srv/searchsync.yaml', text }]);
+
+const col = (name: string, extra: Partial<SourceColumn> = {}): SourceColumn => ({
+  name,
+  key: false,
+  unreplicated: null,
+  ...extra,
+});
+
+const staff: SourceTable = {
+  schema: 'public',
+  table: 'staff',
+  columns: [
+    col('id', { key: true }),
+    col('name'),
+    col('password'),
+    col('email'),
+    col('name_upper', { unreplicated: 's' }),
+  ],
+};
+
+describe('planExclusions', () => {
+  it('merges the configured exclusions with the generated columns, one entry per column', () => {
+    const plan = planExclusions(
+      [staff],
+      config('tables:\n  staff:\n    exclude: [password, name_upper]\n'),
+    );
+    expect(plan.columns.map((c) => [c.column, c.causes])).toEqual([
+      ['password', ['configured']],
+      ['name_upper', ['generated', 'configured']],
+    ]);
+    expect(plan.columns[0].reason).toBe('excluded by /srv/searchsync.yaml:2');
+    expect(plan.columns[1].reason).toBe(
+      'generated column PostgreSQL does not replicate; excluded by /srv/searchsync.yaml:2',
+    );
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('excludes only the generated columns of an unconfigured table', () => {
+    const plan = planExclusions([staff], config('tables:\n  other:\n    exclude: [x]\n'));
+    expect(plan.columns).toEqual([
+      {
+        schema: 'public',
+        table: 'staff',
+        column: 'name_upper',
+        causes: ['generated'],
+        reason: 'generated column PostgreSQL does not replicate',
+      },
+    ]);
+  });
+
+  it('never excludes a key column, and reports the configuration that asks for it', () => {
+    const plan = planExclusions(
+      [staff],
+      config('tables:\n  public.staff:\n    exclude: [id, password]\n'),
+    );
+    expect(plan.columns.map((c) => c.column)).toEqual(['password', 'name_upper']);
+    expect(plan.problems).toEqual([
+      {
+        table: 'public.staff',
+        column: 'id',
+        kind: 'key-column',
+        message: expect.stringContaining(
+          '/srv/searchsync.yaml:2: public.staff exclude names id, a primary-key column',
+        ),
+      },
+    ]);
+  });
+
+  it('in include mode excludes every other column except the key', () => {
+    const plan = planExclusions([staff], config('tables:\n  staff:\n    include: [name, email]\n'));
+    expect(plan.columns.map((c) => [c.column, c.causes])).toEqual([
+      ['password', ['configured']],
+      ['name_upper', ['generated', 'configured']],
+    ]);
+    expect(plan.columns[0].reason).toBe('not in the include list of /srv/searchsync.yaml:2');
+    expect(plan.problems).toEqual([]);
+  });
+
+  it('reports a configured column the table does not have (a typo would keep the real one in)', () => {
+    const plan = planExclusions([staff], config('tables:\n  staff:\n    exclude: [pasword]\n'));
+    expect(plan.columns.map((c) => c.column)).toEqual(['name_upper']);
+    expect(plan.problems).toMatchObject([
+      { table: 'public.staff', column: 'pasword', kind: 'unknown-column' },
+    ]);
+  });
+
+  it('keys the entries of its tables by prefix', () => {
+    expect([...tablePrefixes([staff])]).toEqual(['public\\.staff\\.']);
+  });
+});
+
+describe('describeChange', () => {
+  it('says why each added entry is there', () => {
+    const plan = planExclusions([staff], config('tables:\n  staff:\n    exclude: [password]\n'));
+    const line = describeChange(
+      new Set(['public\\.staff\\.name_upper', 'public\\.gone\\.g']),
+      new Set(plan.columns.map(excludeEntry)),
+      plan.columns,
+    );
+    expect(line).toBe(
+      `${EXCLUDE_KEY} + public\\.staff\\.password (excluded by /srv/searchsync.yaml:2); - public\\.gone\\.g (no longer generated nor excluded by the configuration, or its table is gone)`,
+    );
+  });
 });
 
 describe('column.exclude.list entries', () => {
@@ -117,6 +230,41 @@ describe('ensureColumnExclusions', () => {
     const { fake } = backend(notFound);
     const outcome = await ensureColumnExclusions(fake, 'x', [column('public', 'orders', 'total')]);
     expect(outcome).toMatchObject({ state: 'missing', error: null });
+  });
+});
+
+describe('ensureColumnExclusions with a configured exclusion', () => {
+  it('adds it next to the generated columns, says why, and waits for the restarted task', async () => {
+    const current = {
+      [EXCLUDE_KEY]: 'public\\.users\\.secret,public\\.staff\\.name_upper',
+      [MANAGED_EXCLUDE_KEY]: 'public\\.staff\\.name_upper',
+    };
+    const applied: Record<string, string>[] = [];
+    const states = ['RESTARTING'];
+    const backend: ExclusionBackend = {
+      config: () => Promise.resolve(current),
+      apply: (_name, next) => {
+        applied.push(next);
+        return Promise.resolve({ created: false });
+      },
+      // Seen restarting once, then running: the wait ends at once.
+      status: () =>
+        Promise.resolve({ state: states.shift() ?? 'RUNNING', tasks: [{ state: 'RUNNING' }] }),
+    };
+    const plan = planExclusions([staff], config('tables:\n  staff:\n    exclude: [password]\n'));
+    const lines: string[] = [];
+    const outcome = await ensureColumnExclusions(backend, 'x', plan.columns, (line) =>
+      lines.push(line),
+    );
+    expect(outcome.state).toBe('applied');
+    expect(applied).toHaveLength(1);
+    expect(applied[0][EXCLUDE_KEY]).toBe(
+      'public\\.users\\.secret,public\\.staff\\.password,public\\.staff\\.name_upper',
+    );
+    expect(applied[0][MANAGED_EXCLUDE_KEY]).toBe(
+      'public\\.staff\\.password,public\\.staff\\.name_upper',
+    );
+    expect(lines[0]).toContain('+ public\\.staff\\.password (excluded by /srv/searchsync.yaml:2)');
   });
 });
 

@@ -1,18 +1,27 @@
 /**
- * The connector's `column.exclude.list` leaves out the generated columns PostgreSQL does not
- * replicate, so that every read Debezium makes agrees with its stream: the initial snapshot and
- * the incremental snapshots (which would otherwise SELECT * — and fail "Column '…' not found in
- * result set" on a table whose schema came from pgoutput — or, with a schema read over JDBC,
- * carry the column while streamed changes do not).
+ * The connector's `column.exclude.list` leaves out two kinds of columns:
+ * - the generated columns PostgreSQL does not replicate, so that every read Debezium makes agrees
+ *   with its stream: the initial snapshot and the incremental snapshots (which would otherwise
+ *   SELECT * — and fail "Column '…' not found in result set" on a table whose schema came from
+ *   pgoutput — or, with a schema read over JDBC, carry the column while streamed changes do not);
+ * - the columns `searchsync.yaml` excludes (`exclude`, or every column an `include` list does not
+ *   name): they must never leave PostgreSQL, so not even Kafka holds them. Key columns are never
+ *   excluded — they make the document id — and a configuration asking for it is reported.
  *
  * One owner: the admin's publication reconciler keeps the list current every pass; the admin's
  * connector apply, resync, the local stack and the docker-compose one-shot compute it with these
  * same functions. Entries the user put in the list are kept: the ones we manage are recorded in
- * MANAGED_EXCLUDE_KEY, so that a column that is no longer generated (or a dropped table) leaves
- * the list again without touching the user's own entries.
+ * MANAGED_EXCLUDE_KEY, so that a column that is no longer generated or configured (or a dropped
+ * table) leaves the list again without touching the user's own entries.
  *
  * Framework-free on purpose (tools/stack and deploy/compose import it).
  */
+import {
+  excludedColumns as configuredExclusions,
+  loadSearchsyncConfig,
+  tableSettings,
+  type SearchsyncConfig,
+} from '@searchsync/config';
 import type { PoolClient } from 'pg';
 
 export const EXCLUDE_KEY = 'column.exclude.list';
@@ -22,19 +31,63 @@ export const MANAGED_EXCLUDE_KEY = 'searchsync.managed.column.exclude.list';
 type Queryable = Pick<PoolClient, 'query'>;
 export type Config = Record<string, string>;
 
-/** A column of a synced table that PostgreSQL's logical replication does not carry. */
-export interface UnreplicatedColumn {
-  schema: string;
-  table: string;
-  column: string;
-  /** `s` stored, `v` virtual (PostgreSQL 18). */
-  kind: 's' | 'v';
+/** Which connector and tables the exclusions are for. */
+export interface ExclusionSettings {
+  publication: string;
+  schemas: string[];
 }
 
 export const STORED_GENERATED_REASON =
   'generated column: PostgreSQL replicates generated columns only from version 18, with the publication option publish_generated_columns = stored';
 export const VIRTUAL_GENERATED_REASON =
   'virtual generated column: PostgreSQL never replicates virtual generated columns';
+
+/** A column of a synced table as the exclusions need it. */
+export interface SourceColumn {
+  name: string;
+  /** Part of the primary key. */
+  key: boolean;
+  /**
+   * The kind of generated column the publication does not carry (`s` stored before PostgreSQL
+   * 18 or without publish_generated_columns, `v` virtual), null when it is replicated.
+   */
+  unreplicated: 's' | 'v' | null;
+}
+
+/** A root table of the synced schemas (a partition's rows are published as its root's). */
+export interface SourceTable {
+  schema: string;
+  table: string;
+  /** In column order. */
+  columns: SourceColumn[];
+}
+
+/** A column the connector leaves out, and why (for log lines and GET /v1/publication). */
+export interface ExcludedColumn {
+  schema: string;
+  table: string;
+  column: string;
+  /** One or both: a generated column PostgreSQL does not replicate; searchsync.yaml excludes it. */
+  causes: ('generated' | 'configured')[];
+  /** The causes in words, e.g. `generated column; excluded by /app/searchsync.yaml:4`. */
+  reason: string;
+}
+
+/** Something `searchsync.yaml` asks for that cannot be done, with the fix. */
+export interface ExclusionProblem {
+  /** `schema.table` */
+  table: string;
+  column: string;
+  /** `key-column`: never excluded; `unknown-column`: no such column (a typo keeps a column in). */
+  kind: 'key-column' | 'unknown-column';
+  message: string;
+}
+
+export interface ExclusionPlan {
+  /** In table and column order. */
+  columns: ExcludedColumn[];
+  problems: ExclusionProblem[];
+}
 
 /** True when the publication sends stored generated columns (PostgreSQL 18+, publish_generated_columns = stored). */
 export async function publishesGeneratedColumns(
@@ -53,32 +106,137 @@ export async function publishesGeneratedColumns(
 }
 
 /**
- * The generated columns of every table of the synced schemas (root tables: a partition's rows are
- * published as its root's) that the publication does not carry, in table and column order.
- * Tables kept out of the publication count too, so nothing changes when they enter it.
+ * Every root table of the synced schemas with its columns, key and the generated columns the
+ * publication does not carry. Tables kept out of the publication count too, so nothing changes
+ * when they enter it.
  */
-export async function unreplicatedGeneratedColumns(
+export async function sourceTables(
   db: Queryable,
-  settings: { publication: string; schemas: string[] },
-): Promise<UnreplicatedColumn[]> {
+  settings: ExclusionSettings,
+): Promise<SourceTable[]> {
   const { rows } = await db.query<{
     schema: string;
     table: string;
-    column: string;
-    kind: 's' | 'v';
+    column: string | null;
+    generated: string | null;
+    key: boolean;
   }>(
-    `select n.nspname as schema, c.relname as table, a.attname as column, a.attgenerated::text as kind
-       from pg_attribute a
-       join pg_class c on c.oid = a.attrelid
+    `select n.nspname as schema, c.relname as table, a.attname as column,
+            a.attgenerated::text as generated,
+            coalesce(a.attnum = any(k.conkey), false) as key
+       from pg_class c
        join pg_namespace n on n.oid = c.relnamespace
-      where a.attnum > 0 and not a.attisdropped and a.attgenerated <> ''
-        and c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
+       left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+       left join pg_constraint k on k.conrelid = c.oid and k.contype = 'p'
+      where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)
       order by n.nspname, c.relname, a.attnum`,
     [settings.schemas],
   );
-  if (rows.length === 0) return [];
-  const stored = await publishesGeneratedColumns(db, settings.publication);
-  return rows.filter((r) => r.kind === 'v' || !stored);
+  const stored = rows.some((r) => r.generated === 's')
+    ? await publishesGeneratedColumns(db, settings.publication)
+    : false;
+  const tables = new Map<string, SourceTable>();
+  for (const row of rows) {
+    const name = `${row.schema}.${row.table}`;
+    let table = tables.get(name);
+    if (!table) {
+      table = { schema: row.schema, table: row.table, columns: [] };
+      tables.set(name, table);
+    }
+    if (row.column === null) continue;
+    table.columns.push({
+      name: row.column,
+      key: row.key,
+      unreplicated: row.generated === 'v' ? 'v' : row.generated === 's' && !stored ? 's' : null,
+    });
+  }
+  return [...tables.values()];
+}
+
+/** Where a table's section of searchsync.yaml is, for messages. */
+function sectionOf(config: SearchsyncConfig, table: string): string {
+  const location = config.locations.get(table);
+  return location ? `${location.file}:${location.line}` : 'searchsync.yaml';
+}
+
+/**
+ * What the connector must exclude: the generated columns PostgreSQL does not replicate, merged
+ * with the columns the configuration excludes (`excludedColumns` of @searchsync/config: key
+ * columns stay), one entry per column; and what of the configuration cannot be applied. Pure.
+ */
+export function planExclusions(tables: SourceTable[], config: SearchsyncConfig): ExclusionPlan {
+  const columns: ExcludedColumn[] = [];
+  const problems: ExclusionProblem[] = [];
+  for (const table of tables) {
+    const name = `${table.schema}.${table.table}`;
+    const settings = tableSettings(config, table);
+    const names = table.columns.map((c) => c.name);
+    const keys = table.columns.filter((c) => c.key).map((c) => c.name);
+    const configured = new Set(configuredExclusions(settings, names, keys));
+    const configuredReason =
+      settings.include === null
+        ? `excluded by ${sectionOf(config, name)}`
+        : `not in the include list of ${sectionOf(config, name)}`;
+    for (const column of table.columns) {
+      const causes: ExcludedColumn['causes'] = [];
+      const reasons: string[] = [];
+      if (column.unreplicated) {
+        causes.push('generated');
+        reasons.push(
+          column.unreplicated === 'v'
+            ? 'virtual generated column PostgreSQL never replicates'
+            : 'generated column PostgreSQL does not replicate',
+        );
+      }
+      if (configured.has(column.name)) {
+        causes.push('configured');
+        reasons.push(configuredReason);
+      }
+      if (causes.length > 0) {
+        columns.push({
+          schema: table.schema,
+          table: table.table,
+          column: column.name,
+          causes,
+          reason: reasons.join('; '),
+        });
+      }
+    }
+    for (const column of [...settings.exclude, ...(settings.include ?? [])]) {
+      if (keys.includes(column) && settings.exclude.includes(column)) {
+        problems.push({
+          table: name,
+          column,
+          kind: 'key-column',
+          message: `${sectionOf(config, name)}: ${name} exclude names ${column}, a primary-key column: key columns are always synced (they make the document id) — remove ${column} from exclude`,
+        });
+      } else if (!names.includes(column)) {
+        const list = settings.exclude.includes(column) ? 'exclude' : 'include';
+        problems.push({
+          table: name,
+          column,
+          kind: 'unknown-column',
+          message: `${sectionOf(config, name)}: ${name} ${list} names ${column}, which the table does not have — check the spelling (${names.join(', ')})`,
+        });
+      }
+    }
+  }
+  return { columns, problems };
+}
+
+/** The prefixes (`schema\.table\.`) of the entries of these tables (see ensureColumnExclusions). */
+export function tablePrefixes(tables: SourceTable[]): Set<string> {
+  return new Set(tables.map((t) => excludeEntry({ schema: t.schema, table: t.table, column: '' })));
+}
+
+/** The plan for the synced tables as PostgreSQL has them now, with their entry prefixes. */
+export async function currentExclusions(
+  db: Queryable,
+  settings: ExclusionSettings,
+  config: SearchsyncConfig,
+): Promise<ExclusionPlan & { tables: Set<string> }> {
+  const tables = await sourceTables(db, settings);
+  return { ...planExclusions(tables, config), tables: tablePrefixes(tables) };
 }
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\,]/g, '\\$&');
@@ -134,16 +292,25 @@ export function withManagedEntries(config: Config, entries: string[]): Config {
 }
 
 /**
- * A connector config as it is registered: with the generated columns of the synced tables that
- * PostgreSQL does not replicate excluded, so that even the first (initial) snapshot leaves them
- * out. The admin's connector apply, the local stack and the docker-compose one-shot use this.
+ * A connector config as it is registered: with the generated columns PostgreSQL does not
+ * replicate and the columns searchsync.yaml excludes in EXCLUDE_KEY, so that even the first
+ * (initial) snapshot leaves them out. The admin's connector apply, the local stack and the
+ * docker-compose one-shot use this. `tableConfig` defaults to the files SEARCHSYNC_CONFIG names
+ * (read now; an invalid file throws TableConfigInvalidError). `log` hears each entry with its
+ * reason, and each part of the configuration that cannot be applied.
  */
-export async function withGeneratedColumnExclusions(
+export async function withColumnExclusions(
   db: Queryable,
-  settings: { publication: string; schemas: string[] },
+  settings: ExclusionSettings,
   config: Config,
+  tableConfig: SearchsyncConfig = loadSearchsyncConfig(),
+  log: (line: string) => void = () => undefined,
 ): Promise<Config> {
-  return withManagedExclusions(config, await unreplicatedGeneratedColumns(db, settings));
+  const plan = planExclusions(await sourceTables(db, settings), tableConfig);
+  for (const column of plan.columns)
+    log(`${EXCLUDE_KEY}: ${excludeEntry(column)} (${column.reason})`);
+  for (const problem of plan.problems) log(problem.message);
+  return withManagedExclusions(config, plan.columns);
 }
 
 /**
@@ -210,6 +377,26 @@ export async function waitForRestart(
   return false;
 }
 
+/** What a change of our entries adds and removes, each added entry with its reason. */
+export function describeChange(
+  before: ReadonlySet<string>,
+  after: ReadonlySet<string>,
+  columns: ExcludedColumn[],
+): string {
+  const reasons = new Map(columns.map((c) => [excludeEntry(c), c.reason]));
+  const added = [...after]
+    .filter((entry) => !before.has(entry))
+    .map((entry) => `${entry} (${reasons.get(entry) ?? 'kept: its table is gone'})`);
+  const removed = [...before].filter((entry) => !after.has(entry));
+  const parts: string[] = [];
+  if (added.length > 0) parts.push(`+ ${added.join(', ')}`);
+  if (removed.length > 0)
+    parts.push(
+      `- ${removed.join(', ')} (no longer generated nor excluded by the configuration, or its table is gone)`,
+    );
+  return `${EXCLUDE_KEY} ${parts.join('; ')}`;
+}
+
 /** Entries of dropped tables kept (to spare a restart) before they are cleaned up anyway. */
 const MAX_GONE_KEPT = 50;
 
@@ -217,27 +404,10 @@ const MAX_GONE_KEPT = 50;
 let queue: Promise<unknown> = Promise.resolve();
 
 /**
- * The prefixes (`schema\.table\.`) of the entries of every root table of the synced schemas:
- * an entry of ours matching none names a table that is gone.
- */
-export async function existingTablePrefixes(
-  db: Queryable,
-  schemas: string[],
-): Promise<Set<string>> {
-  const { rows } = await db.query<{ schema: string; table: string }>(
-    `select n.nspname as schema, c.relname as table
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.relkind in ('r', 'p') and not c.relispartition and n.nspname = any($1)`,
-    [schemas],
-  );
-  return new Set(rows.map((r) => excludeEntry({ ...r, column: '' })));
-}
-
-/**
  * Brings the connector's exclusions to `columns` (keeping the user's entries), changing its
  * config only when they differ, and waits for the restarted task. Never throws.
  *
- * `tables` (existingTablePrefixes): when given, an entry of ours whose table is gone is kept
+ * `tables` (tablePrefixes): when given, an entry of ours whose table is gone is kept
  * rather than removed — a dropped table then costs no task restart; the entry is harmless until
  * a table of that name appears again, and is then judged by that table's columns. Such entries
  * leave with the next change that restarts the task anyway, or once there are too many.
@@ -245,7 +415,7 @@ export async function existingTablePrefixes(
 export function ensureColumnExclusions(
   backend: ExclusionBackend,
   name: string,
-  columns: UnreplicatedColumn[],
+  columns: ExcludedColumn[],
   log: (line: string) => void = () => undefined,
   tables?: ReadonlySet<string>,
 ): Promise<ExclusionOutcome> {
@@ -278,11 +448,7 @@ export function ensureColumnExclusions(
     try {
       const before = new Set(splitExcludeList(current[MANAGED_EXCLUDE_KEY]));
       const after = new Set(splitExcludeList(next[MANAGED_EXCLUDE_KEY]));
-      const added = [...after].filter((e) => !before.has(e));
-      const removed = [...before].filter((e) => !after.has(e));
-      log(
-        `connector ${name}: ${EXCLUDE_KEY} ${added.length ? `+ ${added.join(', ')}` : ''}${added.length && removed.length ? '; ' : ''}${removed.length ? `- ${removed.join(', ')}` : ''} (generated columns PostgreSQL does not replicate); the task restarts`,
-      );
+      log(`connector ${name}: ${describeChange(before, after, columns)}; the task restarts`);
       await backend.apply(name, next);
     } catch (error) {
       return {

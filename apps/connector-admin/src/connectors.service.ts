@@ -13,12 +13,18 @@ import {
   type ConnectorView,
   type ValidationOutcome,
 } from '@searchsync/connect-client';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
+import {
+  ADMIN_CONFIG,
+  CONNECTOR_BACKEND,
+  TABLE_CONFIG,
+  type AdminConfig,
+  type SearchsyncConfigWatcher,
+} from './admin-config';
 import { AdminBadRequestError, ConnectorInvalidError, ConnectorPolicyError } from './admin.errors';
 import {
   MANAGED_EXCLUDE_KEY,
   splitExcludeList,
-  withGeneratedColumnExclusions,
+  withColumnExclusions,
   withManagedEntries,
 } from './column-exclusions';
 import { Infrastructure } from './infrastructure.service';
@@ -72,6 +78,7 @@ export class ConnectorsService {
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     @Inject(CONNECTOR_BACKEND) readonly backend: ConnectorBackend,
     private readonly infra: Infrastructure,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
   list(): Promise<ConnectorView[]> {
@@ -124,7 +131,7 @@ export class ConnectorsService {
     delete requested.name;
     const config =
       name === this.config.ADMIN_CONNECTOR_NAME
-        ? await this.withGeneratedExclusions(name, requested)
+        ? await this.withExclusions(name, requested)
         : requested;
     const violations = checkConnectorPolicy(config, {
       allowedClasses: this.config.ADMIN_CONNECTOR_CLASSES,
@@ -145,29 +152,29 @@ export class ConnectorsService {
   }
 
   /**
-   * Our connector leaves out the generated columns PostgreSQL does not replicate (see
-   * column-exclusions.ts; the publication reconciler keeps them current): a config applied here
-   * gets them too, next to the entries of column.exclude.list it brings itself. When PostgreSQL
-   * cannot be read, the exclusions the connector has now are kept rather than dropped.
+   * Our connector leaves out the generated columns PostgreSQL does not replicate and the columns
+   * searchsync.yaml excludes (see column-exclusions.ts; the publication reconciler keeps them
+   * current): a config applied here gets them too, next to the entries of column.exclude.list it
+   * brings itself, so that not even its first snapshot carries an excluded column. When
+   * PostgreSQL cannot be read, the exclusions the connector has now are kept rather than dropped.
    */
-  private async withGeneratedExclusions(
-    name: string,
-    config: ConnectorConfig,
-  ): Promise<ConnectorConfig> {
+  private async withExclusions(name: string, config: ConnectorConfig): Promise<ConnectorConfig> {
     try {
-      return await withGeneratedColumnExclusions(
+      return await withColumnExclusions(
         this.infra.pool,
         {
           publication: this.config.SEARCHSYNC_PUBLICATION,
           schemas: this.config.SEARCHSYNC_SCHEMAS,
         },
         config,
+        this.tableConfig.current(),
+        (line) => this.logger.log(line),
       );
     } catch (error) {
       const existing = await this.backend.config(name).catch(() => null);
       const kept = splitExcludeList(existing?.[MANAGED_EXCLUDE_KEY]);
       this.logger.warn(
-        `generated columns of the synced tables not read (${(error as Error).message}); keeping the ${kept.length} excluded now`,
+        `columns to exclude from the synced tables not read (${(error as Error).message}); keeping the ${kept.length} excluded now`,
       );
       return withManagedEntries(config, kept);
     }

@@ -19,7 +19,7 @@ export class PipelineController {
   @Get('pipeline')
   @ApiOperation({
     summary:
-      'Connector/task states, replication slot, Kafka lag per table, rows vs documents, freshness, dead letters, overall status with reasons',
+      'Connector/task states, replication slot, Kafka lag per table, rows vs documents, freshness, dead letters, tables whose index needs a rebuild, the table configuration in force (files, rejected change), overall status with reasons',
   })
   snapshot(): Promise<PipelineSnapshot> {
     return this.pipeline.snapshot();
@@ -58,7 +58,7 @@ export class PipelineController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Compare rows with documents by primary key and content (streamed); capped id lists + totals',
+      'Compare rows with documents by primary key and content (streamed; columns searchsync.yaml excludes are not compared, documents still holding them are counted in staleExcluded); capped id lists + totals',
   })
   @ApiQuery({
     name: 'limit',

@@ -5,9 +5,16 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { rebuildNeed, tableSettings } from '@searchsync/config';
 import type { ConnectorBackend, ConnectorView } from '@searchsync/connect-client';
-import { tableIndexNames } from '@searchsync/search-engine';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
+import { tableIndexNames, type TableMapping } from '@searchsync/search-engine';
+import {
+  ADMIN_CONFIG,
+  CONNECTOR_BACKEND,
+  TABLE_CONFIG,
+  type AdminConfig,
+  type SearchsyncConfigWatcher,
+} from './admin-config';
 import { AdminMetrics } from './admin-metrics';
 import { DeadLettersService } from './dead-letters.service';
 import { PublicationReconciler } from './publication-reconciler.service';
@@ -40,6 +47,19 @@ export interface TableHealth {
   freshnessSeconds: number | null;
   /** Unresolved dead letters of this table; null when the dead-letter topic is unreadable. */
   deadLetters: number | null;
+  /**
+   * Why the table's index must be rebuilt (its configuration changed since it was built, or the
+   * indexer flagged a type conflict), with how; null when it need not be, or has no index yet.
+   */
+  needsRebuild: string | null;
+}
+
+/** The table configuration in force (searchsync.yaml). */
+export interface ConfigurationHealth {
+  /** Files read, in order; empty when there is none (every table synced as it is). */
+  files: string[];
+  /** Why the last change of the files was rejected (the previous configuration stays), or null. */
+  error: string | null;
 }
 
 export interface IndexerHealth {
@@ -70,6 +90,7 @@ export interface PipelineSnapshot {
    */
   advice: { table: string; columns: string[]; advice: string }[];
   indexer: IndexerHealth;
+  configuration: ConfigurationHealth;
   /** Unresolved dead letters (replayed and discarded ones no longer count). */
   deadLetters: number | null;
   totals: { kafkaLag: number; maxFreshnessSeconds: number | null };
@@ -159,6 +180,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly healer: HealerService,
     private readonly deadLetterService: DeadLettersService,
     private readonly publication: PublicationReconciler,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -298,6 +320,16 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       );
     }
 
+    const configuration: ConfigurationHealth = {
+      files: this.tableConfig.current().files,
+      error: this.tableConfig.lastError(),
+    };
+    if (configuration.error) {
+      degrade(
+        `table configuration change rejected, the previous one stays in force: ${configuration.error}`,
+      );
+    }
+
     const status: PipelineStatus = reasons.some((r) => r.level === 'failing')
       ? 'failing'
       : reasons.length > 0
@@ -314,8 +346,9 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       slot: slotHealth,
       tables: tableList,
       tablesWithoutPrimaryKey: missingKeys,
-      advice: settledValue(toastRisks) ?? [],
+      advice: [...(settledValue(toastRisks) ?? []), ...this.exclusionAdvice()],
       indexer,
+      configuration,
       deadLetters: deadLetterCount,
       totals: {
         kafkaLag: tableList.reduce((sum, t) => sum + (t.kafkaLag ?? 0), 0),
@@ -483,6 +516,18 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   /**
+   * What of searchsync.yaml's exclusions the reconciler's last pass could not apply: a key
+   * column (always synced) or a column the table does not have (a typo keeps the real one in).
+   */
+  private exclusionAdvice(): { table: string; columns: string[]; advice: string }[] {
+    return this.publication.status().columnExclusions.problems.map((problem) => ({
+      table: problem.table,
+      columns: [problem.column],
+      advice: problem.message,
+    }));
+  }
+
+  /**
    * Debezium 3.6 sends `null` for an unchanged TOASTed array of these element types under
    * REPLICA IDENTITY DEFAULT, indistinguishable from a real NULL (docs/values.md): only a full
    * replica identity carries the value.
@@ -535,7 +580,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     const tables = await this.syncedTables();
     const prefix = this.config.SEARCHSYNC_TOPIC_PREFIX;
     const topics = tables.map((t) => `${prefix}.${t.schema}.${t.table}`);
-    const [lags, documents, freshness] = await Promise.all([
+    const [lags, documents, freshness, mappings] = await Promise.all([
       this.kafkaLag(topics).catch((error: Error) => {
         this.logger.warn(`Kafka lag unreadable: ${error.message}`);
         return new Map<string, number | null>();
@@ -546,7 +591,9 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
           ? parseGaugeByTable(s.text, 'searchsync_indexer_last_applied_source_timestamp_seconds')
           : new Map<string, number>(),
       ),
+      this.tableMappings(),
     ]);
+    const config = this.tableConfig.current();
     const out: TableHealth[] = [];
     for (const t of tables) {
       const name = `${t.schema}.${t.table}`;
@@ -554,6 +601,8 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       const exact = t.estimate < 5_000_000 ? await this.exactCount(t.schema, t.table) : null;
       const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, t).alias;
       const applied = freshness.get(name);
+      // No index yet: the indexer creates it with the configuration in force.
+      const mapping = mappings?.get(alias);
       out.push({
         table: name,
         topic,
@@ -563,9 +612,23 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
         documents: documents === null ? null : (documents.get(alias) ?? 0),
         freshnessSeconds: applied === undefined ? null : Math.max(0, Date.now() / 1000 - applied),
         deadLetters: null,
+        needsRebuild: mapping ? rebuildNeed(tableSettings(config, t), mapping.meta) : null,
       });
     }
     return out;
+  }
+
+  /** The tables' live indices by alias (a rebuild's new generation has another alias). */
+  private async tableMappings(): Promise<Map<string, TableMapping> | null> {
+    try {
+      const mappings = await this.infra.engine.listTableMappings(
+        this.config.SEARCHSYNC_INDEX_PREFIX,
+      );
+      return new Map(mappings.map((m) => [m.alias, m]));
+    } catch (error) {
+      this.logger.warn(`index mappings unreadable: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   /** Lag of the indexer group per topic: end offset minus committed offset, summed over partitions. */

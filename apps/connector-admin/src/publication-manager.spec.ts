@@ -1,7 +1,12 @@
+import { EMPTY_SEARCHSYNC_CONFIG, parseSearchsyncConfig } from '@searchsync/config';
 import {
+  columnsToExclude,
   deferUncovered,
   exclusionFix,
+  heldTables,
+  holdReason,
   managedNames,
+  MANAGED_SQL_VERSION,
   planIsNoop,
   planMembership,
   planStatements,
@@ -17,11 +22,12 @@ import {
 import states from './fixtures/publication-states.json';
 
 type RecordedState = Omit<PublicationState, 'candidates' | 'strays'> & {
-  candidates: Omit<CandidateTable, 'generatedColumns' | 'partitioned'>[];
+  candidates: Omit<CandidateTable, 'generatedColumns' | 'partitioned' | 'columns'>[];
   strays: { relid: string; name: string }[];
 };
-// Recorded before inspectPublication() read generated columns and relkind: none of those
-// tables has a generated column; p (partition p1) and q (partition q1) are the partitioned ones.
+// Recorded before inspectPublication() read generated columns, relkind and columns: none of
+// those tables has a generated column; p (partition p1) and q (partition q1) are the
+// partitioned ones; the key columns stand in for the columns (tests give more where needed).
 const PARTITIONED = new Set(['p', 'q']);
 const withoutGenerated = (state: RecordedState): PublicationState => ({
   ...state,
@@ -29,6 +35,7 @@ const withoutGenerated = (state: RecordedState): PublicationState => ({
     ...c,
     generatedColumns: [],
     partitioned: PARTITIONED.has(c.table),
+    columns: c.primaryKey,
   })),
   strays: state.strays.map((s) => ({ ...s, partitioned: false })),
 });
@@ -177,6 +184,115 @@ describe('deferUncovered', () => {
   });
 });
 
+describe('configured exclusions hold a table back', () => {
+  const config = parseSearchsyncConfig([
+    {
+      file: '/etc/searchsync/searchsync.yaml',
+      text: [
+        'tables:',
+        '  h4scratch.w1:',
+        '    exclude: [email, id]',
+        '  h4scratch.u2:',
+        '    include: [name]',
+        '  h4scratch.t1:',
+        '    fields:',
+        '      name: { type: keyword }',
+        '  h4scratch.later:',
+        '    exclude: [secret]',
+      ].join('\n'),
+    },
+  ]);
+  // w1 (key id) enters with a snapshot in the recorded state.
+  const withColumns = (state: PublicationState, table: string, columns: string[]) => ({
+    ...state,
+    candidates: state.candidates.map((c) => (c.table === table ? { ...c, columns } : c)),
+  });
+  const state = withColumns(recorded.h4_pub, 'w1', ['id', 'email', 'name']);
+  const w1 = state.candidates.find((c) => c.table === 'w1')!;
+  const entry = (column: string) => `h4scratch\\.w1\\.${column}`;
+
+  it('records every table whose section excludes a column, existing or not, with where', () => {
+    expect(heldTables(config)).toEqual([
+      {
+        schema: 'h4scratch',
+        table: 'later',
+        reason: '/etc/searchsync/searchsync.yaml:9 excludes columns of it',
+      },
+      {
+        schema: 'h4scratch',
+        table: 'u2',
+        reason: '/etc/searchsync/searchsync.yaml:4 excludes columns of it',
+      },
+      {
+        schema: 'h4scratch',
+        table: 'w1',
+        reason: '/etc/searchsync/searchsync.yaml:2 excludes columns of it',
+      },
+    ]);
+    expect(heldTables(EMPTY_SEARCHSYNC_CONFIG)).toEqual([]);
+  });
+
+  it('needs the configured columns excluded, never a key column, next to the generated ones', () => {
+    expect(columnsToExclude(w1, config)).toEqual(['email']);
+    expect(columnsToExclude({ ...w1, generatedColumns: ['total'] }, config)).toEqual([
+      'total',
+      'email',
+    ]);
+    const u2 = { ...w1, table: 'u2', columns: ['v', 'name', 'notes', 'ssn'], primaryKey: ['v'] };
+    expect(columnsToExclude(u2, config)).toEqual(['notes', 'ssn']);
+    expect(columnsToExclude(w1)).toEqual([]);
+  });
+
+  it('lets the table in only once the running connector excludes its columns', () => {
+    const plan = planMembership(state);
+    const waiting = deferUncovered(plan, new Set(), { tableConfig: config });
+    expect(waiting.deferred).toEqual(['h4scratch.w1']);
+    expect(names(waiting.add)).toEqual([]);
+    expect(names(waiting.desired)).not.toContain('h4scratch.w1');
+    expect(holdReason(w1, new Set(), { tableConfig: config })).toBe(
+      'the connector does not exclude email yet',
+    );
+    const admitted = deferUncovered(plan, new Set([entry('email')]), {
+      tableConfig: config,
+      held: new Set(['h4scratch.w1']),
+    });
+    expect(admitted.deferred).toEqual([]);
+    // It enters with a snapshot: the rows written while it was held back are read then.
+    expect(names(admitted.snapshot)).toEqual(['h4scratch.w1']);
+  });
+
+  it('keeps a held table waiting for the admin when the caller has no configuration', () => {
+    const plan = planMembership(state);
+    const held = new Set(['h4scratch.w1']);
+    expect(deferUncovered(plan, new Set([entry('email')]), { held }).deferred).toEqual([
+      'h4scratch.w1',
+    ]);
+    expect(holdReason(w1, new Set(), { held })).toBe(
+      'held for the connector admin, which applies searchsync.yaml',
+    );
+    // Neither configured nor held: nothing to wait for.
+    expect(deferUncovered(plan, new Set()).deferred).toEqual([]);
+  });
+
+  it('keeps a table held by a newer configuration than the pass has', () => {
+    const older = parseSearchsyncConfig([{ file: 'old.yaml', text: 'tables: {}' }]);
+    const plan = planMembership(state);
+    const waiting = deferUncovered(plan, new Set(), {
+      tableConfig: older,
+      held: new Set(['h4scratch.w1']),
+    });
+    expect(waiting.deferred).toEqual(['h4scratch.w1']);
+  });
+
+  it('never holds back a publication being created: the connector registered with it excludes them', () => {
+    const created = planMembership(withColumns(recorded.h4_pub_missing, 'w1', ['id', 'email']));
+    expect(
+      deferUncovered(created, new Set(), { tableConfig: config, held: new Set(['h4scratch.w1']) })
+        .deferred,
+    ).toEqual([]);
+  });
+});
+
 describe('exclusionFix', () => {
   const table = recorded.h4_pub.candidates.find((c) => c.table === 'b')!;
 
@@ -284,6 +400,20 @@ describe('triggerFunctionSql', () => {
     );
     expect(sql).toContain("'alter publication %I add table %s%I.%I'");
     expect(sql).toContain("case when r.relkind = 'p' then '' else 'only ' end");
+  });
+
+  it('never adds a table searchsync.yaml excludes columns of (held_table): the reconciler does', () => {
+    const sql = triggerFunctionSql({ publication: 'p', schemas: ['public'], ddlTrigger: true });
+    const loop = sql.slice(sql.indexOf('select root.oid as relid, root.relkind'));
+    const held = loop.indexOf('from searchsync_cdc.held_table h');
+    expect(held).toBeGreaterThan(0);
+    expect(loop).toContain(
+      'where h.publication = pub and h.schema_name = n.nspname and h.table_name = root.relname',
+    );
+    // In the selection of the tables to add: a held table is neither added nor signalled.
+    expect(held).toBeLessThan(loop.indexOf('loop'));
+    expect(sql).toContain(`searchsync v${MANAGED_SQL_VERSION} `);
+    expect(MANAGED_SQL_VERSION).toBe(5);
   });
 
   it('leaves a table holding rows with unreplicated generated columns to the reconciler', () => {

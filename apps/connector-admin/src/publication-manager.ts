@@ -6,6 +6,11 @@
  * docker-compose one-shot (deploy/compose) all prepare the database through this one module.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  excludedColumns as configuredExclusions,
+  tableSettings,
+  type SearchsyncConfig,
+} from '@searchsync/config';
 import type { Pool, PoolClient } from 'pg';
 import { excludeEntry, publishesGeneratedColumns } from './column-exclusions';
 
@@ -14,7 +19,7 @@ export const CDC_SCHEMA = 'searchsync_cdc';
 export const CDC_TABLES = ['signal', 'heartbeat'] as const;
 
 /** Bumped whenever the SQL objects below change, so older installations are replaced. */
-export const MANAGED_SQL_VERSION = 4;
+export const MANAGED_SQL_VERSION = 5;
 
 export interface PublicationSettings {
   /** Publication name (the connector's `publication.name`). */
@@ -60,6 +65,8 @@ export interface CandidateTable {
   partitioned: boolean;
   /** Listed in the publication by name (not through a schema). */
   listed: boolean;
+  /** Every column, in column order (what an `include` list of searchsync.yaml leaves out). */
+  columns: string[];
   /**
    * Its generated columns the publication does not carry (all of them before PostgreSQL 18):
    * the connector must exclude them before Debezium reads the table's rows (column-exclusions.ts).
@@ -103,7 +110,8 @@ export interface MembershipPlan {
   excluded: Exclusion[];
   /**
    * Tables that would enter with a snapshot while the connector does not exclude their
-   * generated columns yet: left out until a later pass (after the exclusion is applied).
+   * generated columns, or the columns searchsync.yaml excludes, yet: left out until a later pass
+   * (after the exclusion is applied).
    */
   deferred: string[];
 }
@@ -121,7 +129,10 @@ export interface ReconcileReport {
   added: string[];
   dropped: string[];
   excluded: Exclusion[];
-  /** Tables waiting for the connector to exclude their generated columns (see MembershipPlan). */
+  /**
+   * Tables waiting for the connector to exclude their generated columns or the columns
+   * searchsync.yaml excludes (see MembershipPlan).
+   */
   deferred: string[];
   trigger: TriggerStatus;
 }
@@ -197,6 +208,14 @@ comment on function ${CDC_SCHEMA}.replication_blocker(oid) is 'searchsync v${MAN
 export const FALLBACK_TABLE = 'identity_fallback';
 
 /**
+ * The tables searchsync.yaml excludes columns of, per publication, by name (a section may come
+ * before its table): the event trigger never adds them, since it cannot know whether the
+ * connector's running config excludes their columns yet; the reconciler adds them once it does
+ * (see holdConfiguredTables and deferUncovered). Kept current by whoever holds the configuration.
+ */
+export const HELD_TABLE = 'held_table';
+
+/**
  * The event triggers' one function (it branches on the event). It runs inside the user's DDL
  * transaction, so it must never make that DDL fail: every statement sits in an exception block
  * that only raises a WARNING, and every lock wait is short (`lock_timeout` 100 ms): ALTER
@@ -212,7 +231,9 @@ export const FALLBACK_TABLE = 'identity_fallback';
  *   (the DDL already holds the table's lock), so the next UPDATE still works; the admin's
  *   reconciler later drops it and restores the identity. It adds the tables this very command
  *   touched once they can be replicated — with a snapshot signal when they already hold rows —
- *   and leaves an add that would wait to the reconciler (which signals the snapshot).
+ *   and leaves an add that would wait to the reconciler (which signals the snapshot), as it
+ *   leaves every table of HELD_TABLE: an excluded column must not stream for even one row
+ *   before the connector excludes it. Held back, a table is simply unpublished: its writes work.
  * - sql_drop: a cascaded drop (DROP DOMAIN/TYPE/EXTENSION/… CASCADE) may take a key column, a
  *   constraint or an index with it; the published tables are checked again.
  */
@@ -370,6 +391,10 @@ begin
       join pg_namespace n on n.oid = root.relnamespace
      where root.oid = any (touched) and not root.relispartition and n.nspname = any (synced)
        and not exists (select 1 from pg_publication_rel pr where pr.prpubid = pub_id and pr.prrelid = root.oid)
+       -- searchsync.yaml excludes columns of it: the reconciler adds it once the connector
+       -- excludes them (with a snapshot of the rows written meanwhile).
+       and not exists (select 1 from ${CDC_SCHEMA}.${HELD_TABLE} h
+                        where h.publication = pub and h.schema_name = n.nspname and h.table_name = root.relname)
        and ${CDC_SCHEMA}.replication_blocker(root.oid) is null
   loop
     begin
@@ -443,8 +468,9 @@ const CDC_SETUP = [
   `create table if not exists ${CDC_SCHEMA}.heartbeat (id int primary key, ts timestamptz not null)`,
   // previous: pg_class.relreplident before the trigger set FULL.
   `create table if not exists ${CDC_SCHEMA}.${FALLBACK_TABLE} (relid oid primary key, previous "char" not null, at timestamptz not null default now())`,
+  `create table if not exists ${CDC_SCHEMA}.${HELD_TABLE} (publication text not null, schema_name text not null, table_name text not null, reason text not null, at timestamptz not null default now(), primary key (publication, schema_name, table_name))`,
 ];
-const CDC_OWN_TABLES = [...CDC_TABLES, FALLBACK_TABLE];
+const CDC_OWN_TABLES = [...CDC_TABLES, FALLBACK_TABLE, HELD_TABLE];
 
 /** Schema, signal and heartbeat tables, and the blocker functions (when missing or older). */
 export async function ensureCdcObjects(db: Queryable): Promise<void> {
@@ -475,6 +501,7 @@ interface CandidateRow {
   unsafe_partitions: string[];
   partitioned: boolean;
   listed: boolean;
+  columns: string[];
   generated: string[];
 }
 
@@ -524,6 +551,9 @@ export async function inspectPublication(
                      where pr.prpubid = $4::oid and pr.prrelid = c.oid) as listed,
             coalesce((select array_agg(a.attname::text order by a.attnum)
                         from pg_attribute a
+                       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '{}') as columns,
+            coalesce((select array_agg(a.attname::text order by a.attnum)
+                        from pg_attribute a
                        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
                          and (a.attgenerated = 'v' or (a.attgenerated = 's' and not $5))), '{}') as generated
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -548,6 +578,7 @@ export async function inspectPublication(
     unsafePartitions: r.unsafe_partitions,
     partitioned: r.partitioned,
     listed: r.listed,
+    columns: r.columns,
     generatedColumns: r.generated,
   }));
   const known = new Set(candidates.map((c) => c.relid));
@@ -681,20 +712,75 @@ export function planMembership(state: PublicationState): MembershipPlan {
   };
 }
 
+/** What decides whether a table entering the publication must wait (see deferUncovered). */
+export interface HoldBack {
+  /**
+   * searchsync.yaml as the caller has it: a table whose columns it excludes waits until the
+   * connector excludes them. Absent (a caller without the configuration): a table of `held`
+   * always waits, for the admin's reconciler, which has it.
+   */
+  tableConfig?: SearchsyncConfig;
+  /** `schema.table` of HELD_TABLE, as the database has it now. */
+  held?: ReadonlySet<string>;
+}
+
+/** True when searchsync.yaml leaves a column of the table out (even one it does not have yet). */
+export function configuresExclusions(
+  config: SearchsyncConfig,
+  table: { schema: string; table: string },
+): boolean {
+  const settings = tableSettings(config, table);
+  return settings.exclude.length > 0 || settings.include !== null;
+}
+
+/**
+ * The columns the connector must exclude before the table's rows may stream: its generated
+ * columns the publication does not carry, and (with a configuration) the ones searchsync.yaml
+ * excludes — key columns never (column-exclusions.ts excludes the same). Pure.
+ */
+export function columnsToExclude(table: CandidateTable, config?: SearchsyncConfig): string[] {
+  const configured = config
+    ? configuredExclusions(tableSettings(config, table), table.columns, table.primaryKey)
+    : [];
+  return [...new Set([...table.generatedColumns, ...configured])];
+}
+
+/**
+ * Why the table must wait before it enters with a snapshot, or null when it may enter now:
+ * the connector (`excluded`: the entries of its running column.exclude.list) does not exclude
+ * all of columnsToExclude yet; or the database holds it back (HELD_TABLE) while the caller's
+ * configuration does not say why (none given, or an older one than the admin wrote): the
+ * configuration that held it decides, on a later pass. Pure.
+ */
+export function holdReason(
+  table: CandidateTable,
+  excluded: ReadonlySet<string>,
+  hold: HoldBack = {},
+): string | null {
+  const missing = columnsToExclude(table, hold.tableConfig).filter(
+    (column) => !excluded.has(excludeEntry({ schema: table.schema, table: table.table, column })),
+  );
+  if (missing.length > 0) return `the connector does not exclude ${missing.join(', ')} yet`;
+  if (
+    hold.held?.has(label(table)) &&
+    (!hold.tableConfig || !configuresExclusions(hold.tableConfig, table))
+  )
+    return 'held for the connector admin, which applies searchsync.yaml';
+  return null;
+}
+
 /**
  * Leaves out of the plan the tables that would be snapshotted while the connector does not
- * exclude all of their generated columns (`excluded`: the entries of its column.exclude.list).
- * Pure.
+ * exclude all of their generated columns and configured exclusions (see holdReason). A
+ * publication being created enters whole: no stream reads it yet, and the connector registered
+ * with it is registered with its exclusions. Pure.
  */
 export function deferUncovered(
   plan: MembershipPlan,
   excluded: ReadonlySet<string>,
+  hold: HoldBack = {},
 ): MembershipPlan {
-  const uncovered = (t: CandidateTable) =>
-    t.generatedColumns.some(
-      (column) => !excluded.has(excludeEntry({ schema: t.schema, table: t.table, column })),
-    );
-  const deferred = plan.snapshot.filter(uncovered);
+  const deferred = plan.snapshot.filter((t) => holdReason(t, excluded, hold) !== null);
   if (deferred.length === 0) return plan;
   const out = new Set(deferred.map((t) => t.relid));
   return {
@@ -704,6 +790,88 @@ export function deferUncovered(
     snapshot: plan.snapshot.filter((t) => !out.has(t.relid)),
     deferred: [...plan.deferred, ...deferred.map(label)],
   };
+}
+
+/** The tables of HELD_TABLE for this configuration: every section that excludes a column. Pure. */
+export function heldTables(
+  config: SearchsyncConfig,
+): { schema: string; table: string; reason: string }[] {
+  const held: { schema: string; table: string; reason: string }[] = [];
+  for (const name of [...config.tables.keys()].sort()) {
+    const dot = name.indexOf('.');
+    const table = { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+    if (!configuresExclusions(config, table)) continue;
+    const location = config.locations.get(name);
+    const where = location ? `${location.file}:${location.line}` : 'searchsync.yaml';
+    held.push({ ...table, reason: `${where} excludes columns of it` });
+  }
+  return held;
+}
+
+/** The tables of HELD_TABLE for the publication, as `schema.table`. */
+export async function readHeldTables(db: Queryable, publication: string): Promise<Set<string>> {
+  const { rows } = await db.query<{ name: string }>(
+    `select schema_name || '.' || table_name as name from ${CDC_SCHEMA}.${HELD_TABLE}
+      where publication = $1`,
+    [publication],
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Writers of HELD_TABLE, one at a time (never skipped, unlike a reconcile pass). */
+const HOLD_KEY = 'searchsync.publication.held';
+
+/**
+ * Makes HELD_TABLE of the publication the tables whose columns `config` excludes, so that the
+ * DDL trigger leaves a table created from now on to the reconciler. Call it as soon as the
+ * configuration changes, before the connector's exclusions are applied (that waits for a task
+ * restart). Returns what entered and left, as `schema.table`.
+ */
+export async function holdConfiguredTables(
+  pool: Pool,
+  publication: string,
+  config: SearchsyncConfig,
+): Promise<{ held: string[]; released: string[] }> {
+  const wanted = heldTables(config);
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    // Only other writers of this small table are waited for (a reconcile pass uses another key).
+    await client.query("set local lock_timeout = '10s'");
+    await client.query('select pg_advisory_xact_lock(hashtext($1))', [HOLD_KEY]);
+    await ensureCdcObjects(client);
+    const released = await client.query<{ name: string }>(
+      `delete from ${CDC_SCHEMA}.${HELD_TABLE} h
+        where h.publication = $1
+          and (h.schema_name, h.table_name) not in (select * from unnest($2::text[], $3::text[]))
+        returning h.schema_name || '.' || h.table_name as name`,
+      [publication, wanted.map((t) => t.schema), wanted.map((t) => t.table)],
+    );
+    const held = await client.query<{ name: string; inserted: boolean }>(
+      `insert into ${CDC_SCHEMA}.${HELD_TABLE} (publication, schema_name, table_name, reason)
+       select $1, s, t, r from unnest($2::text[], $3::text[], $4::text[]) u(s, t, r)
+       on conflict (publication, schema_name, table_name)
+         do update set reason = excluded.reason
+         where ${HELD_TABLE}.reason is distinct from excluded.reason
+       returning schema_name || '.' || table_name as name, (xmax = 0) as inserted`,
+      [
+        publication,
+        wanted.map((t) => t.schema),
+        wanted.map((t) => t.table),
+        wanted.map((t) => t.reason),
+      ],
+    );
+    await client.query('commit');
+    return {
+      held: held.rows.filter((r) => r.inserted).map((r) => r.name),
+      released: released.rows.map((r) => r.name),
+    };
+  } catch (error) {
+    await client.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** True when applying the plan would change nothing. */
@@ -912,22 +1080,39 @@ export async function reconcilePublication(
   options: {
     /**
      * The entries of the connector's column.exclude.list: a table entering with a snapshot
-     * waits until they cover its generated columns. Empty when unknown (no connector yet):
-     * such tables are then left to the admin's reconciler.
+     * waits until they cover its generated columns (and its configured exclusions). Empty when
+     * unknown (no connector yet): such tables are then left to the admin's reconciler.
      */
     excludedColumns: ReadonlySet<string>;
+    /**
+     * searchsync.yaml, the same the exclusions were computed from: a table whose columns it
+     * excludes waits until the connector excludes them. Without it, the tables HELD_TABLE holds
+     * wait for the admin. HELD_TABLE itself is written by holdConfiguredTables.
+     */
+    tableConfig?: SearchsyncConfig;
   } = { excludedColumns: new Set() },
 ): Promise<ReconcileReport | null> {
   return inTransaction(pool, async (client) => {
     await ensureCdcObjects(client);
     await restoreFallbackIdentities(client, log);
     const state = await inspectPublication(client, settings);
-    let plan = deferUncovered(planMembership(state), options.excludedColumns);
+    const hold: HoldBack = {
+      tableConfig: options.tableConfig,
+      held: await readHeldTables(client, settings.publication),
+    };
+    let plan = deferUncovered(planMembership(state), options.excludedColumns, hold);
     const noop = planIsNoop(plan);
     if (!noop) {
       for (const statement of planStatements(plan, settings.publication))
         await client.query(statement);
-      plan = await dropRaced(client, plan, settings.publication, log);
+      plan = await dropRaced(
+        client,
+        plan,
+        settings.publication,
+        log,
+        options.excludedColumns,
+        hold,
+      );
       // Rows of a table that enters now were never streamed; its signal commits with the
       // membership, so Debezium reads the table after it is published (nothing falls between).
       for (const table of plan.snapshot) {
@@ -943,7 +1128,7 @@ export async function reconcilePublication(
     }
     if (plan.deferred.length > 0) {
       log(
-        `publication ${settings.publication}: ${plan.deferred.join(', ')} wait for the connector to exclude their generated columns before they enter with a snapshot`,
+        `publication ${settings.publication}: ${plan.deferred.join(', ')} wait for the connector to exclude their generated columns and the columns searchsync.yaml excludes before they enter with a snapshot`,
       );
     }
     const trigger = await ensureDdlTrigger(client, settings);
@@ -963,37 +1148,84 @@ export async function reconcilePublication(
 /**
  * The tables the plan brought in were inspected before their locks were taken: a key dropped in
  * between (its DDL committed while our ADD waited for the table) would leave a keyless table
- * published. Checked again now that ADD holds each table's lock until commit, and dropped.
+ * published, and a column added in between (to a table in `include` mode) would stream before
+ * the connector excludes it. Checked again now that ADD holds each table's lock until commit
+ * (no DDL can change it any more), and dropped — the latter until a later pass.
  */
 async function dropRaced(
   client: Queryable,
   plan: MembershipPlan,
   publication: string,
   log: (line: string) => void,
+  excluded: ReadonlySet<string>,
+  hold: HoldBack,
 ): Promise<MembershipPlan> {
   const entering = (plan.action === 'alter' ? plan.add : plan.desired).filter((t) => !t.cdc);
   if (entering.length === 0) return plan;
-  const { rows } = await client.query<{ relid: string }>(
-    `select relid::text from unnest($1::oid[]) relid
-      where ${CDC_SCHEMA}.replication_blocker(relid) is distinct from null`,
-    [entering.map((t) => t.relid)],
+  const { rows } = await client.query<{
+    relid: string;
+    blocker: string | null;
+    columns: string[];
+    primary_key: string[];
+    generated: string[];
+  }>(
+    `select r.relid::text as relid, ${CDC_SCHEMA}.replication_blocker(r.relid) as blocker,
+            coalesce((select array_agg(a.attname::text order by a.attnum)
+                        from pg_attribute a
+                       where a.attrelid = r.relid and a.attnum > 0 and not a.attisdropped), '{}') as columns,
+            coalesce((select array_agg(a.attname::text order by k.ord)
+                        from pg_index x
+                        cross join unnest(x.indkey) with ordinality k(attnum, ord)
+                        join pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+                       where x.indrelid = r.relid and x.indisprimary), '{}') as primary_key,
+            coalesce((select array_agg(a.attname::text order by a.attnum)
+                        from pg_attribute a
+                       where a.attrelid = r.relid and a.attnum > 0 and not a.attisdropped
+                         and (a.attgenerated = 'v' or (a.attgenerated = 's' and not $2))), '{}') as generated
+       from unnest($1::oid[]) r(relid)`,
+    [entering.map((t) => t.relid), await publishesGeneratedColumns(client, publication)],
   );
-  if (rows.length === 0) return plan;
-  const raced = new Set(rows.map((r) => r.relid));
-  const out = entering.filter((t) => raced.has(t.relid));
+  const now = new Map(rows.map((r) => [r.relid, r]));
+  const snapshotted = new Set(plan.snapshot.map((t) => t.relid));
+  const raced: CandidateTable[] = [];
+  const uncovered: CandidateTable[] = [];
+  for (const table of entering) {
+    const row = now.get(table.relid);
+    if (!row || row.blocker !== null) {
+      raced.push(table);
+      continue;
+    }
+    if (!snapshotted.has(table.relid)) continue;
+    const fresh: CandidateTable = {
+      ...table,
+      columns: row.columns,
+      primaryKey: row.primary_key,
+      generatedColumns: row.generated,
+    };
+    if (holdReason(fresh, excluded, hold) !== null) uncovered.push(table);
+  }
+  const out = [...raced, ...uncovered];
+  if (out.length === 0) return plan;
   for (const table of out)
     await client.query(
       `alter publication ${quoteIdent(publication)} drop table ${publishedName(table)}`,
     );
-  log(
-    `publication ${publication}: ${out.map(label).join(', ')} lost their replica identity while being added; dropped again`,
-  );
-  const keep = (t: CandidateTable) => !raced.has(t.relid);
+  if (raced.length > 0)
+    log(
+      `publication ${publication}: ${raced.map(label).join(', ')} lost their replica identity while being added; dropped again`,
+    );
+  if (uncovered.length > 0)
+    log(
+      `publication ${publication}: ${uncovered.map(label).join(', ')} changed columns while being added; dropped again until the connector excludes them`,
+    );
+  const gone = new Set(out.map((t) => t.relid));
+  const keep = (t: CandidateTable) => !gone.has(t.relid);
   return {
     ...plan,
     desired: plan.desired.filter(keep),
     add: plan.add.filter(keep),
     snapshot: plan.snapshot.filter(keep),
+    deferred: [...plan.deferred, ...uncovered.map(label)],
   };
 }
 
@@ -1094,6 +1326,7 @@ export async function sendSnapshotSignal(
     unsafePartitions: [],
     partitioned: false,
     listed: true,
+    columns: [],
     generatedColumns: [],
   });
   await db.query(`insert into ${CDC_SCHEMA}.signal (id, type, data) values ($1, $2, $3)`, [

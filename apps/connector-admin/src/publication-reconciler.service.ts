@@ -6,18 +6,26 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { ConnectorBackend } from '@searchsync/connect-client';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
+import type { SearchsyncConfig } from '@searchsync/config';
 import {
+  ADMIN_CONFIG,
+  CONNECTOR_BACKEND,
+  TABLE_CONFIG,
+  type AdminConfig,
+  type SearchsyncConfigWatcher,
+} from './admin-config';
+import {
+  currentExclusions,
   ensureColumnExclusions,
   excludeEntry,
-  existingTablePrefixes,
-  unreplicatedGeneratedColumns,
   waitForRestart,
   type ExclusionOutcome,
+  type ExclusionProblem,
 } from './column-exclusions';
 import { Infrastructure } from './infrastructure.service';
 import {
   describePublication,
+  holdConfiguredTables,
   reconcilePublication,
   sendSnapshotSignal,
   type Exclusion,
@@ -37,10 +45,17 @@ export interface PublicationStatus {
   at: string | null;
   report: ReconcileReport | null;
   error: string | null;
-  /** The generated columns the connector's column.exclude.list must leave out (column-exclusions.ts). */
+  /**
+   * The columns the connector's column.exclude.list must leave out (column-exclusions.ts): the
+   * generated columns PostgreSQL does not replicate and the ones searchsync.yaml excludes.
+   */
   columnExclusions: {
     /** `schema.table.column` */
     columns: string[];
+    /** Why each of `columns` is excluded, by `schema.table.column`. */
+    reasons: Record<string, string>;
+    /** What of searchsync.yaml's exclusions cannot be applied (a key column, an unknown column). */
+    problems: ExclusionProblem[];
     /** What the last pass found or did on the connector. */
     state: ExclusionOutcome['state'] | null;
     error: string | null;
@@ -63,6 +78,13 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
   private lastLogged = '';
   private readonly retries = new Map<string, RetryRecord>();
   private metaError: string | null = null;
+  private lastProblems = '';
+  /** A pass asked for while one runs (its configuration may be older): run one more after it. */
+  private again = false;
+  private unsubscribe: (() => void) | null = null;
+  /** Writes of the held tables, in order: the last one always has the newest configuration. */
+  private holding: Promise<void> = Promise.resolve();
+  private holdError: string | null = null;
 
   constructor(
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
@@ -70,13 +92,14 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
     private readonly infra: Infrastructure,
     private readonly resyncs: ResyncService,
     private readonly catalog: TableCatalog,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {
     this.last = {
       managed: config.ADMIN_PUBLICATION_MANAGED,
       at: null,
       report: null,
       error: null,
-      columnExclusions: { columns: [], state: null, error: null },
+      columnExclusions: { columns: [], reasons: {}, problems: [], state: null, error: null },
     };
   }
 
@@ -92,16 +115,36 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
     const pass = () => void this.reconcile();
     setTimeout(pass, 0).unref();
     this.timer = setInterval(pass, this.config.ADMIN_RECONCILE_INTERVAL_MS);
+    // A changed searchsync.yaml reaches the connector now rather than at the next interval. The
+    // tables it excludes columns of are held back from the DDL trigger first, even while a pass
+    // waits for a task restart: a table created meanwhile must not stream before its exclusions.
+    this.unsubscribe = this.tableConfig.onChange(() => {
+      void this.holdConfigured();
+      void this.reconcileAfterChange();
+    });
   }
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
   }
 
   /** One pass now (a pass already running is joined, not doubled). */
   reconcile(): Promise<PublicationStatus> {
-    this.running ??= this.pass().finally(() => (this.running = null));
+    this.running ??= this.pass().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        void this.reconcile();
+      }
+    });
     return this.running;
+  }
+
+  /** A pass that sees the configuration as it is now: after the running one, if any. */
+  private reconcileAfterChange(): Promise<PublicationStatus> {
+    if (this.running) this.again = true;
+    return this.reconcile();
   }
 
   status(): PublicationStatus {
@@ -116,15 +159,19 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
   private async pass(): Promise<PublicationStatus> {
     const managed = this.config.ADMIN_PUBLICATION_MANAGED;
     try {
+      // One configuration for the whole pass: the exclusions applied and the tables let in
+      // must agree (a newer one held a table already: that table waits for the next pass).
+      const tableConfig = this.tableConfig.current();
+      if (managed) await this.holdConfigured();
       // Exclusions first: a table entering the publication with a snapshot signal needs them
       // in the running connector before Debezium reads the signal (it is read from the WAL).
-      const excluded = await this.syncExclusions();
+      const excluded = await this.syncExclusions(tableConfig);
       const report = managed
         ? await reconcilePublication(
             this.infra.pool,
             this.settings,
             (line) => this.logger.log(line),
-            { excludedColumns: excluded },
+            { excludedColumns: excluded, tableConfig },
           )
         : await describePublication(this.infra.pool, this.settings);
       // null: another admin replica holds this pass; keep what we knew.
@@ -152,34 +199,81 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
 
   /**
    * Keeps the connector's column.exclude.list = the user's entries + the generated columns of the
-   * synced tables that PostgreSQL does not replicate; the config (and so the task) changes only
-   * when that set changes. Returns the entries the connector excludes now. No connector yet:
-   * whoever registers it computes the same list, so every column counts as excluded.
+   * synced tables that PostgreSQL does not replicate + the columns searchsync.yaml excludes (as
+   * the watcher has it now); the config (and so the task) changes only when that set changes.
+   * Returns the entries the connector excludes now. No connector yet: whoever registers it
+   * computes the same list, so every column counts as excluded.
    */
-  private async syncExclusions(): Promise<Set<string>> {
-    const columns = await unreplicatedGeneratedColumns(this.infra.pool, this.settings);
-    const tables = await existingTablePrefixes(this.infra.pool, this.settings.schemas);
+  private async syncExclusions(tableConfig: SearchsyncConfig): Promise<Set<string>> {
+    const plan = await currentExclusions(this.infra.pool, this.settings, tableConfig);
+    this.reportProblems(plan.problems);
     const outcome = await ensureColumnExclusions(
       this.backend,
       this.config.ADMIN_CONNECTOR_NAME,
-      columns,
+      plan.columns,
       (line) => this.logger.log(line),
-      tables,
+      plan.tables,
     );
     if (outcome.error && outcome.error !== this.last.columnExclusions.error) {
       this.logger.warn(
-        `connector ${this.config.ADMIN_CONNECTOR_NAME}: generated columns not excluded (${outcome.error}); tables holding them wait before they enter the publication`,
+        `connector ${this.config.ADMIN_CONNECTOR_NAME}: column.exclude.list not updated (${outcome.error}); tables with generated columns wait before they enter the publication, and columns searchsync.yaml excludes may still reach Kafka`,
       );
     }
+    const label = (c: { schema: string; table: string; column: string }) =>
+      `${c.schema}.${c.table}.${c.column}`;
     this.last = {
       ...this.last,
       columnExclusions: {
-        columns: columns.map((c) => `${c.schema}.${c.table}.${c.column}`),
+        columns: plan.columns.map(label),
+        reasons: Object.fromEntries(plan.columns.map((c) => [label(c), c.reason])),
+        problems: plan.problems,
         state: outcome.state,
         error: outcome.error,
       },
     };
-    return outcome.state === 'missing' ? new Set(columns.map(excludeEntry)) : outcome.excluded;
+    return outcome.state === 'missing' ? new Set(plan.columns.map(excludeEntry)) : outcome.excluded;
+  }
+
+  /**
+   * Records the tables searchsync.yaml excludes columns of (as the watcher has it when the write
+   * runs) in the database, where the DDL trigger leaves them to this reconciler. Queued, so that
+   * the newest configuration is the last one written. Never throws: when it fails, the previous
+   * set stays in force and the next pass or change tries again.
+   */
+  private holdConfigured(): Promise<void> {
+    const write = async () => {
+      try {
+        const change = await holdConfiguredTables(
+          this.infra.pool,
+          this.settings.publication,
+          this.tableConfig.current(),
+        );
+        for (const table of change.held)
+          this.logger.log(
+            `${table}: searchsync.yaml excludes columns of it, so it enters publication ${this.settings.publication} only once the connector excludes them (never through the DDL trigger)`,
+          );
+        for (const table of change.released)
+          this.logger.log(`${table}: no longer held back for configured exclusions`);
+        this.holdError = null;
+      } catch (error) {
+        const message = (error as Error).message;
+        if (this.holdError !== message)
+          this.logger.warn(
+            `tables with configured exclusions not recorded for the DDL trigger (${message}); it may publish such a table before the connector excludes its columns`,
+          );
+        this.holdError = message;
+      }
+    };
+    this.holding = this.holding.then(write);
+    return this.holding;
+  }
+
+  /** Says once (not every pass) what of searchsync.yaml's exclusions cannot be applied. */
+  private reportProblems(problems: ExclusionProblem[]): void {
+    const summary = JSON.stringify(problems.map((p) => p.message));
+    if (summary === this.lastProblems) return;
+    this.lastProblems = summary;
+    for (const problem of problems) this.logger.warn(problem.message);
   }
 
   /**
@@ -272,7 +366,9 @@ export class PublicationReconciler implements OnApplicationBootstrap, OnModuleDe
     this.lastLogged = summary;
     for (const table of report.excluded) this.logger.warn(`${table.table}: ${table.fix}`);
     for (const table of report.deferred)
-      this.logger.log(`${table}: enters once the connector excludes its generated columns`);
+      this.logger.log(
+        `${table}: enters once the connector excludes its generated columns and the columns searchsync.yaml excludes`,
+      );
     if (report.trigger.detail) this.logger.warn(report.trigger.detail);
   }
 }

@@ -9,13 +9,15 @@ import {
 } from '@nestjs/common';
 import type { ConnectorBackend } from '@searchsync/connect-client';
 import type { Consumer } from 'kafkajs';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
-import { ResyncNotFoundError } from './admin.errors';
 import {
-  ensureColumnExclusions,
-  existingTablePrefixes,
-  unreplicatedGeneratedColumns,
-} from './column-exclusions';
+  ADMIN_CONFIG,
+  CONNECTOR_BACKEND,
+  TABLE_CONFIG,
+  type AdminConfig,
+  type SearchsyncConfigWatcher,
+} from './admin-config';
+import { DependencyUnavailableError, ResyncNotFoundError } from './admin.errors';
+import { currentExclusions, ensureColumnExclusions, excludeEntry } from './column-exclusions';
 import { Infrastructure } from './infrastructure.service';
 import { TableCatalog } from './table-catalog';
 
@@ -102,6 +104,7 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly infra: Infrastructure,
     private readonly catalog: TableCatalog,
     @Inject(CONNECTOR_BACKEND) private readonly backend: ConnectorBackend,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -193,7 +196,7 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
   async resync(reference: string): Promise<ResyncHandle> {
     const table = await this.catalog.resolve(reference);
     const collection = `${table.schema}.${table.table}`;
-    if (table.columns.some((c) => c.notReplicated)) await this.excludeGeneratedColumns(collection);
+    await this.ensureExclusions(collection);
     const id = `resync-${randomUUID()}`;
     const handle = this.newHandle(id, collection, new Date().toISOString());
     this.remember(handle);
@@ -210,29 +213,46 @@ export class ResyncService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Debezium's incremental snapshot selects `*` unless columns are filtered, and its table schema
-   * (from pgoutput) lacks the generated columns PostgreSQL does not replicate: the chunk then fails
-   * with "Column '…' not found in result set". The reconciler keeps them in the connector's
-   * column.exclude.list every pass; a column generated since its last pass is added here, with
-   * the same function, before the signal (which the restarted task then reads from the WAL).
+   * Debezium's incremental snapshot selects `*` unless columns are filtered: its table schema
+   * (from pgoutput) lacks the generated columns PostgreSQL does not replicate, so the chunk would
+   * fail with "Column '…' not found in result set", and a column searchsync.yaml excludes would
+   * reach Kafka. The reconciler keeps both in the connector's column.exclude.list every pass; a
+   * column generated or configured since its last pass is added here, with the same function,
+   * before the signal (which the restarted task then reads from the WAL). A table without any
+   * such column costs nothing more. A configured column the connector cannot be made to exclude
+   * refuses the resync rather than send it.
    */
-  private async excludeGeneratedColumns(collection: string): Promise<void> {
+  private async ensureExclusions(collection: string): Promise<void> {
     const name = this.config.ADMIN_CONNECTOR_NAME;
-    const columns = await unreplicatedGeneratedColumns(this.infra.pool, {
-      publication: this.config.SEARCHSYNC_PUBLICATION,
-      schemas: this.config.SEARCHSYNC_SCHEMAS,
-    });
-    const tables = await existingTablePrefixes(this.infra.pool, this.config.SEARCHSYNC_SCHEMAS);
+    const plan = await currentExclusions(
+      this.infra.pool,
+      {
+        publication: this.config.SEARCHSYNC_PUBLICATION,
+        schemas: this.config.SEARCHSYNC_SCHEMAS,
+      },
+      this.tableConfig.current(),
+    );
+    const own = plan.columns.filter((c) => `${c.schema}.${c.table}` === collection);
+    if (own.length === 0) return;
     const outcome = await ensureColumnExclusions(
       this.backend,
       name,
-      columns,
+      plan.columns,
       (line) => this.logger.log(line),
-      tables,
+      plan.tables,
     );
+    const leaking = own.filter(
+      (c) => c.causes.includes('configured') && !outcome.excluded.has(excludeEntry(c)),
+    );
+    if (outcome.state === 'failed' && leaking.length > 0) {
+      throw new DependencyUnavailableError(
+        `connector ${name}`,
+        `its column.exclude.list could not be updated (${outcome.error}), so a resync of ${collection} would send ${leaking.map((c) => c.column).join(', ')}, which searchsync.yaml excludes — retry once Kafka Connect answers`,
+      );
+    }
     if (outcome.error) {
       this.logger.warn(
-        `generated columns of ${collection} not excluded in ${name} (${outcome.error}); the resync may fail`,
+        `excluded columns of ${collection} not in ${name}'s column.exclude.list (${outcome.error}); the resync may fail, or send columns searchsync.yaml excludes`,
       );
     }
   }

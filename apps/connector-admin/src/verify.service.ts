@@ -10,9 +10,15 @@ import {
   type DocumentValue,
   type RowColumnPlan,
 } from '@searchsync/change-events';
+import { excludedColumns, isColumnVisible, tableSettings } from '@searchsync/config';
 import { tableIndexNames } from '@searchsync/search-engine';
 import type { PoolClient } from 'pg';
-import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
+import {
+  ADMIN_CONFIG,
+  TABLE_CONFIG,
+  type AdminConfig,
+  type SearchsyncConfigWatcher,
+} from './admin-config';
 import { Infrastructure } from './infrastructure.service';
 import {
   notReplicatedReason,
@@ -38,6 +44,13 @@ export interface VerifyResult {
   mismatchedColumns: Record<string, number>;
   /** Columns not compared because replication does not carry them (generated, unsupported type). */
   notReplicated: NotReplicatedColumn[];
+  /** Columns not compared because searchsync.yaml keeps them out of the documents. */
+  excluded: string[];
+  /**
+   * Documents that still hold a column searchsync.yaml excludes (indexed before the exclusion
+   * was configured): not mismatched — a rebuild of the table removes the column.
+   */
+  staleExcluded: number;
   /** The id lists hold at most this many ids each; the totals count all. */
   limit: number;
   durationMs: number;
@@ -71,6 +84,7 @@ export class VerifyService {
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
     private readonly infra: Infrastructure,
     private readonly catalog: TableCatalog,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
   async verify(reference: string, limit = 100): Promise<VerifyResult> {
@@ -78,12 +92,23 @@ export class VerifyService {
     const table = await this.catalog.resolve(reference);
     const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, table).alias;
     const documents = await this.infra.engine.count(alias).catch(() => 0);
+    const settings = tableSettings(this.tableConfig.current(), table);
+    const names = table.columns.map((c) => c.name);
+    // What must not be in any document: the columns excluded at the source (key columns never are).
+    const excluded = excludedColumns(settings, names, table.primaryKey);
     const notReplicated: NotReplicatedColumn[] = [];
     const columns: Column[] = [];
+    // Compared: the columns documents show. Read: those, and the key columns whatever the
+    // configuration says (they make the ids).
+    const compared = new Set<string>();
     for (const column of table.columns) {
       const reason = notReplicatedReason(column);
+      const visible = isColumnVisible(settings, column.name);
       if (reason) notReplicated.push({ column: column.name, reason });
-      else columns.push(rowColumnPlan(column));
+      else if (visible || table.primaryKey.includes(column.name)) {
+        columns.push(rowColumnPlan(column));
+        if (visible) compared.add(column.name);
+      }
     }
     const result: VerifyResult = {
       table: `${table.schema}.${table.table}`,
@@ -97,6 +122,8 @@ export class VerifyService {
       mismatchedTotal: 0,
       mismatchedColumns: {},
       notReplicated,
+      excluded,
+      staleExcluded: 0,
       limit,
       durationMs: 0,
       rowsPerSecond: 0,
@@ -108,8 +135,12 @@ export class VerifyService {
     const client = await this.infra.pool.connect();
     try {
       await client.query(ROW_SESSION_SETTINGS);
-      await this.rowsAgainstDocuments(client, table, columns, alias, result, note);
-      if (documents > 0) await this.documentsAgainstRows(client, table, columns, alias, note);
+      await this.rowsAgainstDocuments(client, table, columns, compared, alias, result, note);
+      if (documents > 0) {
+        await this.documentsAgainstRows(client, table, columns, alias, note, (source) => {
+          if (excluded.some((column) => Object.hasOwn(source, column))) result.staleExcluded += 1;
+        });
+      }
     } finally {
       await client.query('reset all').catch(() => undefined);
       client.release();
@@ -119,7 +150,7 @@ export class VerifyService {
       (result.rows + documents) / Math.max(result.durationMs / 1000, 0.001),
     );
     this.logger.log(
-      `verify ${result.table}: ${result.rows} rows, ${documents} documents, ${result.missingTotal} missing, ${result.extraTotal} extra, ${result.mismatchedTotal} mismatched in ${result.durationMs} ms`,
+      `verify ${result.table}: ${result.rows} rows, ${documents} documents, ${result.missingTotal} missing, ${result.extraTotal} extra, ${result.mismatchedTotal} mismatched${result.staleExcluded > 0 ? `, ${result.staleExcluded} still holding excluded columns (rebuild the table)` : ''} in ${result.durationMs} ms`,
     );
     return result;
   }
@@ -137,6 +168,7 @@ export class VerifyService {
     client: PoolClient,
     table: TableColumns,
     columns: Column[],
+    compared: ReadonlySet<string>,
     alias: string,
     result: VerifyResult,
     note: (list: 'missing' | 'mismatched', id: string) => void,
@@ -166,6 +198,7 @@ export class VerifyService {
           const document = found.get(ids[i]);
           if (!document) return note('missing', ids[i]);
           const differing = columns.filter((c, j) => {
+            if (!compared.has(c.name)) return false;
             const value = values[j];
             return value instanceof Error || !sameDocumentValue(c, value, document[c.name]);
           });
@@ -200,6 +233,7 @@ export class VerifyService {
     columns: Column[],
     alias: string,
     note: (list: 'extra', id: string) => void,
+    seen: (source: Record<string, unknown>) => void,
   ): Promise<void> {
     const keyColumns = table.primaryKey.map((name) => {
       const column = table.columns.find((c) => c.name === name);
@@ -217,6 +251,7 @@ export class VerifyService {
       const params: (string | null)[][] = keyColumns.map(() => []);
       const candidates: string[] = [];
       for (const hit of hits) {
+        seen(hit.source);
         const values = this.keyValuesOf(hit.id, keyColumns.length);
         if (!values) {
           note('extra', hit.id);

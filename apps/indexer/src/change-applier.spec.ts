@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { decodeChangeEvent } from '@searchsync/change-events';
+import { parseSearchsyncConfig, type SearchsyncConfig } from '@searchsync/config';
 import {
   SearchEngineClientError,
   SearchEngineNotFoundError,
@@ -80,9 +81,32 @@ class RecordingEngine {
   stored = new Map<string, Record<string, unknown>>();
   itemRejection: ((action: BulkAction) => BulkItemResult | undefined) | undefined;
   requestRejection: ((actions: BulkAction[]) => Error | undefined) | undefined;
+  /** Building aliases of generations being rebuilt, by live alias. */
+  building = new Map<string, string[]>();
+  readonly generations = {
+    buildingTargets: () => Promise.resolve(new Map(this.building)),
+  };
+  /** What ensureTableIndex was given, by alias. */
+  readonly createdWith = new Map<
+    string,
+    { properties: Record<string, unknown>; options: unknown }
+  >();
+  /** Aliases whose mapping extension the engine refuses (a changed column type). */
+  readonly extendRefused = new Set<string>();
+  readonly metaSet: { alias: string; meta: Record<string, unknown> }[] = [];
 
-  ensureTableIndex(names: { alias: string }, properties: Record<string, unknown>): Promise<void> {
+  setTableMeta(alias: string, meta: Record<string, unknown>): Promise<void> {
+    this.metaSet.push({ alias, meta });
+    return Promise.resolve();
+  }
+
+  ensureTableIndex(
+    names: { alias: string },
+    properties: Record<string, unknown>,
+    options?: unknown,
+  ): Promise<void> {
     this.ensureCalls += 1;
+    this.createdWith.set(names.alias, { properties, options });
     const failure = this.ensureFailures.shift();
     if (failure) return Promise.reject(failure);
     if (
@@ -109,7 +133,17 @@ class RecordingEngine {
   }
 
   extendMapping(alias: string): Promise<void> {
-    return this.missing.has(alias) ? Promise.reject(this.gone(alias)) : Promise.resolve();
+    if (this.missing.has(alias)) return Promise.reject(this.gone(alias));
+    if (this.extendRefused.has(alias)) {
+      return Promise.reject(
+        new SearchEngineRequestError(
+          'mapping of n refused by the engine (values stay in _source): illegal_argument_exception: mapper [n] cannot be changed from type [integer] to [text]',
+          400,
+          'mapping_refused',
+        ),
+      );
+    }
+    return Promise.resolve();
   }
 
   getDocument(
@@ -183,6 +217,7 @@ function applierWith(
     maxActions?: number;
     heartbeat?: () => Promise<void>;
     publisher?: DeadLetterPublisher;
+    config?: SearchsyncConfig;
   } = {},
 ) {
   const publisher = new CapturingPublisher();
@@ -196,6 +231,7 @@ function applierWith(
       maxBytes: 5_000_000,
       // Retries in tests wait a millisecond, not seconds.
       retryDelayMs: 1,
+      ...(options.config ? { config: () => options.config as SearchsyncConfig } : {}),
     },
     options.decode,
   );
@@ -915,5 +951,119 @@ describe('ChangeApplier: a table whose index was deleted (dropped, then created 
     const update = engine.written.at(-1);
     expect(update).toMatchObject({ type: 'index', index: FIXTURE_ALIAS, id: '1' });
     expect(update?.type === 'index' && 'name' in update.document).toBe(false);
+  });
+});
+
+describe('ChangeApplier: table configuration and rebuilds', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  const BUILDING = `${FIXTURE_ALIAS}.v2.building`;
+  const rows = () => recorded.filter((r) => r.topic === FIXTURE);
+
+  it('writes every change of a table being rebuilt to its new generation too, counted once', async () => {
+    const engine = new RecordingEngine();
+    engine.building.set(FIXTURE_ALIAS, [BUILDING]);
+    const { applier, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(rows());
+
+    // Writes through the building alias; deletes to the generation's index itself, which an
+    // engine would auto-create behind a vanished alias (require_alias does not cover deletes).
+    const generation = `${FIXTURE_ALIAS}.v2`;
+    const copied = engine.written.filter((a) => a.index === BUILDING || a.index === generation);
+    expect(copied.map((a) => `${a.type}:${a.id}`)).toEqual(engine.idsOf(FIXTURE_ALIAS));
+    expect(engine.idsOf(generation)).toEqual(['delete:3']);
+    // The copy carries the same source version: the generations converge on the same state.
+    const live = engine.written.filter((a) => a.index === FIXTURE_ALIAS).map((a) => a.version);
+    const copy = copied.map((a) => a.version);
+    expect(copy).toEqual(live);
+    const applied = await (
+      applier as unknown as { metrics: IndexerMetrics }
+    ).metrics.eventsApplied.get();
+    const total = applied.values.reduce((sum, v) => sum + v.value, 0);
+    expect(total).toBe(engine.idsOf(FIXTURE_ALIAS).length);
+  });
+
+  it('writes a copy whose generation was swapped in mid-bulk to the live alias instead of dropping it', async () => {
+    const engine = new RecordingEngine();
+    engine.building.set(FIXTURE_ALIAS, [BUILDING]);
+    // The swap removed the building alias between the live write and the copy.
+    engine.itemRejection = (action) =>
+      action.index === BUILDING
+        ? {
+            status: 404,
+            outcome: 'missing_index',
+            type: 'index_not_found_exception',
+            reason: `no such index [${BUILDING}] and [require_alias] request flag is [true]`,
+          }
+        : undefined;
+    const { publisher, apply } = applierWith(engine, { decode: withoutInfinityRows });
+
+    await apply(rows());
+
+    const plain = new RecordingEngine();
+    await applierWith(plain, { decode: withoutInfinityRows }).apply(rows());
+    // Each write twice through the live alias: as itself, and as the copy sent there instead
+    // (a delete copy goes to the generation's index, which outlives the swap).
+    const expected = plain
+      .idsOf(FIXTURE_ALIAS)
+      .flatMap((id) => (id.startsWith('delete:') ? [id] : [id, id]))
+      .sort();
+    expect(engine.idsOf(FIXTURE_ALIAS).sort()).toEqual(expected);
+    expect(publisher.letters).toEqual([]);
+    expect(engine.idsOf(BUILDING)).toEqual([]);
+  });
+
+  it('keeps excluded columns out of documents and mappings, and applies field settings', async () => {
+    const engine = new RecordingEngine();
+    const config = parseSearchsyncConfig([
+      {
+        file: 'searchsync.yaml',
+        text: 'tables:\n  e2e_poisonrec_fixture:\n    exclude: [ts]\n    fields:\n      name: { analyzer: english }\n    index: { shards: 2 }\n',
+      },
+    ]);
+    const { apply } = applierWith(engine, { decode: withoutInfinityRows, config });
+
+    await apply(rows());
+
+    const documents = engine.written
+      .filter((a) => a.index === FIXTURE_ALIAS && a.type === 'index')
+      .map((a) => (a as { document: Record<string, unknown> }).document);
+    expect(documents.length).toBeGreaterThan(0);
+    for (const document of documents) {
+      expect(document).not.toHaveProperty('ts');
+      expect(document).toHaveProperty('name');
+    }
+    const created = engine.createdWith.get(FIXTURE_ALIAS);
+    expect(created?.properties).not.toHaveProperty('ts');
+    expect(created?.properties.name).toMatchObject({ type: 'text', analyzer: 'english' });
+    expect(created?.options).toMatchObject({
+      index: { shards: 2 },
+      meta: { config: expect.stringMatching(/^[0-9a-f]+$/) },
+    });
+  });
+
+  it('marks a table whose live index refuses a changed column for a rebuild, once, and dead-letters nothing', async () => {
+    const engine = new RecordingEngine();
+    const { publisher, applier, apply } = applierWith(engine, { decode: withoutInfinityRows });
+    await apply(rows().slice(0, 1));
+    // The applier now knows the index; a new column set whose mapping the engine refuses:
+    (applier as unknown as { mappedFields: Map<string, Set<string>> }).mappedFields.set(
+      FIXTURE_ALIAS,
+      new Set(['id']),
+    );
+    engine.extendRefused.add(FIXTURE_ALIAS);
+
+    await apply(rows());
+    await apply(rows());
+
+    expect(publisher.letters).toEqual([]);
+    expect(engine.metaSet).toHaveLength(1);
+    expect(engine.metaSet[0].alias).toBe(FIXTURE_ALIAS);
+    expect(engine.metaSet[0].meta.needsRebuild).toMatchObject({
+      reason: expect.stringMatching(/cannot be changed from type \[integer\] to \[text\]/),
+    });
   });
 });

@@ -4,7 +4,9 @@ import {
   DEAD_LETTER_HEADERS,
   TableWithoutKeyError,
   decodeChangeEvent,
+  fieldMapping,
   isUnavailableValue,
+  sourceColumnType,
   propertiesFor,
   type ChangeEvent,
   type ConnectSchema,
@@ -14,12 +16,21 @@ import {
 } from '@searchsync/change-events';
 import {
   SearchEngineError,
+  buildingIndex,
   isMissingIndex,
   tableIndexNames,
   type BulkAction,
   type BulkItemResult,
   type SearchEngine,
 } from '@searchsync/search-engine';
+import {
+  EMPTY_SEARCHSYNC_CONFIG,
+  isColumnVisible,
+  mappingFingerprint,
+  tableSettings,
+  type SearchsyncConfig,
+  type TableSettings,
+} from '@searchsync/config';
 import type { IHeaders } from 'kafkajs';
 import { tableOfTopic, type DeadLetter, type DeadLetterPublisher } from './dead-letter-publisher';
 import {
@@ -30,6 +41,7 @@ import {
 } from './dead-letter-reason';
 import { engineOutage, isDocumentRefusal, itemOutage, type EngineOutage } from './engine-failure';
 import type { IndexerMetrics } from './indexer-metrics';
+import { RebuildTargets } from './rebuild-targets';
 import { WriteBlocks, type BlockWaiter, type WriteStatus } from './write-status';
 
 export interface SourceRecord {
@@ -53,6 +65,8 @@ export interface ApplierOptions {
    * writes, is dead-lettered instead of stalling its partition.
    */
   itemAttempts?: number;
+  /** The table configuration in force (searchsync.yaml); read at each use, so reloads apply. */
+  config?: () => SearchsyncConfig;
 }
 
 /**
@@ -109,6 +123,11 @@ interface PendingAction {
   action: BulkAction;
   decoded: Decoded;
   bytes: number;
+  /**
+   * For the same change written to a generation being rebuilt, the table's live alias: such a
+   * copy is not counted as applied.
+   */
+  copyOf?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,7 +189,30 @@ function tableLabel(table: TableRef): string {
   return `${table.schema}.${table.table}`;
 }
 
+/**
+ * Columns the configuration keeps out of documents. The connector excludes them at the source;
+ * this is the second line, for events produced before the connector's config caught up.
+ */
+function withoutHiddenColumns(event: UpsertEvent, settings: TableSettings): void {
+  if (settings.exclude.length === 0 && settings.include === null) return;
+  const hidden = event.columns
+    .map((column) => column.field ?? '')
+    .filter((name) => !isColumnVisible(settings, name));
+  if (hidden.length === 0) return;
+  for (const name of hidden) delete event.document[name];
+  event.columns = event.columns.filter((column) => !hidden.includes(column.field ?? ''));
+}
+
 /** Identifies a table's column set: an ALTER TABLE makes a refused index worth asking again. */
+/**
+ * A column as far as its index mapping goes: its name and the mapping its source type gives. A
+ * column whose type changed is then a column not mapped yet, and the engine says whether the
+ * index can take its new mapping (or the table needs a rebuild).
+ */
+function mappedColumnKey(column: ConnectSchema): string {
+  return `${column.field ?? ''}\u0000${JSON.stringify(fieldMapping(column))}`;
+}
+
 function columnsFingerprint(columns: ConnectSchema[]): string {
   return createHash('sha1').update(JSON.stringify(columns)).digest('hex');
 }
@@ -191,12 +233,16 @@ function describe(error: unknown): string {
  */
 export class ChangeApplier {
   private readonly logger = new Logger(ChangeApplier.name);
-  /** Fields already mapped, per alias. */
+  /** Columns already mapped (mappedColumnKey), per alias or building alias. */
   private readonly mappedFields = new Map<string, Set<string>>();
   /** Writes waiting on an engine outage, for /health. */
   readonly writes: WriteBlocks;
   /** Bulk answers with at least one accepted item: evidence that the engine takes writes. */
   private acceptedWrites = 0;
+  /** Generations being rebuilt, written to as well. */
+  private readonly rebuilds: RebuildTargets;
+  /** Tables already flagged for a rebuild, by alias and column set. */
+  private readonly flagged = new Set<string>();
 
   constructor(
     private readonly engine: SearchEngine,
@@ -207,6 +253,11 @@ export class ChangeApplier {
     private readonly decodeRecord: typeof decodeChangeEvent = decodeChangeEvent,
   ) {
     this.writes = new WriteBlocks((blocked) => metrics.writesBlocked.set(blocked ? 1 : 0));
+    this.rebuilds = new RebuildTargets(engine, options.indexPrefix);
+  }
+
+  private settingsOf(table: TableRef): TableSettings {
+    return tableSettings(this.options.config?.() ?? EMPTY_SEARCHSYNC_CONFIG, table);
   }
 
   writeStatus(): WriteStatus {
@@ -221,6 +272,11 @@ export class ChangeApplier {
     // Keeps the group membership alive while a write waits on a slow or absent engine.
     const ticker = setInterval(() => void heartbeat().catch(() => undefined), 3000);
     try {
+      // Before any record: a batch must know every generation created before it was fetched.
+      const vanished = await this.retrying(isRunning, heartbeat, () =>
+        this.rebuilds.refreshIfStale(),
+      );
+      for (const target of vanished) this.mappedFields.delete(target);
       await this.applyRecords(records, isRunning, heartbeat);
     } finally {
       clearInterval(ticker);
@@ -280,14 +336,24 @@ export class ChangeApplier {
       }
       let action: BulkAction;
       let bytes = 200;
+      /** Columns the change left unchanged (TOAST placeholders), restored from stored documents. */
+      let unchangedToast: string[] = [];
       try {
         if (event.kind === 'truncate') {
           await this.retrying(isRunning, heartbeat, () => this.truncate(event.table));
+          for (const target of this.rebuilds.buildingFor(
+            tableIndexNames(this.options.indexPrefix, event.table).alias,
+          )) {
+            await this.retrying(isRunning, heartbeat, () =>
+              this.truncateTarget(target, event.table),
+            );
+          }
           this.metrics.eventsApplied.inc({ table, op: 'truncate' });
           continue;
         }
         const names = tableIndexNames(this.options.indexPrefix, event.table);
         if (event.kind === 'upsert') {
+          withoutHiddenColumns(event, this.settingsOf(event.table));
           const refusedKey = `${names.alias}\u0000${columnsFingerprint(event.columns)}`;
           const refused = unmappable.get(refusedKey);
           if (refused) {
@@ -306,7 +372,10 @@ export class ChangeApplier {
             this.deadLetter(letters, record, reason, table);
             continue;
           }
-          if (Object.values(event.document).some(isUnavailableValue)) {
+          unchangedToast = Object.keys(event.document).filter((column) =>
+            isUnavailableValue(event.document[column]),
+          );
+          if (unchangedToast.length > 0) {
             // The stored document must reflect every earlier change of this row first.
             // flush() fails as the batch's (never this record's): the outer catch rethrows it.
             await flush();
@@ -332,14 +401,37 @@ export class ChangeApplier {
         this.deadLetter(letters, record, classifyFailure(error), table);
         continue;
       }
-      if (
-        pending.length >= this.options.maxActions ||
-        pendingBytes + bytes > this.options.maxBytes
-      ) {
-        await flush();
+      const copies: PendingAction[] = [];
+      try {
+        for (const target of this.rebuilds.buildingFor(action.index)) {
+          if (event.kind === 'upsert') {
+            const mapped = await this.retrying(isRunning, heartbeat, () =>
+              this.ensureCopyMapping(target, event.table, event.columns),
+            );
+            if (!mapped) continue;
+          }
+          copies.push({
+            action: await this.copyAction(action, target, unchangedToast, isRunning, heartbeat),
+            decoded,
+            bytes,
+            copyOf: action.index,
+          });
+        }
+      } catch (error) {
+        if (!isRecordFailure(error)) throw error;
+        this.deadLetter(letters, record, classifyFailure(error), table);
+        continue;
       }
-      pending.push({ action, decoded, bytes });
-      pendingBytes += bytes;
+      for (const item of [{ action, decoded, bytes }, ...copies]) {
+        if (
+          pending.length >= this.options.maxActions ||
+          pendingBytes + item.bytes > this.options.maxBytes
+        ) {
+          await flush();
+        }
+        pending.push(item);
+        pendingBytes += item.bytes;
+      }
     }
     await flush();
     if (letters.length > 0) {
@@ -366,6 +458,17 @@ export class ChangeApplier {
     reason: DeadLetterReason,
     table: string,
   ): void {
+    // A change refused by the live index and by a generation being rebuilt is one dead letter.
+    if (
+      letters.some(
+        (l) =>
+          l.topic === record.topic &&
+          l.partition === record.partition &&
+          l.offset === record.offset,
+      )
+    ) {
+      return;
+    }
     this.logger.warn(
       `dead-lettering ${record.topic}[${record.partition}]@${record.offset} (${reason.class}): ${reason.message}`,
     );
@@ -397,13 +500,17 @@ export class ChangeApplier {
   private async ensureMapping(table: TableRef, columns: ConnectSchema[]): Promise<void> {
     const names = tableIndexNames(this.options.indexPrefix, table);
     const known = this.mappedFields.get(names.alias);
-    const missing = columns.filter((column) => !known?.has(column.field ?? ''));
+    const missing = columns.filter((column) => !known?.has(mappedColumnKey(column)));
     if (missing.length === 0) return;
+    const settings = this.settingsOf(table);
     if (!known) {
       // A schema we cannot map is this record's problem (thrown as is), not the table's.
-      const properties = propertiesFor(columns);
+      const properties = propertiesFor(columns, settings.fields);
       try {
-        await this.engine.ensureTableIndex(names, properties);
+        await this.engine.ensureTableIndex(names, properties, {
+          index: settings.index,
+          meta: { config: mappingFingerprint(settings) },
+        });
       } catch (error) {
         if (
           error instanceof SearchEngineError &&
@@ -417,7 +524,7 @@ export class ChangeApplier {
     }
     // The index may predate this process: (re)state the mapping of every column not yet seen.
     try {
-      await this.engine.extendMapping(names.alias, propertiesFor(missing));
+      await this.engine.extendMapping(names.alias, propertiesFor(missing, settings.fields));
     } catch (error) {
       if (isMissingIndex(error)) {
         if (!known) throw new TableIndexMissingError(names.alias);
@@ -429,10 +536,105 @@ export class ChangeApplier {
       this.logger.warn(
         `mapping of ${names.alias} not extended (values stay in _source): ${describe(error)}`,
       );
+      await this.flagForRebuild(names.alias, columns, missing, error);
     }
     const fields = known ?? new Set<string>();
-    for (const column of missing) fields.add(column.field ?? '');
+    for (const column of missing) fields.add(mappedColumnKey(column));
     this.mappedFields.set(names.alias, fields);
+  }
+
+  /**
+   * A column whose type changed (or any mapping the live index refuses) cannot be fixed in
+   * place: the index is marked, and the admin rebuilds it as a new generation mapped from the
+   * current schema. Values stay in `_source` (ignore_malformed) meanwhile; nothing is dropped.
+   */
+  private async flagForRebuild(
+    alias: string,
+    columns: ConnectSchema[],
+    refused: ConnectSchema[],
+    error: unknown,
+  ): Promise<void> {
+    const key = `${alias}\u0000${columnsFingerprint(columns)}`;
+    if (this.flagged.has(key)) return;
+    const reason = `the index refused the mapping of a changed column (${describe(error)}); a rebuild maps it from the current schema`;
+    try {
+      // The PostgreSQL types the event carried: a replay of events older than an ALTER TABLE
+      // asks for the old types, and the admin, comparing with PostgreSQL, then rebuilds nothing.
+      const types = Object.fromEntries(
+        refused.map((column) => [column.field ?? '', sourceColumnType(column) ?? null]),
+      );
+      await this.engine.setTableMeta(alias, {
+        needsRebuild: { reason, at: new Date().toISOString(), columns: types },
+      });
+      this.flagged.add(key);
+      this.logger.warn(`${alias} marked for a rebuild: ${reason}`);
+    } catch (flagError) {
+      // Asked again with the next record of these columns.
+      this.logger.warn(`${alias} could not be marked for a rebuild: ${describe(flagError)}`);
+    }
+  }
+
+  /**
+   * The change as written to a generation being rebuilt. A delete goes to the generation's
+   * index itself: an engine auto-creates a missing index for a delete (require_alias does not
+   * apply to deletes), and the index, unlike its building alias, outlives the swap. An unchanged
+   * TOASTed value is taken from that generation when it holds one (its re-read row is newer
+   * than the live index's, which a rebuild may be repairing).
+   */
+  private async copyAction(
+    action: BulkAction,
+    target: string,
+    unchangedToast: string[],
+    isRunning: () => boolean,
+    heartbeat: () => Promise<void>,
+  ): Promise<BulkAction> {
+    if (action.type === 'delete') return { ...action, index: buildingIndex(target) };
+    if (unchangedToast.length === 0) return { ...action, index: target };
+    const stored = await this.retrying(isRunning, heartbeat, () =>
+      this.engine.getDocument(target, action.id).catch((error: unknown) => {
+        if (isMissingIndex(error)) return null;
+        throw error;
+      }),
+    );
+    const document = { ...action.document };
+    for (const column of unchangedToast) {
+      if (stored && column in stored) document[column] = stored[column];
+    }
+    return { ...action, index: target, document };
+  }
+
+  /**
+   * Maps a generation being rebuilt from the change's own columns, as a new table's index is.
+   * False when that generation is gone (the rebuild ended or was abandoned).
+   */
+  private async ensureCopyMapping(
+    target: string,
+    table: TableRef,
+    columns: ConnectSchema[],
+  ): Promise<boolean> {
+    const known = this.mappedFields.get(target);
+    const missing = columns.filter((column) => !known?.has(mappedColumnKey(column)));
+    if (missing.length === 0) return true;
+    try {
+      await this.engine.extendMapping(
+        target,
+        propertiesFor(missing, this.settingsOf(table).fields),
+      );
+    } catch (error) {
+      if (isMissingIndex(error)) {
+        this.rebuilds.forget(target);
+        this.mappedFields.delete(target);
+        return false;
+      }
+      if (isRetryable(error) || engineOutage(error)) throw error;
+      this.logger.warn(
+        `mapping of ${target} not extended (values stay in _source): ${describe(error)}`,
+      );
+    }
+    const fields = known ?? new Set<string>();
+    for (const column of missing) fields.add(mappedColumnKey(column));
+    this.mappedFields.set(target, fields);
+    return true;
   }
 
   /**
@@ -462,6 +664,21 @@ export class ChangeApplier {
           `${tableLabel(event.table)} id ${event.id}: column ${column} unchanged in PostgreSQL but absent from the index; set REPLICA IDENTITY FULL on the table or resync it`,
         );
       }
+    }
+  }
+
+  /**
+   * Truncate of a generation being rebuilt. Gone means swapped in (perhaps after the live
+   * alias was truncated, while it still pointed at the old one) or abandoned: truncating the
+   * live alias again covers both.
+   */
+  private async truncateTarget(target: string, table: TableRef): Promise<void> {
+    try {
+      await this.engine.deleteAllDocuments(target);
+    } catch (error) {
+      if (!isMissingIndex(error)) throw error;
+      this.rebuilds.forget(target);
+      await this.truncate(table);
     }
   }
 
@@ -549,6 +766,18 @@ export class ChangeApplier {
         const table = tableLabel(item.decoded.event.table);
         const op =
           item.decoded.event.kind === 'upsert' ? item.decoded.event.op : item.decoded.event.kind;
+        if (item.copyOf && (result.outcome === 'applied' || result.outcome === 'stale')) return;
+        if (item.copyOf && result.outcome === 'missing_index') {
+          if (item.action.index === item.copyOf) return;
+          // The generation was swapped in or abandoned. Swapped in between this bulk's live
+          // write (which then reached the old generation) and the copy: the copy must land in
+          // the new generation, now the live alias. Abandoned: the same version written again.
+          this.rebuilds.forget(item.action.index);
+          this.mappedFields.delete(item.action.index);
+          item.action = { ...item.action, index: item.copyOf };
+          retry.push(item);
+          return;
+        }
         if (result.outcome === 'applied') {
           this.metrics.eventsApplied.inc({ table, op });
           this.metrics.lastSourceTimestamp.set({ table }, item.decoded.event.sourceTsMs / 1000);
@@ -683,11 +912,11 @@ export class ChangeApplier {
    * Runs `work` until it succeeds or fails for a reason that is not an outage; outages (engine
    * or Kafka) are waited out, however long, while the batch is still ours.
    */
-  private async retrying(
+  private async retrying<T>(
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
-    work: () => Promise<void>,
-  ): Promise<void> {
+    work: () => Promise<T>,
+  ): Promise<T> {
     const waiter = this.writes.waiter('call');
     try {
       for (let attempt = 0; ; attempt++) {

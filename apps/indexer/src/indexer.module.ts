@@ -1,8 +1,13 @@
 import { Module } from '@nestjs/common';
-import { indexerEnvSchema, loadConfig, type IndexerConfig } from '@searchsync/config';
+import {
+  indexerEnvSchema,
+  loadConfig,
+  SearchsyncConfigWatcher,
+  type IndexerConfig,
+} from '@searchsync/config';
 import { createSearchEngine } from '@searchsync/search-engine';
 import { IndexerMetrics } from './indexer-metrics';
-import { INDEXER_CONFIG, IndexerService, SEARCH_ENGINE } from './indexer.service';
+import { INDEXER_CONFIG, IndexerService, SEARCH_ENGINE, TABLE_CONFIG } from './indexer.service';
 import { MetricsController } from './metrics.controller';
 
 @Module({
@@ -10,6 +15,11 @@ import { MetricsController } from './metrics.controller';
   providers: [
     { provide: INDEXER_CONFIG, useFactory: () => loadConfig(indexerEnvSchema) },
     { provide: IndexerMetrics, useValue: new IndexerMetrics() },
+    {
+      // searchsync.yaml: a bad file stops the start-up with its line-precise errors.
+      provide: TABLE_CONFIG,
+      useFactory: () => new SearchsyncConfigWatcher(),
+    },
     {
       // OpenSearch or Elasticsearch, told apart by the server's own answer to GET /.
       provide: SEARCH_ENGINE,

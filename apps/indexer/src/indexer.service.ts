@@ -5,7 +5,11 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { kafkaConnection, type IndexerConfig } from '@searchsync/config';
+import {
+  kafkaConnection,
+  type IndexerConfig,
+  type SearchsyncConfigWatcher,
+} from '@searchsync/config';
 import type { SearchEngine } from '@searchsync/search-engine';
 import { ChangeApplier } from './change-applier';
 import { ChangeConsumer, type ConsumerStatus } from './change-consumer';
@@ -16,6 +20,7 @@ import type { WriteStatus } from './write-status';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
 export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
+export const TABLE_CONFIG = Symbol('TABLE_CONFIG');
 
 /** Wires Kafka, the applier and the engine together for the life of the process. */
 @Injectable()
@@ -30,6 +35,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(INDEXER_CONFIG) config: IndexerConfig,
     readonly metrics: IndexerMetrics,
     @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
+    @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {
     this.faults = new FaultInjection(config.INDEXER_FAULT_INJECTION);
     if (this.faults.enabled) {
@@ -59,6 +65,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
             indexPrefix: config.SEARCHSYNC_INDEX_PREFIX,
             maxActions: config.INDEXER_BULK_MAX_ACTIONS,
             maxBytes: config.INDEXER_BULK_MAX_BYTES,
+            config: () => this.tableConfig.current(),
           },
         )),
       metrics,
@@ -78,10 +85,12 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const info = await this.engine.info();
     this.logger.log(`search engine: ${info.distribution} ${info.version}`);
+    this.tableConfig.start();
     await this.consumer.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.tableConfig.stop();
     await this.consumer.stop();
     await this.engine.close();
   }

@@ -196,6 +196,9 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async deleteAllDocuments(alias: string): Promise<number> {
+    // delete_by_query sees refreshed documents only: one written within the refresh interval
+    // (or into a generation being rebuilt, which is not refreshed) would survive the truncate.
+    await this.request('POST', `/${encodeURIComponent(alias)}/_refresh`);
     const body = await this.request<{ deleted?: number }>(
       'POST',
       `/${encodeURIComponent(alias)}/_delete_by_query`,

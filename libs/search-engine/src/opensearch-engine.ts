@@ -214,6 +214,9 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async deleteAllDocuments(alias: string): Promise<number> {
+    // delete_by_query sees refreshed documents only: one written within the refresh interval
+    // (or into a generation being rebuilt, which is not refreshed) would survive the truncate.
+    await call(() => this.client.indices.refresh({ index: alias }));
     const response = await call(() =>
       this.client.deleteByQuery({
         index: alias,

@@ -24,6 +24,13 @@ export function buildingAlias(index: string): string {
   return `${index}${BUILDING_ALIAS_SUFFIX}`;
 }
 
+/** The generation index a building alias points at (its name without the suffix). */
+export function buildingIndex(alias: string): string {
+  return alias.endsWith(BUILDING_ALIAS_SUFFIX)
+    ? alias.slice(0, -BUILDING_ALIAS_SUFFIX.length)
+    : alias;
+}
+
 /** The live alias among an index's aliases (not a building one), or undefined. */
 export function liveAlias(aliases: Record<string, unknown> | undefined): string | undefined {
   return Object.keys(aliases ?? {}).find((name) => !name.endsWith(BUILDING_ALIAS_SUFFIX));
@@ -83,19 +90,23 @@ export class TableGenerations {
     private readonly translateMapping: (properties: JsonObject) => JsonObject = (p) => p,
   ) {}
 
-  /** Every index of the table named `<alias>.v<N>` that carries our `_meta`, oldest first. */
-  async list(names: TableName & { alias: string }): Promise<TableGeneration[]> {
-    let body: Record<string, IndexEntry>;
+  /** Indices named `<alias>.v*`, with their aliases and mappings; none when nothing matches. */
+  private async indicesNamedLike(alias: string): Promise<Record<string, IndexEntry>> {
     try {
-      body = await this.request<Record<string, IndexEntry>>(
+      return await this.request<Record<string, IndexEntry>>(
         'GET',
-        `/${encodeURIComponent(`${names.alias}.v*`)}`,
+        `/${encodeURIComponent(`${alias}.v*`)}`,
         { querystring: { allow_no_indices: true, ignore_unavailable: true } },
       );
     } catch (error) {
-      if (error instanceof SearchEngineNotFoundError) return [];
+      if (error instanceof SearchEngineNotFoundError) return {};
       throw error;
     }
+  }
+
+  /** Every index of the table named `<alias>.v<N>` that carries our `_meta`, oldest first. */
+  async list(names: TableName & { alias: string }): Promise<TableGeneration[]> {
+    const body = await this.indicesNamedLike(names.alias);
     const pattern = new RegExp(`^${escapeRegex(names.alias)}\\.v(\\d+)$`);
     const generations: TableGeneration[] = [];
     for (const [index, entry] of Object.entries(body)) {
@@ -113,6 +124,27 @@ export class TableGenerations {
       });
     }
     return generations.sort((a, b) => a.generation - b.generation);
+  }
+
+  /**
+   * Empty indices named like one of the table's generations but without our `_meta`: what an
+   * engine auto-creates when a delete names a generation that was dropped meanwhile. An index
+   * with documents is never one of these (it may be someone's).
+   */
+  async strays(names: TableName & { alias: string }): Promise<string[]> {
+    const body = await this.indicesNamedLike(names.alias);
+    const pattern = new RegExp(`^${escapeRegex(names.alias)}\\.v\\d+(\\.building)?$`);
+    const strays: string[] = [];
+    for (const [index, entry] of Object.entries(body)) {
+      if (!pattern.test(index) || entry.mappings?._meta?.searchsync) continue;
+      if (Object.keys(entry.aliases ?? {}).length > 0) continue;
+      const counted = await this.request<{ count?: number }>(
+        'GET',
+        `/${encodeURIComponent(index)}/_count`,
+      );
+      if ((counted.count ?? 0) === 0) strays.push(index);
+    }
+    return strays;
   }
 
   /**

@@ -56,6 +56,28 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* The ConfigMap holding values.tableConfig, and where the pods see it. */}}
+{{- define "searchsync.tableConfigName" -}}
+{{- printf "%s-table-config" (include "searchsync.fullname" .) }}
+{{- end }}
+
+{{- define "searchsync.tableConfigDir" -}}
+/etc/searchsync
+{{- end }}
+
+{{/* The pod volume of the table configuration (deployments and the database-setup Job). */}}
+{{- define "searchsync.tableConfigVolume" -}}
+- name: table-config
+  configMap:
+    name: {{ include "searchsync.tableConfigName" . }}
+{{- end }}
+
+{{- define "searchsync.tableConfigMount" -}}
+- name: table-config
+  mountPath: {{ include "searchsync.tableConfigDir" . }}
+  readOnly: true
+{{- end }}
+
 {{- define "searchsync.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -111,6 +133,8 @@ indexer:
   value: {{ .Values.config.indexPrefix | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
+- name: SEARCHSYNC_CONFIG
+  value: {{ include "searchsync.tableConfigDir" . | quote }}
 {{- end }}
 
 {{/* Render-time checks that the schema cannot express. */}}
@@ -130,6 +154,12 @@ indexer:
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail (printf "%s.autoscaling.minReplicas exceeds %s.autoscaling.maxReplicas" $c.key $c.key) }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- if .Values.tableConfig }}
+{{- $tables := fromYaml .Values.tableConfig }}
+{{- if hasKey $tables "Error" }}
+{{- fail (printf "tableConfig is not a YAML mapping (%s): give the content of a searchsync.yaml as a string, e.g. tableConfig: |\n  tables:\n    staff:\n      exclude: [password]" (get $tables "Error")) }}
 {{- end }}
 {{- end }}
 {{- if .Values.strimzi.enabled }}
