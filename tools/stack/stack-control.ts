@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackPaths } from './stack-paths';
-import { isAlive, readStackState } from './stack-state';
+import { isAlive, readStackState, type ServiceRecord } from './stack-state';
 
 /**
  * Holding a part down: `./searchsync stop <part>` writes the set of held parts to
@@ -39,12 +39,18 @@ export class StackControlError extends Error {
   }
 }
 
+export interface SetHeldOptions {
+  timeoutMs?: number;
+  /** Tells the supervisor to apply the held set; SIGUSR2 unless a test drives it in-process. */
+  notify?: (supervisorPid: number) => void;
+}
+
 /** Holds a part down (`hold`) or releases it, and waits until the supervisor has done so. */
 export async function setHeld(
   paths: StackPaths,
   part: string,
   hold: boolean,
-  timeoutMs = 180_000,
+  { timeoutMs = 180_000, notify = (pid) => process.kill(pid, 'SIGUSR2') }: SetHeldOptions = {},
 ): Promise<void> {
   const state = readStackState(paths.stateFile);
   if (!state || !isAlive(state.supervisorPid)) {
@@ -59,10 +65,21 @@ export async function setHeld(
   if (hold) held.add(part);
   else held.delete(part);
   writeHeld(paths, held);
-  process.kill(state.supervisorPid, 'SIGUSR2');
+  notify(state.supervisorPid);
   const deadline = Date.now() + timeoutMs;
+  let record: ServiceRecord | undefined;
   while (Date.now() < deadline) {
-    const record = readStackState(paths.stateFile)?.services[part];
+    const current = readStackState(paths.stateFile);
+    if (
+      !current ||
+      current.supervisorPid !== state.supervisorPid ||
+      !isAlive(state.supervisorPid)
+    ) {
+      throw new StackControlError(
+        `the stack supervisor exited while ${hold ? 'stopping' : 'starting'} ${part}; see ${paths.log('supervisor')}`,
+      );
+    }
+    record = current.services[part];
     if (hold && record?.state === 'held') return;
     if (!hold && record?.state === 'running') return;
     if (!hold && record?.state === 'failed') {
@@ -71,6 +88,16 @@ export async function setHeld(
     await sleep(200);
   }
   throw new StackControlError(
-    `${part} did not become ${hold ? 'held' : 'running'} within ${timeoutMs / 1000}s`,
+    `${part} did not become ${hold ? 'held' : 'running'} within ${timeoutMs / 1000}s${describe(record)}`,
   );
+}
+
+/** What the supervisor last reported for a part that did not reach the state asked for. */
+function describe(record: ServiceRecord | undefined): string {
+  if (!record) return '';
+  const exits =
+    record.restarts > 0 ? `, ${record.restarts} restart(s), last exit ${record.lastExit}` : '';
+  const retrying =
+    record.state === 'restarting' ? '; the supervisor keeps retrying it with backoff' : '';
+  return `: it is ${record.state}${exits}${retrying}; see ${record.log}`;
 }
