@@ -215,7 +215,7 @@ describe('zero-downtime rebuild', () => {
     console.log(
       `rebuild of ${ROWS} rows under ${writes} writes: ${seconds.toFixed(1)} s, ${reads.requests} reads, 0 errors`,
     );
-  });
+  }, 900_000);
 
   it('survives a kill -9 of the indexer midway: nothing lost, one generation left', async () => {
     const reader = startReader(table);
@@ -245,7 +245,7 @@ describe('zero-downtime rebuild', () => {
     );
     await verifyClean(table);
     expect(await generationsOf(table)).toEqual([`searchsync.public.${table}.v3`]);
-  });
+  }, 900_000);
 
   it('survives a kill -9 of the admin midway: the restarted admin resumes and finishes it', async () => {
     const writer = startWriter(writerDb, table, 20 * ROWS);
@@ -269,7 +269,7 @@ describe('zero-downtime rebuild', () => {
     expect(finished).toMatchObject({ state: 'completed', error: null });
     await verifyClean(table);
     expect(await generationsOf(table)).toEqual([`searchsync.public.${table}.v4`]);
-  });
+  }, 900_000);
 
   it('refuses what it cannot rebuild, with the fix', async () => {
     const missing = await admin<{ message: string }>('POST', '/v1/tables/no_such_table/rebuild');

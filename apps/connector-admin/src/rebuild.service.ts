@@ -8,8 +8,10 @@ import {
 } from '@nestjs/common';
 import {
   DEFAULT_MAPPING_FINGERPRINT,
+  loadSearchsyncConfig,
   mappingFingerprint,
   tableSettings,
+  type SearchsyncConfig,
   type SearchsyncConfigWatcher,
   type TableSettings,
 } from '@searchsync/config';
@@ -55,6 +57,9 @@ const STEP_MS = 1000;
 const DROP_GRACE_MS = 3000;
 /** How long a resumed rebuild waits for its resync's notifications to be read again. */
 const RESUME_GRACE_MS = 15_000;
+/** No sign of progress for this long: the re-read is signalled again (at most MAX_SIGNALS). */
+const STALL_MS = 5 * 60_000;
+const MAX_SIGNALS = 3;
 /** How long the re-read may take to start after its signal before the rebuild gives up. */
 const SIGNAL_TIMEOUT_MS = 5 * 60_000;
 /** Reconcile pass: automatic rebuilds, resumed ones, orphaned generations, live settings. */
@@ -162,7 +167,7 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
       resyncId: null,
       error: null,
     };
-    const settings = tableSettings(this.tableConfig.current(), table);
+    const settings = tableSettings(this.freshConfig(), table);
     await this.infra.engine.generations.create(names, TABLE_INDEX_SETTINGS, {
       // Not searched until the swap: refreshing it while it fills only costs.
       index: { ...settings.index, refresh: '-1' },
@@ -176,6 +181,19 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
     this.logger.log(`rebuild ${progress.id} of ${key}: generation ${names.index} (${reason})`);
     void this.drive(progress, names, settings, { resumed: false });
     return { ...progress };
+  }
+
+  /**
+   * The configuration as the files say now: a rebuild asked for right after an edit must record
+   * the settings it is built with, not the watcher's view of a few seconds ago. A file that does
+   * not validate leaves the last good configuration in force, as everywhere.
+   */
+  private freshConfig(): SearchsyncConfig {
+    try {
+      return loadSearchsyncConfig();
+    } catch {
+      return this.tableConfig.current();
+    }
   }
 
   /** The latest rebuild of the table since the admin started. */
@@ -284,6 +302,10 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     progress.state = 'filling';
     const began = Date.now();
+    /** When the re-read last showed progress (rows written, or Debezium's position moving). */
+    let movedAt = Date.now();
+    let lastSeen = '';
+    let signals = 1;
     for (;;) {
       if (this.stopped) throw new Error('admin stopping');
       await sleep(STEP_MS);
@@ -298,6 +320,26 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
         Object.assign(progress, fillProgress(progress, operations, (Date.now() - began) / 1000));
       const current = this.resyncs.get(handle.id);
       if (current.state === 'completed') return;
+      const seen = `${operations}|${current.state}|${current.lastProcessedKey}|${current.rowsScanned}`;
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        movedAt = Date.now();
+      } else if (Date.now() - movedAt > STALL_MS) {
+        // A re-read Debezium lost (e.g. its connector re-created): never wait for it forever.
+        if (signals >= MAX_SIGNALS) {
+          throw new Error(
+            `the re-read of ${progress.table} made no progress for ${STALL_MS / 1000} s, ${signals} times`,
+          );
+        }
+        this.logger.warn(
+          `rebuild ${progress.id} of ${progress.table}: no progress for ${STALL_MS / 1000} s; signalling the re-read again`,
+        );
+        handle = await this.resyncs.resync(progress.table);
+        progress.resyncId = handle.id;
+        signals += 1;
+        movedAt = Date.now();
+        continue;
+      }
       if (current.state === 'requested' && Date.now() - began > SIGNAL_TIMEOUT_MS) {
         throw new Error(
           `Debezium did not start re-reading ${progress.table} within ${SIGNAL_TIMEOUT_MS / 1000} s of the signal (is the connector running? GET /v1/pipeline)`,
