@@ -72,6 +72,8 @@ resource "aws_mskconnect_worker_configuration" "this" {
     key.converter.schemas.enable=true
     value.converter.schemas.enable=true
     topic.creation.enable=true
+    offset.storage.topic=${var.name}-connect-offsets
+    offset.flush.interval.ms=250
     config.providers=secretsmanager
     config.providers.secretsmanager.class=com.amazonaws.kafka.config.providers.SecretsManagerConfigProvider
     config.providers.secretsmanager.param.region=${var.aws_region}

@@ -68,7 +68,11 @@ data "aws_iam_policy_document" "connector" {
       "kafka-cluster:ReadData",
       "kafka-cluster:WriteData",
     ]
-    resources = ["${local.msk_topic_arn_prefix}/__amazon_msk_connect_*"]
+    resources = [
+      "${local.msk_topic_arn_prefix}/__amazon_msk_connect_*",
+      # offset.storage.topic of the worker configuration (connect.tf): the API reads it too.
+      "${local.msk_topic_arn_prefix}/${var.name}-connect-offsets",
+    ]
   }
 
   statement {
@@ -144,6 +148,13 @@ data "aws_iam_policy_document" "apps" {
     ]
   }
 
+  # The API's read-your-writes (consistentWith) follows Debezium's committed position here.
+  statement {
+    sid       = "ReadConnectOffsets"
+    actions   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
+    resources = ["${local.msk_topic_arn_prefix}/${var.name}-connect-offsets"]
+  }
+
   statement {
     sid       = "IndexerGroup"
     actions   = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
@@ -151,6 +162,8 @@ data "aws_iam_policy_document" "apps" {
       "${local.msk_group_arn_prefix}/${var.indexer_group_id}",
       # The admin's own readers (dead letters, notifications) use groups of this prefix.
       "${local.msk_group_arn_prefix}/searchsync-admin-*",
+      # The API's reader of the Connect offset topic (a throw-away group per process).
+      "${local.msk_group_arn_prefix}/searchsync-api-positions-*",
     ]
   }
 

@@ -80,6 +80,7 @@ output "helm_values" {
       kafkaBrokers           = aws_msk_cluster.this.bootstrap_brokers_sasl_iam
       searchUrl              = "https://${aws_opensearch_domain.this.endpoint}"
       topicPrefix            = var.topic_prefix
+      connectOffsetTopic     = "${var.name}-connect-offsets"
       schemas                = join(",", var.schemas)
       connectorName          = aws_mskconnect_connector.debezium.name
       topicPartitions        = var.topic_partitions

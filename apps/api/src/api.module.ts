@@ -10,6 +10,7 @@ import { ErrorFilter } from './error.filter';
 import { HealthController } from './health.controller';
 import { HttpMetrics } from './http-metrics';
 import { requestContextOf } from './request-context';
+import { ReadYourWritesService } from './read-your-writes.service';
 import { SearchController } from './search.controller';
 import { SearchService } from './search.service';
 import { TableCatalogService } from './table-catalog.service';
@@ -75,6 +76,7 @@ export class ApiModule {
         { provide: APP_FILTER, useClass: ErrorFilter },
         ...guards,
         TableCatalogService,
+        ReadYourWritesService,
         SearchService,
       ],
     };

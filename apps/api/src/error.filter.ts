@@ -7,6 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { SearchEngineError, SearchEngineTimeoutError } from '@searchsync/search-engine';
+import { ConsistencyTimeoutError, type ConsistencyLag } from '@searchsync/stream-position';
 import type { Response } from 'express';
 import { ApiError } from './api.errors';
 
@@ -29,6 +30,8 @@ export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string;
+  /** A consistentWith read that timed out: which step held it. */
+  lag?: ConsistencyLag;
 }
 
 /** Errors of the body parser and other HTTP middleware carry their status and a type. */
@@ -63,7 +66,12 @@ export function errorResponse(
   const headers: Record<string, string> = {};
   let statusCode: number = HttpStatus.INTERNAL_SERVER_ERROR;
   let message = 'internal error';
-  if (exception instanceof ApiError) {
+  let lag: ConsistencyLag | undefined;
+  if (exception instanceof ConsistencyTimeoutError) {
+    statusCode = HttpStatus.GATEWAY_TIMEOUT;
+    message = `${exception.message}; retry, or read without consistentWith`;
+    lag = exception.lag;
+  } else if (exception instanceof ApiError) {
     statusCode = exception.statusCode;
     message = exception.message;
     if (statusCode === 401) headers['WWW-Authenticate'] = 'Bearer';
@@ -111,7 +119,7 @@ export function errorResponse(
     );
   }
   return {
-    body: { statusCode, error: REASONS[statusCode] ?? 'Error', message },
+    body: { statusCode, error: REASONS[statusCode] ?? 'Error', message, ...(lag ? { lag } : {}) },
     headers,
   };
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { InvalidQueryError } from './api.errors';
 import type { Principal } from './api-keys';
+import { CONSISTENCY_PARAMS, CONSISTENCY_QUERY, takeConsistency } from './consistency-query';
 import { CurrentPrincipal } from './principal.decorator';
 import type { RawQuery } from './search-query';
 import { SearchService, type SearchView } from './search.service';
@@ -27,18 +28,21 @@ export class SearchController {
   })
   @ApiQuery({ name: 'size', required: false, example: 20 })
   @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery(CONSISTENCY_QUERY.consistentWith)
+  @ApiQuery(CONSISTENCY_QUERY.consistencyTimeoutMs)
   @ApiOkResponse({ type: CrossTableSearchResponseDto })
   @ApiErrors(400, 401, 403, 404, 429, 503, 504)
   across(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery): Promise<SearchView> {
+    const { rest, consistency } = takeConsistency(query);
     const values: Partial<Record<(typeof PARAMS)[number], string>> = {};
-    for (const [name, value] of Object.entries(query)) {
+    for (const [name, value] of Object.entries(rest)) {
       if (!(PARAMS as readonly string[]).includes(name))
         throw new InvalidQueryError(
-          `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; allowed: ${PARAMS.join(', ')}`,
+          `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; allowed: ${[...PARAMS, ...CONSISTENCY_PARAMS].join(', ')}`,
         );
       if (typeof value !== 'string') throw new InvalidQueryError(`${name} may be given once`);
       values[name as (typeof PARAMS)[number]] = value;
     }
-    return this.search.searchAcross(principal, values);
+    return this.search.searchAcross(principal, values, consistency);
   }
 }

@@ -12,6 +12,8 @@ import {
 import { DocumentNotFoundError, InvalidQueryError, TableAccessDeniedError } from './api.errors';
 import { canRead, type Principal } from './api-keys';
 import { API_CONFIG, SEARCH_ENGINE } from './api.tokens';
+import type { ConsistencyRequest } from './consistency-query';
+import { ReadYourWritesService } from './read-your-writes.service';
 import { visibleSource } from './field-catalog';
 import { CursorCodec, queryFingerprint } from './search-cursor';
 import {
@@ -21,6 +23,7 @@ import {
   parseSize,
   type SearchSpec,
 } from './search-query';
+import type { ConsistencyReport } from '@searchsync/stream-position';
 import {
   TableCatalogService,
   type CatalogTable,
@@ -52,6 +55,15 @@ export interface SearchView {
   /** Bucket answers may say `truncated` (see BucketAggregationResult). */
   aggregations?: Record<string, AggregationResult | BucketAggregationResult>;
   tookMs: number;
+  /** With `consistentWith`: how long the read waited for the stream to reach the LSN. */
+  consistency?: ConsistencyReport;
+}
+
+export interface DocumentView {
+  id: string;
+  table: string;
+  source: JsonObject;
+  consistency?: ConsistencyReport;
 }
 
 /** The largest document id the engine stores (512 bytes); longer ids cannot exist. */
@@ -77,6 +89,7 @@ export class SearchService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(SEARCH_ENGINE) private readonly engine: SearchEngine,
     private readonly catalog: TableCatalogService,
+    private readonly readYourWrites: ReadYourWritesService,
   ) {
     this.cursors = new CursorCodec(config.API_CURSOR_SECRET);
   }
@@ -84,6 +97,15 @@ export class SearchService {
   private async readable(principal: Principal, reference: string): Promise<CatalogTable> {
     if (!canRead(principal, reference)) throw new TableAccessDeniedError(principal.name, reference);
     return this.catalog.resolve(reference);
+  }
+
+  /** Waits, when asked, until the tables are searchable up to the caller's LSN. */
+  private async consistent(
+    tables: CatalogTable[],
+    request: ConsistencyRequest | null | undefined,
+  ): Promise<{ consistency?: ConsistencyReport }> {
+    if (!request) return {};
+    return { consistency: await this.readYourWrites.waitFor(tables, request) };
   }
 
   async listTables(principal: Principal): Promise<TableSummary[]> {
@@ -113,13 +135,20 @@ export class SearchService {
     principal: Principal,
     reference: string,
     id: string,
-  ): Promise<{ id: string; table: string; source: JsonObject }> {
+    consistencyRequest?: ConsistencyRequest | null,
+  ): Promise<DocumentView> {
     const table = await this.readable(principal, reference);
     if (id.length === 0 || Buffer.byteLength(id) > MAX_ID_BYTES)
       throw new DocumentNotFoundError(table.reference, id);
+    const consistency = await this.consistent([table], consistencyRequest);
     const source = await this.engine.getDocument(table.alias, id);
     if (!source) throw new DocumentNotFoundError(table.reference, id);
-    return { id, table: table.reference, source: visibleSource(source, table.visible) };
+    return {
+      id,
+      table: table.reference,
+      source: visibleSource(source, table.visible),
+      ...consistency,
+    };
   }
 
   private async page(
@@ -162,9 +191,15 @@ export class SearchService {
     };
   }
 
-  async search(principal: Principal, reference: string, spec: SearchSpec): Promise<SearchView> {
+  async search(
+    principal: Principal,
+    reference: string,
+    spec: SearchSpec,
+    consistencyRequest?: ConsistencyRequest | null,
+  ): Promise<SearchView> {
     const table = await this.readable(principal, reference);
     const compiled = compileSearch(table.catalog, spec);
+    const consistency = await this.consistent([table], consistencyRequest);
     const page = await this.page(
       {
         indices: [table.alias],
@@ -190,6 +225,7 @@ export class SearchService {
       nextCursor: page.nextCursor,
       ...(page.aggregations ? { aggregations: page.aggregations } : {}),
       tookMs: page.tookMs,
+      ...consistency,
     };
   }
 
@@ -197,6 +233,7 @@ export class SearchService {
   async searchAcross(
     principal: Principal,
     query: { q?: string; tables?: string; size?: string; cursor?: string },
+    consistencyRequest?: ConsistencyRequest | null,
   ): Promise<SearchView> {
     const q = query.q?.trim();
     if (q !== undefined && q.length > MAX_Q_LENGTH)
@@ -222,6 +259,7 @@ export class SearchService {
     if (tables.length === 0) {
       return { total: 0, totalRelation: 'eq', hits: [], nextCursor: null, tookMs: 0 };
     }
+    const consistency = await this.consistent(tables, consistencyRequest);
     const fullText = crossTableTextFields(tables);
     const byAlias = new Map(tables.map((t) => [t.alias, t]));
     const indices = [...byAlias.keys()].sort();
@@ -258,6 +296,7 @@ export class SearchService {
       }),
       nextCursor: page.nextCursor,
       tookMs: page.tookMs,
+      ...consistency,
     };
   }
 }

@@ -9,9 +9,16 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Principal } from './api-keys';
+import { InvalidQueryError } from './api.errors';
+import { CONSISTENCY_QUERY, takeConsistency } from './consistency-query';
 import { CurrentPrincipal } from './principal.decorator';
 import { parseSearchBody, parseSearchQuery, type RawQuery } from './search-query';
-import { SearchService, type SearchView, type TableSummary } from './search.service';
+import {
+  SearchService,
+  type DocumentView,
+  type SearchView,
+  type TableSummary,
+} from './search.service';
 import {
   ApiErrors,
   DocumentDto,
@@ -52,14 +59,23 @@ export class TablesController {
   })
   @ApiParam(TABLE_PARAM)
   @ApiParam({ name: 'id', example: '1' })
+  @ApiQuery(CONSISTENCY_QUERY.consistentWith)
+  @ApiQuery(CONSISTENCY_QUERY.consistencyTimeoutMs)
   @ApiOkResponse({ type: DocumentDto })
-  @ApiErrors(401, 403, 404, 429, 503, 504)
+  @ApiErrors(400, 401, 403, 404, 429, 503, 504)
   get(
     @CurrentPrincipal() principal: Principal,
     @Param('table') table: string,
     @Param('id') id: string,
-  ): Promise<DocumentDto> {
-    return this.search.getDocument(principal, table, id);
+    @Query() query: RawQuery,
+  ): Promise<DocumentView> {
+    const { rest, consistency } = takeConsistency(query);
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined)
+      throw new InvalidQueryError(
+        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}; allowed: consistentWith, consistencyTimeoutMs`,
+      );
+    return this.search.getDocument(principal, table, id, consistency);
   }
 
   @Get(':table/search')
@@ -104,6 +120,8 @@ export class TablesController {
     example: true,
     description: 'highlight matches of q in text fields',
   })
+  @ApiQuery(CONSISTENCY_QUERY.consistentWith)
+  @ApiQuery(CONSISTENCY_QUERY.consistencyTimeoutMs)
   @ApiOkResponse({ type: SearchResponseDto })
   @ApiErrors(400, 401, 403, 404, 429, 503, 504)
   searchGet(
@@ -111,7 +129,8 @@ export class TablesController {
     @Param('table') table: string,
     @Query() query: RawQuery,
   ): Promise<SearchView> {
-    return this.search.search(principal, table, parseSearchQuery(query));
+    const { rest, consistency } = takeConsistency(query);
+    return this.search.search(principal, table, parseSearchQuery(rest), consistency);
   }
 
   @Post(':table/search')
@@ -121,13 +140,22 @@ export class TablesController {
   })
   @ApiParam(TABLE_PARAM)
   @ApiBody({ type: SearchRequestDto })
+  @ApiQuery(CONSISTENCY_QUERY.consistentWith)
+  @ApiQuery(CONSISTENCY_QUERY.consistencyTimeoutMs)
   @ApiOkResponse({ type: SearchResponseDto })
   @ApiErrors(400, 401, 403, 404, 413, 429, 503, 504)
   searchPost(
     @CurrentPrincipal() principal: Principal,
     @Param('table') table: string,
     @Body() body: unknown,
+    @Query() query: RawQuery,
   ): Promise<SearchView> {
-    return this.search.search(principal, table, parseSearchBody(body));
+    const { rest, consistency } = takeConsistency(query);
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined)
+      throw new InvalidQueryError(
+        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}; the search goes in the JSON body; the query string takes consistentWith and consistencyTimeoutMs`,
+      );
+    return this.search.search(principal, table, parseSearchBody(body), consistency);
   }
 }

@@ -53,6 +53,33 @@ export class TableDto {
   needsRebuild!: string | null;
 }
 
+export class ConsistencyStagesDto {
+  @ApiProperty({
+    example: 412,
+    description: "ms until Kafka Connect had committed Debezium's position past the LSN",
+  })
+  source!: number;
+  @ApiProperty({
+    example: 35,
+    description: 'ms until the indexer had applied every change up to it',
+  })
+  indexer!: number;
+  @ApiProperty({ example: 9, description: 'ms of the index refresh that made them searchable' })
+  refresh!: number;
+}
+
+export class ConsistencyDto {
+  @ApiProperty({ example: '0/16B3748', description: 'the consistentWith LSN' }) lsn!: string;
+  @ApiProperty({ example: 456, description: 'how long the read waited, in milliseconds' })
+  waitedMs!: number;
+  @ApiProperty({ type: ConsistencyStagesDto }) stages!: ConsistencyStagesDto;
+}
+
+const consistencyProperty = {
+  type: ConsistencyDto,
+  description: 'only with consistentWith: the wait for the LSN',
+} as const;
+
 export class DocumentDto {
   @ApiProperty({ example: '7', description: 'primary key; JSON array for composite keys' })
   id!: string;
@@ -63,6 +90,7 @@ export class DocumentDto {
     example: { id: 7, name: 'Espresso machine', price: '249.90' },
   })
   source!: Record<string, unknown>;
+  @ApiPropertyOptional(consistencyProperty) consistency?: ConsistencyDto;
 }
 
 export class FilterDto {
@@ -271,6 +299,7 @@ export class SearchResponseDto {
   })
   aggregations?: Record<string, unknown>;
   @ApiProperty({ example: 3, description: 'engine time in milliseconds' }) tookMs!: number;
+  @ApiPropertyOptional(consistencyProperty) consistency?: ConsistencyDto;
 }
 
 export class CrossTableSearchResponseDto {
@@ -279,6 +308,7 @@ export class CrossTableSearchResponseDto {
   @ApiProperty({ type: [CrossTableHitDto] }) hits!: CrossTableHitDto[];
   @ApiProperty(totals.nextCursor) nextCursor!: string | null;
   @ApiProperty({ example: 3 }) tookMs!: number;
+  @ApiPropertyOptional(consistencyProperty) consistency?: ConsistencyDto;
 }
 
 export class ErrorDto {
@@ -286,6 +316,19 @@ export class ErrorDto {
   @ApiProperty({ example: 'Not Found' }) error!: string;
   @ApiProperty({ example: 'table "nope" is not synced; GET /v1/tables lists the synced tables' })
   message!: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'only when consistentWith timed out (504): the step that held the read — `source` (Debezium has not committed past the LSN: sourceLsn, bytesBehind), `indexer` (pendingEvents, per topic) or `refresh`',
+    example: {
+      stage: 'indexer',
+      lsn: '0/16B3748',
+      pendingEvents: 42,
+      topics: { 'searchsync.public.products': 42 },
+    },
+  })
+  lag?: Record<string, unknown>;
 }
 
 export class ConfigurationHealthDto {
@@ -319,7 +362,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'request body too large',
   429: 'rate limit exceeded (see Retry-After)',
   503: 'search engine unreachable (see Retry-After)',
-  504: 'search engine timed out',
+  504: 'search engine timed out, or consistentWith not reached in time (the body has `lag`)',
 };
 
 /** The error responses a route may give, all in the `{ statusCode, error, message }` shape. */

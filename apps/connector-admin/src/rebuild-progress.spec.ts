@@ -1,5 +1,4 @@
 import {
-  caughtUp,
   fillProgress,
   parseRebuildRecord,
   rebuildRecord,
@@ -35,24 +34,6 @@ describe('fillProgress', () => {
       rowsDone: 50,
       etaSeconds: null,
     });
-  });
-});
-
-describe('caughtUp', () => {
-  const ends = [
-    { partition: 0, offset: '120' },
-    { partition: 1, offset: '0' },
-  ];
-
-  it('is true once every partition is committed at or past its end of then', () => {
-    expect(caughtUp(ends, [{ partition: 0, offset: '120' }])).toBe(true);
-    expect(caughtUp(ends, [{ partition: 0, offset: '300' }])).toBe(true);
-  });
-
-  it('is false while a partition lags or has no committed offset', () => {
-    expect(caughtUp(ends, [{ partition: 0, offset: '119' }])).toBe(false);
-    expect(caughtUp(ends, [])).toBe(false);
-    expect(caughtUp(ends, [{ partition: 0, offset: '-1' }])).toBe(false);
   });
 });
 

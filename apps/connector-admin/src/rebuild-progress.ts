@@ -61,22 +61,6 @@ export function fillProgress(
   return { rowsDone: done, etaSeconds: eta, docsPerSecond: Math.round(rate) };
 }
 
-/**
- * Whether the indexer group has applied every record the topic held at `ends`: committed
- * offsets at or past each partition's end offset of then.
- */
-export function caughtUp(
-  ends: { partition: number; offset: string }[],
-  committed: { partition: number; offset: string }[],
-): boolean {
-  return ends.every((end) => {
-    const done = committed.find((c) => c.partition === end.partition);
-    const high = BigInt(end.offset);
-    if (high === 0n) return true;
-    return done !== undefined && Number(done.offset) >= 0 && BigInt(done.offset) >= high;
-  });
-}
-
 /** The `_meta.searchsync.rebuild` record a generation carries, so a restarted admin resumes it. */
 export interface RebuildRecord {
   id: string;

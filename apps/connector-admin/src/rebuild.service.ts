@@ -24,11 +24,11 @@ import {
   type TableIndexNames,
   type TableName,
 } from '@searchsync/search-engine';
+import { caughtUp } from '@searchsync/stream-position';
 import { ADMIN_CONFIG, TABLE_CONFIG, type AdminConfig } from './admin-config';
 import { AdminError } from './admin.errors';
 import { Infrastructure } from './infrastructure.service';
 import {
-  caughtUp,
   fillProgress,
   parseRebuildRecord,
   rebuildRecord,

@@ -39,6 +39,10 @@ export const sharedEnvSchema = z.object({
   SEARCH_URL: z.url().default('http://127.0.0.1:9200'),
   /** Kafka Connect REST base URL. */
   CONNECT_URL: z.url().default('http://127.0.0.1:8083'),
+  /** Kafka Connect's `offset.storage.topic`: where Debezium's committed stream position is read. */
+  CONNECT_OFFSET_TOPIC: z.string().min(1).default('searchsync-connect-offsets'),
+  /** The indexer's consumer group; its committed offsets are what has been applied. */
+  INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
   /** Debezium `topic.prefix`: topics are `<prefix>.<schema>.<table>`. */
   SEARCHSYNC_TOPIC_PREFIX: z
     .string()
@@ -56,7 +60,6 @@ export const sharedEnvSchema = z.object({
 });
 
 export const indexerEnvSchema = sharedEnvSchema.extend({
-  INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
   /** Only these tables (`schema.table`, comma-separated); empty: every table of the schemas. */
   INDEXER_INCLUDE_TABLES: list(''),
   INDEXER_METRICS_HOST: z.string().default('127.0.0.1'),
@@ -146,6 +149,17 @@ export const apiEnvSchema = sharedEnvSchema.extend({
   API_TRACK_TOTAL_HITS: z.coerce.number().int().min(0).default(10_000),
   /** How long the table/mapping catalogue is cached (new tables, new columns). */
   API_CATALOG_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Longest wait of a `consistentWith` read (504 with the lag beyond it). */
+  API_CONSISTENCY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /**
+   * A `consistentWith` read emits a logical decoding message (`pg_logical_emit_message`, through
+   * DATABASE_URL) so an idle database still moves Debezium's stream past the LSN at once;
+   * `false`: wait for other writes or Debezium's heartbeats (`heartbeat.interval.ms`).
+   */
+  API_CONSISTENCY_BARRIER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 const secretList = z
@@ -180,8 +194,6 @@ export const adminEnvSchema = sharedEnvSchema.extend({
   ADMIN_HEAL_BACKOFF_MS: z.coerce.number().int().min(100).default(2000),
   ADMIN_HEAL_BACKOFF_MAX_MS: z.coerce.number().int().min(100).default(30_000),
   ADMIN_HEAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(20),
-  /** Indexer consumer group whose lag is reported, and the dead-letter topic. */
-  INDEXER_GROUP_ID: z.string().min(1).default('searchsync-indexer'),
   /** Only these tables (`schema.table`, comma-separated); empty: every table of the schemas. */
   INDEXER_INCLUDE_TABLES: list(''),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),

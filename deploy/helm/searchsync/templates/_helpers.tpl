@@ -125,6 +125,10 @@ indexer:
 {{- end }}
 - name: CONNECT_URL
   value: {{ .Values.config.connectUrl | quote }}
+- name: CONNECT_OFFSET_TOPIC
+  value: {{ .Values.config.connectOffsetTopic | quote }}
+- name: INDEXER_GROUP_ID
+  value: {{ .Values.indexer.groupId | quote }}
 - name: SEARCHSYNC_TOPIC_PREFIX
   value: {{ .Values.config.topicPrefix | quote }}
 - name: SEARCHSYNC_SCHEMAS

@@ -1,0 +1,5 @@
+export * from './applied-offsets';
+export * from './consistency-gate';
+export * from './lsn';
+export * from './source-position';
+export * from './started-after';
