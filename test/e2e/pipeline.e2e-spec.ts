@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { search } from './support/admin';
 import { apiGet, database, eventually, uniqueTable } from './support/stack';
 
 interface SearchBody {
@@ -75,12 +76,35 @@ describe('PostgreSQL changes reach the search API', () => {
       (r) => r.status === 200 && r.body.total === 50,
       { what: '50 rows indexed' },
     );
+    const indices = async () =>
+      (
+        (await search(
+          'GET',
+          `/_cat/indices/searchsync.public.${table}.v*?format=json&h=index`,
+        )) as {
+          index: string;
+        }[]
+      )
+        .map((r) => r.index)
+        .sort();
+    expect(await indices()).toEqual([`searchsync.public.${table}.v1`]);
     await db.query(`truncate ${table}`);
     await eventually(
       () => apiGet<SearchBody>(`/v1/tables/${table}/search?size=100`),
       (r) => r.status === 200 && r.body.total === 0,
       { what: 'truncate removed every document' },
     );
+    // An empty generation replaced the old one (no delete-by-query); the table keeps its fields.
+    expect(await indices()).toEqual([`searchsync.public.${table}.v2`]);
+    await db.query(`insert into ${table} values (7, 'after truncate', null)`);
+    await eventually(
+      () => documentOf(table, 7),
+      (r) => r.status === 200,
+      { what: 'a write after the truncate' },
+    );
+    const listed = await apiGet<{ table: string; fields: { name: string }[] }[]>('/v1/tables');
+    const entry = listed.body.find((t) => t.table === table);
+    expect(entry?.fields.map((f) => f.name)).toEqual(expect.arrayContaining(['id', 'name']));
   });
 
   it('answers 404 with the error contract for an unknown table', async () => {

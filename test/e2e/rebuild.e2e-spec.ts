@@ -7,6 +7,8 @@ import { apiGet, database, eventually, stackService, uniqueTable } from './suppo
  * away: E2E_REBUILD_ROWS=200000 npx jest --config test/e2e/jest-e2e.config.js rebuild.
  */
 const ROWS = Number(process.env.E2E_REBUILD_ROWS ?? 10_000);
+/** Row changes per second the writer makes meanwhile (inserts, updates, deletes). */
+const WRITE_RATE = Number(process.env.E2E_REBUILD_WRITE_RATE ?? 200);
 
 interface Progress {
   id: string;
@@ -68,8 +70,12 @@ function startWriter(db: Client, table: string, firstId: number) {
   let running = true;
   let next = firstId;
   let writes = 0;
+  const startedAt = Date.now();
   const done = (async () => {
     while (running) {
+      // Paced to WRITE_RATE row changes a second, whatever each transaction takes.
+      const due = startedAt + (writes / WRITE_RATE) * 1000;
+      if (due > Date.now()) await sleep(due - Date.now());
       const id = next++;
       const touched = 2 + Math.floor(Math.random() * (firstId - 2));
       await db.query('begin');
@@ -85,7 +91,6 @@ function startWriter(db: Client, table: string, firstId: number) {
         ]);
       await db.query('commit');
       writes += id % 5 === 0 ? 3 : 2;
-      await sleep(10);
     }
   })();
   const handle = {
@@ -213,7 +218,7 @@ describe('zero-downtime rebuild', () => {
     const seconds =
       (Date.parse(finished.completedAt ?? '') - Date.parse(finished.startedAt)) / 1000;
     console.log(
-      `rebuild of ${ROWS} rows under ${writes} writes: ${seconds.toFixed(1)} s, ${reads.requests} reads, 0 errors`,
+      `rebuild of ${ROWS} rows under ${writes} row changes (${Math.round(writes / seconds)}/s): ${seconds.toFixed(1)} s, ${reads.requests} reads, 0 errors`,
     );
   }, 900_000);
 

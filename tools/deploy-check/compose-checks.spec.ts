@@ -110,8 +110,8 @@ describe('docker-compose.yml', () => {
     ],
     [
       'a variable the app does not read',
-      (s) => (s.api.environment.INDEXER_GROUP_ID = 'x'),
-      /api: env INDEXER_GROUP_ID is not read by api/,
+      (s) => (s.api.environment.INDEXER_BULK_MAX_ACTIONS = 'x'),
+      /api: env INDEXER_BULK_MAX_ACTIONS is not read by api/,
     ],
     [
       'the table configuration not mounted',

@@ -19,6 +19,7 @@ import {
   REBUILD_TARGETS_MAX_AGE_MS,
   TABLE_INDEX_SETTINGS,
   formatTableReference,
+  nextGeneration,
   tableIndexNames,
   type TableGeneration,
   type TableIndexNames,
@@ -143,10 +144,7 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
         `${key} has no index yet: it is created with the table's first change or snapshot`,
       );
     }
-    // Never a number used before, even by a generation dropped after a failure: the indexer
-    // knows generations by name, and a reused name would inherit what it knew of the old one.
-    const used = live.map((g) => Number(g.meta.lastGeneration ?? 0));
-    const generation = Math.max(...generations.map((g) => g.generation), ...used) + 1;
+    const generation = nextGeneration(generations);
     await this.infra.engine.setTableMeta(alias, { lastGeneration: generation });
     const names = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, table, generation);
     const progress: RebuildProgress = {

@@ -83,8 +83,15 @@ class RecordingEngine {
   requestRejection: ((actions: BulkAction[]) => Error | undefined) | undefined;
   /** Building aliases of generations being rebuilt, by live alias. */
   building = new Map<string, string[]>();
+  /** Aliases whose live generation a truncate replaced with an empty one. */
+  readonly truncated: string[] = [];
   readonly generations = {
     buildingTargets: () => Promise.resolve(new Map(this.building)),
+    replaceWithEmpty: (names: { alias: string }) => {
+      if (this.missing.has(names.alias)) return Promise.resolve(null);
+      this.truncated.push(names.alias);
+      return Promise.resolve({ index: `${names.alias}.v2`, replaced: [`${names.alias}.v1`] });
+    },
   };
   /** What ensureTableIndex was given, by alias. */
   readonly createdWith = new Map<

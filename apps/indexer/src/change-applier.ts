@@ -18,6 +18,7 @@ import {
   SearchEngineError,
   buildingIndex,
   isMissingIndex,
+  TABLE_INDEX_SETTINGS,
   tableIndexNames,
   type BulkAction,
   type BulkItemResult,
@@ -682,11 +683,23 @@ export class ChangeApplier {
     }
   }
 
+  /**
+   * A new empty generation replaces the live one (see TableGenerations.replaceWithEmpty): no
+   * delete-by-query, which some engines lack and which leaves every document to merge away.
+   */
   private async truncate(table: TableRef): Promise<void> {
     const names = tableIndexNames(this.options.indexPrefix, table);
     try {
-      const deleted = await this.engine.deleteAllDocuments(names.alias);
-      this.logger.log(`truncate of ${tableLabel(table)}: ${deleted} documents removed`);
+      const replaced = await this.engine.generations.replaceWithEmpty(names, TABLE_INDEX_SETTINGS, {
+        index: this.settingsOf(table).index,
+      });
+      if (!replaced) {
+        this.forgetTable(names.alias);
+        return;
+      }
+      this.logger.log(
+        `truncate of ${tableLabel(table)}: ${replaced.replaced.join(', ')} replaced by the empty ${replaced.index}`,
+      );
     } catch (error) {
       // No index, nothing to remove; the next write of the table creates it again.
       if (isMissingIndex(error)) {

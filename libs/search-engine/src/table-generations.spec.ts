@@ -134,6 +134,94 @@ describe('TableGenerations', () => {
     });
   });
 
+  it('truncates by an empty generation with the live mappings and _meta, swapped in by the alias request that deletes the old', async () => {
+    const properties = { id: { type: 'long' }, name: { type: 'text' } };
+    const { request, calls } = transport({
+      'GET /searchsync.public.film.v*': {
+        'searchsync.public.film.v4': {
+          aliases: { 'searchsync.public.film': {} },
+          mappings: {
+            properties,
+            _meta: {
+              searchsync: { schema: 'public', table: 'film', config: 'abc', lastGeneration: 6 },
+            },
+          },
+        },
+      },
+    });
+    const replaced = await new TableGenerations(request).replaceWithEmpty(
+      { schema: 'public', table: 'film', alias: 'searchsync.public.film' },
+      { number_of_shards: 1 },
+      { index: { refresh: '5s' } },
+    );
+    // v5 and v6 were used by rebuilds that failed: never reused.
+    expect(replaced).toEqual({
+      index: 'searchsync.public.film.v7',
+      replaced: ['searchsync.public.film.v4'],
+    });
+    expect(calls.slice(1)).toEqual([
+      {
+        method: 'PUT',
+        path: '/searchsync.public.film.v7',
+        body: {
+          settings: { number_of_shards: 1, refresh_interval: '5s' },
+          mappings: {
+            dynamic: false,
+            properties,
+            _meta: {
+              searchsync: { schema: 'public', table: 'film', config: 'abc', lastGeneration: 7 },
+            },
+          },
+        },
+      },
+      {
+        method: 'POST',
+        path: '/_aliases',
+        body: {
+          actions: [
+            { add: { index: 'searchsync.public.film.v7', alias: 'searchsync.public.film' } },
+            { remove_index: { index: 'searchsync.public.film.v4' } },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('truncates nothing, and creates nothing, when the table has no live index', async () => {
+    const { request, calls } = transport({ 'GET /searchsync.public.film.v*': {} });
+    const generations = new TableGenerations(request);
+    expect(
+      await generations.replaceWithEmpty(
+        { schema: 'public', table: 'film', alias: 'searchsync.public.film' },
+        {},
+        {},
+      ),
+    ).toBeNull();
+    expect(calls.map((c) => c.method)).toEqual(['GET']);
+  });
+
+  it('drops the new generation again when the alias request fails, leaving the old one live', async () => {
+    const { request, calls } = transport({
+      'GET /searchsync.public.film.v*': {
+        'searchsync.public.film.v1': { aliases: { 'searchsync.public.film': {} }, ...meta('film') },
+      },
+      'POST /_aliases': new Error('engine down'),
+    });
+    await expect(
+      new TableGenerations(request).replaceWithEmpty(
+        { schema: 'public', table: 'film', alias: 'searchsync.public.film' },
+        {},
+        {},
+      ),
+    ).rejects.toThrow('engine down');
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'GET /searchsync.public.film.v*',
+      'PUT /searchsync.public.film.v2',
+      'POST /_aliases',
+      'DELETE /searchsync.public.film.v2',
+    ]);
+  });
+
   it('picks the live alias of an index, never its building one', () => {
     expect(liveAlias({ 'a.v2.building': {}, a: {} })).toBe('a');
     expect(liveAlias({ 'a.v2.building': {} })).toBeUndefined();

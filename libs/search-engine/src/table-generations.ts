@@ -64,7 +64,20 @@ export interface TableGeneration {
 
 interface IndexEntry {
   aliases?: Record<string, unknown>;
-  mappings?: { _meta?: { searchsync?: JsonObject } };
+  mappings?: { _meta?: { searchsync?: JsonObject }; properties?: JsonObject };
+}
+
+/**
+ * The number a new generation of the table takes: never one used before, even by a generation
+ * dropped since (the live `_meta.lastGeneration` remembers it): the indexer knows generations by
+ * name, and a reused name would inherit what it knew of the old one.
+ */
+export function nextGeneration(generations: TableGeneration[]): number {
+  const used = generations
+    .filter((g) => g.live)
+    .map((g) => Number(g.meta.lastGeneration ?? 0))
+    .filter((n) => Number.isSafeInteger(n));
+  return Math.max(0, ...generations.map((g) => g.generation), ...used) + 1;
 }
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -106,7 +119,13 @@ export class TableGenerations {
 
   /** Every index of the table named `<alias>.v<N>` that carries our `_meta`, oldest first. */
   async list(names: TableName & { alias: string }): Promise<TableGeneration[]> {
-    const body = await this.indicesNamedLike(names.alias);
+    return this.generationsIn(names, await this.indicesNamedLike(names.alias));
+  }
+
+  private generationsIn(
+    names: TableName & { alias: string },
+    body: Record<string, IndexEntry>,
+  ): TableGeneration[] {
     const pattern = new RegExp(`^${escapeRegex(names.alias)}\\.v(\\d+)$`);
     const generations: TableGeneration[] = [];
     for (const [index, entry] of Object.entries(body)) {
@@ -193,6 +212,48 @@ export class TableGenerations {
         aliases: { [buildingAlias(names.index)]: {} },
       },
     });
+  }
+
+  /**
+   * Truncate without delete-by-query: a new, empty generation with the live one's field mappings
+   * and `_meta` takes the live alias in the same atomic alias request that deletes the old
+   * generation. Queries see every old document or none, never a half-deleted table, and nothing
+   * is left behind to merge away. Null when the table has no live index.
+   */
+  async replaceWithEmpty(
+    names: TableName & { alias: string },
+    baseSettings: JsonObject,
+    options: { index?: TableIndexSettings },
+  ): Promise<{ index: string; replaced: string[] } | null> {
+    const entries = await this.indicesNamedLike(names.alias);
+    const generations = this.generationsIn(names, entries);
+    const live = generations.filter((g) => g.live);
+    if (live.length === 0) return null;
+    const newest = live[live.length - 1];
+    const generation = nextGeneration(generations);
+    const index = `${names.alias}.v${generation}`;
+    await this.request('PUT', `/${encodeURIComponent(index)}`, {
+      body: {
+        settings: { ...baseSettings, ...engineIndexSettings(options.index) },
+        mappings: {
+          dynamic: false,
+          // Already in the engine's own terms: copied, not translated again.
+          properties: entries[newest.index]?.mappings?.properties ?? {},
+          _meta: { searchsync: { ...newest.meta, lastGeneration: generation } },
+        },
+      },
+    });
+    const actions: JsonObject[] = [
+      { add: { index, alias: names.alias } },
+      ...live.map((g) => ({ remove_index: { index: g.index } })),
+    ];
+    try {
+      await this.request('POST', '/_aliases', { body: { actions } });
+    } catch (error) {
+      await this.drop([index]).catch(() => undefined);
+      throw error;
+    }
+    return { index, replaced: live.map((g) => g.index) };
   }
 
   /**
