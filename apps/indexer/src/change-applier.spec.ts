@@ -171,7 +171,27 @@ class RecordingEngine {
   /** Extra results appended to an answer (an engine answer we cannot place). */
   extraResults = 0;
 
+  /** When set, every bulk waits for it before answering; bulks in flight at once are counted. */
+  bulkDelay: ((n: number) => Promise<void>) | undefined;
+  inFlight = 0;
+  maxInFlight = 0;
+
   bulk(actions: BulkAction[]): Promise<BulkItemResult[]> {
+    const delay = this.bulkDelay;
+    if (!delay) return this.answer(actions);
+    const n = this.bulkSizes.length;
+    this.bulkSizes.push(actions.length);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return delay(n)
+      .finally(() => (this.inFlight -= 1))
+      .then(() => {
+        this.bulkSizes.pop();
+        return this.answer(actions);
+      });
+  }
+
+  private answer(actions: BulkAction[]): Promise<BulkItemResult[]> {
     this.bulkSizes.push(actions.length);
     const refused = this.requestRejection?.(actions);
     if (refused) return Promise.reject(refused);
@@ -222,6 +242,7 @@ function applierWith(
   options: {
     decode?: typeof decodeChangeEvent;
     maxActions?: number;
+    bulkConcurrency?: number;
     heartbeat?: () => Promise<void>;
     publisher?: DeadLetterPublisher;
     config?: SearchsyncConfig;
@@ -236,6 +257,7 @@ function applierWith(
       indexPrefix: 'searchsync',
       maxActions: options.maxActions ?? 100,
       maxBytes: 5_000_000,
+      ...(options.bulkConcurrency ? { bulkConcurrency: options.bulkConcurrency } : {}),
       // Retries in tests wait a millisecond, not seconds.
       retryDelayMs: 1,
       ...(options.config ? { config: () => options.config as SearchsyncConfig } : {}),
@@ -302,6 +324,54 @@ describe('ChangeApplier: one bad record is that record’s problem', () => {
     // The dead letter carries the original bytes.
     expect(publisher.letters[2].value?.toString()).toBe('this is not a change event');
     expect(publisher.letters[0].value).toBe(batch[1].value);
+  });
+
+  it('keeps bulks in flight while it decodes on, and returns only once every one has landed', async () => {
+    const engine = new RecordingEngine();
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    // The first bulk answers last: the second must not wait for it.
+    engine.bulkDelay = (n) => sleep(n === 0 ? 40 : 5);
+    const { publisher, apply } = applierWith(engine, {
+      decode: withoutInfinityRows,
+      maxActions: 2,
+      bulkConcurrency: 2,
+    });
+    await apply(recorded);
+    expect(engine.maxInFlight).toBe(2);
+    expect(engine.inFlight).toBe(0);
+    // The same documents as one bulk at a time writes.
+    const sequential = new RecordingEngine();
+    const one = applierWith(sequential, { decode: withoutInfinityRows, maxActions: 2 });
+    await one.apply(recorded);
+    expect(publisher.letters).toEqual(one.publisher.letters);
+    expect([...engine.stored.entries()].sort()).toEqual([...sequential.stored.entries()].sort());
+    expect(engine.idsOf(FIXTURE_ALIAS).sort()).toEqual(sequential.idsOf(FIXTURE_ALIAS).sort());
+  });
+
+  it('fails the whole batch when one of the bulks in flight fails, after the others settled', async () => {
+    const engine = new RecordingEngine();
+    let settledAfterFailure = false;
+    // The second bulk's answer is one we cannot place (not a record's fault): the batch fails.
+    engine.bulkDelay = (n) => {
+      if (n === 1) {
+        engine.extraResults = 1;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) =>
+        setTimeout(() => {
+          settledAfterFailure = true;
+          resolve();
+        }, 20),
+      );
+    };
+    const { apply } = applierWith(engine, {
+      decode: withoutInfinityRows,
+      maxActions: 2,
+      bulkConcurrency: 2,
+    });
+    await expect(apply(recorded)).rejects.toBeInstanceOf(BatchAbortedError);
+    expect(settledAfterFailure).toBe(true);
+    expect(engine.inFlight).toBe(0);
   });
 
   it('decodes the recorded infinity and NaN rows, or dead-letters them; never throws', async () => {

@@ -59,6 +59,8 @@ export interface ApplierOptions {
   indexPrefix: string;
   maxActions: number;
   maxBytes: number;
+  /** Bulk requests in flight at once per batch (1: each waits for the one before). */
+  bulkConcurrency?: number;
   /** First retry delay; doubles per attempt up to 30 s. */
   retryDelayMs?: number;
   /**
@@ -297,21 +299,41 @@ export class ChangeApplier {
     const unmappable = new Map<string, DeadLetterReason>();
     let pending: PendingAction[] = [];
     let pendingBytes = 0;
+    /**
+     * Bulks being written. Several may be in flight while the next records are decoded: each
+     * action carries its change's version, so whatever order they land in, the newest version of
+     * a document wins. Only the offset commit is ordered, and it waits for all of them.
+     */
+    const inFlight: Promise<void>[] = [];
+    const concurrency = Math.max(1, this.options.bulkConcurrency ?? 1);
 
-    const flush = async () => {
+    const settleOldest = async () => {
+      const oldest = inFlight.shift();
+      try {
+        await oldest;
+      } catch (error) {
+        await Promise.allSettled(inFlight.splice(0));
+        // Neither written nor dead-lettered: the failure must never pass for one record's (which
+        // would commit the batch); the whole batch is delivered again.
+        throw error instanceof IndexerStoppingError ? error : new BatchAbortedError(error);
+      }
+    };
+    /** Starts writing what is pending, once fewer than `concurrency` bulks are in flight. */
+    const dispatch = async () => {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
       pendingBytes = 0;
-      try {
-        await this.writeWithRetry(batch, letters, isRunning, heartbeat);
-      } catch (error) {
-        // The detached actions are neither written nor dead-lettered: they must not be lost, and
-        // the failure must never pass for one record's (which would commit the batch).
-        pending = batch.concat(pending);
-        pendingBytes = pending.reduce((sum, p) => sum + p.bytes, 0);
-        throw error instanceof IndexerStoppingError ? error : new BatchAbortedError(error);
-      }
+      while (inFlight.length >= concurrency) await settleOldest();
+      const write = this.writeWithRetry(batch, letters, isRunning, heartbeat);
+      // Observed by settleOldest; until then a failure must not count as unhandled.
+      write.catch(() => undefined);
+      inFlight.push(write);
+    };
+    /** Everything pending and in flight has landed (or the batch fails). */
+    const flush = async () => {
+      await dispatch();
+      while (inFlight.length > 0) await settleOldest();
     };
 
     for (const record of records) {
@@ -428,7 +450,7 @@ export class ChangeApplier {
           pending.length >= this.options.maxActions ||
           pendingBytes + item.bytes > this.options.maxBytes
         ) {
-          await flush();
+          await dispatch();
         }
         pending.push(item);
         pendingBytes += item.bytes;

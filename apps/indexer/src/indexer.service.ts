@@ -65,6 +65,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
             indexPrefix: config.SEARCHSYNC_INDEX_PREFIX,
             maxActions: config.INDEXER_BULK_MAX_ACTIONS,
             maxBytes: config.INDEXER_BULK_MAX_BYTES,
+            bulkConcurrency: config.INDEXER_BULK_CONCURRENCY,
             config: () => this.tableConfig.current(),
           },
         )),
