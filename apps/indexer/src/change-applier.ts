@@ -206,18 +206,36 @@ function withoutHiddenColumns(event: UpsertEvent, settings: TableSettings): void
   event.columns = event.columns.filter((column) => !hidden.includes(column.field ?? ''));
 }
 
-/** Identifies a table's column set: an ALTER TABLE makes a refused index worth asking again. */
+/**
+ * Both keys below are asked for every event. The decoder hands out one schema object per
+ * distinct schema text (every row of a table version shares it), so they are computed once per
+ * schema; schemas are never modified after decoding.
+ */
+const columnKeys = new WeakMap<ConnectSchema, string>();
+const fingerprints = new WeakMap<ConnectSchema[], string>();
+
 /**
  * A column as far as its index mapping goes: its name and the mapping its source type gives. A
  * column whose type changed is then a column not mapped yet, and the engine says whether the
  * index can take its new mapping (or the table needs a rebuild).
  */
 function mappedColumnKey(column: ConnectSchema): string {
-  return `${column.field ?? ''}\u0000${JSON.stringify(fieldMapping(column))}`;
+  let key = columnKeys.get(column);
+  if (key === undefined) {
+    key = `${column.field ?? ''}\u0000${JSON.stringify(fieldMapping(column))}`;
+    columnKeys.set(column, key);
+  }
+  return key;
 }
 
+/** Identifies a table's column set: an ALTER TABLE makes a refused index worth asking again. */
 function columnsFingerprint(columns: ConnectSchema[]): string {
-  return createHash('sha1').update(JSON.stringify(columns)).digest('hex');
+  let fingerprint = fingerprints.get(columns);
+  if (fingerprint === undefined) {
+    fingerprint = createHash('sha1').update(JSON.stringify(columns)).digest('hex');
+    fingerprints.set(columns, fingerprint);
+  }
+  return fingerprint;
 }
 
 function headerText(value: IHeaders[string]): string | undefined {
