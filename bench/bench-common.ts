@@ -244,3 +244,18 @@ export async function promSums(
   }
   return sums;
 }
+
+/** The bench tables' columns: text, numeric, timestamptz and jsonb, as issue #15 asks. */
+export const BENCH_TABLE_DDL = `(id bigint primary key, title text, body text, amount numeric(12,2),
+  at timestamptz, doc jsonb)`;
+
+/** Rows of about 400 bytes: a short title, a ~200-character body, a number, a time, a small doc. */
+export const BENCH_ROWS_SQL = (table: string) => `insert into ${table}
+  select g,
+    'title ' || g || ' ' || left(md5(g::text), 12),
+    (array['espresso','grinder','kettle','scale','filter','beans'])[g % 6 + 1] || ' ' ||
+      repeat(md5((g * 7)::text) || ' ', 6),
+    (g % 100000) / 100.0,
+    timestamptz '2026-01-01' + g * interval '1 minute',
+    jsonb_build_object('k', g % 97, 'tags', jsonb_build_array('a', 'b'), 'n', g)
+  from generate_series(1, $1::int) g`;

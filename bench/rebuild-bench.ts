@@ -18,6 +18,8 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Client } from 'pg';
 import {
+  BENCH_ROWS_SQL,
+  BENCH_TABLE_DDL,
   BenchError,
   cpuBetween,
   cpuSeconds,
@@ -131,21 +133,8 @@ async function indexExists(index: string): Promise<boolean> {
 }
 
 async function createTable(db: Client, table: string, rows: number): Promise<void> {
-  await db.query(`create table ${table} (
-    id bigint primary key, title text, body text, amount numeric(12,2), at timestamptz, doc jsonb)`);
-  // Rows of about 450 bytes: a short title, a ~200-character body, a number, a time, a small doc.
-  await db.query(
-    `insert into ${table}
-     select g,
-       'title ' || g || ' ' || left(md5(g::text), 12),
-       (array['espresso','grinder','kettle','scale','filter','beans'])[g % 6 + 1] || ' ' ||
-         repeat(md5((g * 7)::text) || ' ', 6),
-       (g % 100000) / 100.0,
-       timestamptz '2026-01-01' + g * interval '1 minute',
-       jsonb_build_object('k', g % 97, 'tags', jsonb_build_array('a', 'b'), 'n', g)
-     from generate_series(1, $1) g`,
-    [rows],
-  );
+  await db.query(`create table ${table} ${BENCH_TABLE_DDL}`);
+  await db.query(BENCH_ROWS_SQL(table), [rows]);
 }
 
 async function waitForDocuments(alias: string, rows: number): Promise<number> {

@@ -27,6 +27,8 @@ import { Client } from 'pg';
 import { readHeld, setHeld } from '../tools/stack/stack-control';
 import { StackPaths } from '../tools/stack/stack-paths';
 import {
+  BENCH_ROWS_SQL,
+  BENCH_TABLE_DDL,
   BenchError,
   cpuBetween,
   cpuSeconds,
@@ -148,20 +150,6 @@ const BENCH_COLUMNS: ConnectSchema[] = [
   { field: 'at', type: 'string', optional: true, name: 'io.debezium.time.ZonedTimestamp' },
   { field: 'doc', type: 'string', optional: true, name: 'io.debezium.data.Json' },
 ];
-
-const BENCH_TABLE_DDL = `(id bigint primary key, title text, body text, amount numeric(12,2),
-  at timestamptz, doc jsonb)`;
-
-/** Rows of about 400 bytes: a short title, a ~200-character body, a number, a time, a small doc. */
-const BENCH_ROWS_SQL = (table: string) => `insert into ${table}
-  select g,
-    'title ' || g || ' ' || left(md5(g::text), 12),
-    (array['espresso','grinder','kettle','scale','filter','beans'])[g % 6 + 1] || ' ' ||
-      repeat(md5((g * 7)::text) || ' ', 6),
-    (g % 100000) / 100.0,
-    timestamptz '2026-01-01' + g * interval '1 minute',
-    jsonb_build_object('k', g % 97, 'tags', jsonb_build_array('a', 'b'), 'n', g)
-  from generate_series(1, $1::int) g`;
 
 /** The same row as a document, as the indexer writes it (numeric as a string, time ISO). */
 function benchDocument(g: number) {

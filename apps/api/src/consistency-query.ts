@@ -58,3 +58,17 @@ export function takeConsistency(query: RawQuery): {
     throw new InvalidQueryError('consistencyTimeoutMs must be a whole number of milliseconds ≥ 1');
   return { rest, consistency: { lsn, timeoutMs } };
 }
+
+/**
+ * For reads whose query string takes nothing but the consistency parameters: any other is a 400
+ * that says where it belongs (`where`).
+ */
+export function consistencyOnly(query: RawQuery, where: string): ConsistencyRequest | null {
+  const { rest, consistency } = takeConsistency(query);
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined)
+    throw new InvalidQueryError(
+      `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}; ${where}the query string takes consistentWith and consistencyTimeoutMs`,
+    );
+  return consistency;
+}

@@ -9,8 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Principal } from './api-keys';
-import { InvalidQueryError } from './api.errors';
-import { CONSISTENCY_QUERY, takeConsistency } from './consistency-query';
+import { CONSISTENCY_QUERY, consistencyOnly, takeConsistency } from './consistency-query';
 import { CurrentPrincipal } from './principal.decorator';
 import { parseSearchBody, parseSearchQuery, type RawQuery } from './search-query';
 import {
@@ -69,13 +68,7 @@ export class TablesController {
     @Param('id') id: string,
     @Query() query: RawQuery,
   ): Promise<DocumentView> {
-    const { rest, consistency } = takeConsistency(query);
-    const unknown = Object.keys(rest)[0];
-    if (unknown !== undefined)
-      throw new InvalidQueryError(
-        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}; allowed: consistentWith, consistencyTimeoutMs`,
-      );
-    return this.search.getDocument(principal, table, id, consistency);
+    return this.search.getDocument(principal, table, id, consistencyOnly(query, ''));
   }
 
   @Get(':table/search')
@@ -150,12 +143,7 @@ export class TablesController {
     @Body() body: unknown,
     @Query() query: RawQuery,
   ): Promise<SearchView> {
-    const { rest, consistency } = takeConsistency(query);
-    const unknown = Object.keys(rest)[0];
-    if (unknown !== undefined)
-      throw new InvalidQueryError(
-        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}; the search goes in the JSON body; the query string takes consistentWith and consistencyTimeoutMs`,
-      );
+    const consistency = consistencyOnly(query, 'the search goes in the JSON body; ');
     return this.search.search(principal, table, parseSearchBody(body), consistency);
   }
 }
