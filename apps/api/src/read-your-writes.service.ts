@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { kafkaConnection, type ApiConfig } from '@searchsync/config';
 import type { SearchEngine } from '@searchsync/search-engine';
 import {
@@ -27,7 +21,7 @@ const BARRIER_SQL = "select pg_logical_emit_message(true, 'searchsync-barrier', 
 
 /** `consistentWith=<LSN>`: answers only once every change of the table up to the LSN is searchable. */
 @Injectable()
-export class ReadYourWritesService implements OnModuleInit, OnApplicationShutdown {
+export class ReadYourWritesService implements OnApplicationShutdown {
   private readonly logger = new Logger(ReadYourWritesService.name);
   private readonly kafka: Kafka;
   private readonly follower: SourcePositionFollower;
@@ -63,11 +57,6 @@ export class ReadYourWritesService implements OnModuleInit, OnApplicationShutdow
     });
   }
 
-  onModuleInit(): void {
-    // In the background: the API serves without Kafka; only consistentWith reads need it.
-    this.follower.start();
-  }
-
   async onApplicationShutdown(): Promise<void> {
     await this.follower.stop();
     const admin = this.admin;
@@ -78,6 +67,8 @@ export class ReadYourWritesService implements OnModuleInit, OnApplicationShutdow
 
   /** Waits for the tables to be searchable up to the LSN; throws ConsistencyTimeoutError. */
   waitFor(tables: CatalogTable[], request: ConsistencyRequest): Promise<ConsistencyReport> {
+    // Started by the first consistentWith read: an API that never gets one needs no Kafka.
+    this.follower.start();
     const timeoutMs = Math.min(
       request.timeoutMs ?? this.config.API_CONSISTENCY_TIMEOUT_MS,
       this.config.API_CONSISTENCY_TIMEOUT_MS,

@@ -87,6 +87,8 @@ interface Waiter {
  */
 export class SourcePositionFollower {
   private consumer: Consumer | null = null;
+  /** The start-up in progress (admin checks, consumer creation and join). */
+  private following: Promise<void> | null = null;
   private latest: SourcePosition | null = null;
   private caughtUp = false;
   private stopped = false;
@@ -101,14 +103,20 @@ export class SourcePositionFollower {
 
   /** Starts following in the background; failures are retried, never thrown. */
   start(): void {
-    if (this.stopped || this.consumer || this.retryTimer) return;
-    void this.follow().catch((error: unknown) => this.retryLater(error));
+    if (this.stopped || this.consumer || this.following || this.retryTimer) return;
+    const following = this.follow().catch((error: unknown) => this.retryLater(error));
+    this.following = following;
+    void following.finally(() => {
+      if (this.following === following) this.following = null;
+    });
   }
 
+  /** Stops following; a start-up in progress is let finish first, then disconnected. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const waiter of this.waiters) this.settle(waiter, null);
+    await this.following;
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.disconnect().catch(() => undefined);
@@ -180,6 +188,7 @@ export class SourcePositionFollower {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+    if (this.stopped) return;
     const consumer = this.kafka.consumer({
       groupId: `${this.options.groupIdPrefix}-${randomUUID()}`,
       allowAutoTopicCreation: false,
@@ -192,7 +201,9 @@ export class SourcePositionFollower {
       if (this.consumer === consumer) this.retryLater(event.payload.error);
     });
     await consumer.connect();
+    if (this.stopped) return;
     await consumer.subscribe({ topics: [offsetTopic], fromBeginning: true });
+    if (this.stopped) return;
     if (records === 0n) this.caughtUp = true;
     await consumer.run({
       autoCommit: false,
