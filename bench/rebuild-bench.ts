@@ -17,6 +17,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Client } from 'pg';
+import type { RebuildProgress as AdminRebuildProgress } from '../apps/connector-admin/src/rebuild-progress';
+import type { VerifyResult as AdminVerifyResult } from '../apps/connector-admin/src/verify.service';
 import {
   BENCH_ROWS_SQL,
   BENCH_TABLE_DDL,
@@ -84,32 +86,34 @@ const indexerMetricsUrl = process.env.INDEXER_METRICS_URL ?? 'http://127.0.0.1:3
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** The fields of GET /v1/tables/{table}/rebuild this benchmark reads. */
-interface RebuildProgress {
-  id: string;
-  state: 'starting' | 'filling' | 'catching_up' | 'swapping' | 'completed' | 'failed';
-  index: string;
-  previous: string[];
-  startedAt: string;
-  completedAt: string | null;
-  rowsTotal: number | null;
-  rowsDone: number;
-  docsPerSecond: number | null;
-  error: string | null;
-}
+/** The fields of GET /v1/tables/{table}/rebuild this benchmark reads, as the admin answers them. */
+type RebuildProgress = Pick<
+  AdminRebuildProgress,
+  | 'id'
+  | 'state'
+  | 'index'
+  | 'previous'
+  | 'startedAt'
+  | 'completedAt'
+  | 'rowsTotal'
+  | 'rowsDone'
+  | 'docsPerSecond'
+  | 'error'
+>;
 
 /** The fields of POST /v1/tables/{table}/verify this benchmark reads. */
-interface VerifyResult {
-  rows: number;
-  documents: number;
-  missing: string[];
-  extra: string[];
-  mismatched: string[];
-  missingTotal: number;
-  extraTotal: number;
-  mismatchedTotal: number;
-  durationMs: number;
-}
+type VerifyResult = Pick<
+  AdminVerifyResult,
+  | 'rows'
+  | 'documents'
+  | 'missing'
+  | 'extra'
+  | 'mismatched'
+  | 'missingTotal'
+  | 'extraTotal'
+  | 'mismatchedTotal'
+  | 'durationMs'
+>;
 
 interface Sample {
   /** ms since the rebuild was requested. */
