@@ -490,6 +490,27 @@ describe('ChangeApplier: a failure that is nobody’s record never commits a par
     Logger.overrideLogger(false);
   });
 
+  it('truncates only once the partition’s earlier batches, still in flight, have landed', async () => {
+    const engine = new RecordingEngine();
+    const batch = [recorded[0], recorded[6]];
+    const { applier } = applierWith(engine, { decode: truncateAt(['6'], batch) });
+    let landEarlier!: () => void;
+    const earlier = new Promise<void>((resolve) => (landEarlier = resolve));
+    const applying = applier.apply(
+      batch,
+      () => true,
+      () => Promise.resolve(),
+      () => earlier,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // This batch's own row is written; the truncate waits for the batches before it.
+    expect(engine.written).toHaveLength(1);
+    expect(engine.truncated).toEqual([]);
+    landEarlier();
+    await applying;
+    expect(engine.truncated).toEqual([OTHER_ALIAS]);
+  });
+
   it('ends the batch uncommitted when a heartbeat fails during a retry before a truncate, dead-lettering nothing', async () => {
     const engine = new RecordingEngine();
     let calls = 0;

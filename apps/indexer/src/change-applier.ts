@@ -285,10 +285,15 @@ export class ChangeApplier {
     return this.writes.status();
   }
 
+  /**
+   * Writes a batch of one partition. `earlierLanded` settles once the partition's earlier batches,
+   * which may still be in flight, have landed: a truncate or a TOAST restore waits for it.
+   */
   async apply(
     records: SourceRecord[],
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
+    earlierLanded: () => Promise<void> = () => Promise.resolve(),
   ): Promise<void> {
     // Keeps the group membership alive while a write waits on a slow or absent engine.
     const ticker = setInterval(() => void heartbeat().catch(() => undefined), 3000);
@@ -298,7 +303,7 @@ export class ChangeApplier {
         this.rebuilds.refreshIfStale(),
       );
       for (const target of vanished) this.mappedFields.delete(target);
-      await this.applyRecords(records, isRunning, heartbeat);
+      await this.applyRecords(records, isRunning, heartbeat, earlierLanded);
     } finally {
       clearInterval(ticker);
     }
@@ -308,6 +313,7 @@ export class ChangeApplier {
     records: SourceRecord[],
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
+    earlierLanded: () => Promise<void>,
   ): Promise<void> {
     const letters: DeadLetter[] = [];
     /**
@@ -348,10 +354,15 @@ export class ChangeApplier {
       write.catch(() => undefined);
       inFlight.push(write);
     };
-    /** Everything pending and in flight has landed (or the batch fails). */
+    /** Everything pending and in flight, this batch's and earlier ones', has landed (or the batch fails). */
     const flush = async () => {
       await dispatch();
       while (inFlight.length > 0) await settleOldest();
+      try {
+        await earlierLanded();
+      } catch (error) {
+        throw new BatchAbortedError(error);
+      }
     };
 
     for (const record of records) {

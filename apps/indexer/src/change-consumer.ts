@@ -9,8 +9,8 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { BatchPipeline } from './batch-pipeline';
 import type { ChangeApplier, SourceRecord } from './change-applier';
-import { IndexerStoppingError } from './change-applier';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
 
@@ -26,6 +26,8 @@ export interface ChangeConsumerOptions {
   restartBackoffMs?: number;
   /** A consumer that has not joined its group for this long is re-created. */
   joinTimeoutMs?: number;
+  /** Batches of one partition applied at once while the next is fetched (1: one at a time). */
+  batchesInFlight?: number;
 }
 
 /** A consumer that did not join its group in time (e.g. a coordinator that never answers). */
@@ -94,6 +96,8 @@ export class ChangeConsumer {
   private readonly logger = new Logger(ChangeConsumer.name);
   private readonly kafka: Kafka;
   private consumer: Consumer | null = null;
+  /** The current consumer's batches in flight. */
+  private pipeline: BatchPipeline | null = null;
   private topics = new Set<string>();
   private refreshTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -215,7 +219,8 @@ export class ChangeConsumer {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     await this.restarting;
-    // disconnect() waits for the batch in flight, so its offsets are committed or not at all.
+    // Batches in flight finish (or give up) and are committed in order before the consumer goes.
+    await this.pipeline?.close();
     await this.consumer?.disconnect();
     await this.producer.disconnect();
     await this.admin.disconnect();
@@ -294,7 +299,12 @@ export class ChangeConsumer {
     this.generation += 1;
     const stuck = this.consumer;
     this.consumer = null;
-    if (stuck) void stuck.disconnect().catch(() => undefined);
+    const pipeline = this.pipeline;
+    this.pipeline = null;
+    void (async () => {
+      await pipeline?.close();
+      await stuck?.disconnect();
+    })().catch(() => undefined);
   }
 
   /**
@@ -381,10 +391,15 @@ export class ChangeConsumer {
     /** Abandoned by a join timeout (or stopping): what it created is let go, quietly. */
     const superseded = () => generation !== this.generation || this.stopping;
     const previous = this.consumer;
+    const previousPipeline = this.pipeline;
     this.consumer = null;
+    this.pipeline = null;
     if (previous) {
       await within(
-        previous.disconnect(),
+        (async () => {
+          await previousPipeline?.close();
+          await previous.disconnect();
+        })(),
         DISCONNECT_TIMEOUT_MS,
         () => new Error('disconnect timed out'),
       ).catch((error: Error) =>
@@ -408,10 +423,22 @@ export class ChangeConsumer {
       retry: { retries: 10, restartOnFailure: () => Promise.resolve(false) },
     });
     this.watch(consumer);
+    const pipeline = new BatchPipeline(
+      this.options.batchesInFlight ?? 2,
+      (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+      (error) => this.onBatchFailure(consumer, error),
+    );
     this.consumer = consumer;
+    this.pipeline = pipeline;
     const letGo = () => {
-      if (this.consumer === consumer) this.consumer = null;
-      void consumer.disconnect().catch(() => undefined);
+      if (this.consumer === consumer) {
+        this.consumer = null;
+        this.pipeline = null;
+      }
+      void pipeline
+        .close()
+        .then(() => consumer.disconnect())
+        .catch(() => undefined);
     };
     await consumer.connect();
     if (superseded()) return letGo();
@@ -430,7 +457,7 @@ export class ChangeConsumer {
       eachBatchAutoResolve: false,
       // Partitions are independent; within one, order is kept because a batch is applied in order.
       partitionsConsumedConcurrently: 4,
-      eachBatch: (payload) => this.handleBatch(payload, consumer),
+      eachBatch: (payload) => this.handleBatch(payload, pipeline),
     });
     if (superseded()) return letGo();
     this.logger.log(`consuming ${topics.size} table topics`);
@@ -451,10 +478,25 @@ export class ChangeConsumer {
     });
   }
 
-  private async handleBatch(payload: EachBatchPayload, consumer: Consumer): Promise<void> {
+  /**
+   * A batch failed for a reason that is not one record's (those are dead-lettered): the consumer is
+   * replaced, after a backoff, and reads again from the last offset committed in order.
+   */
+  private onBatchFailure(consumer: Consumer, error: unknown): void {
+    if (this.consumer !== consumer || this.stopping) return;
+    this.abandonConsumer();
+    this.onConsumerFailure(
+      'batch failed',
+      error instanceof Error ? error : new Error(String(error)),
+    );
+  }
+
+  private async handleBatch(payload: EachBatchPayload, pipeline: BatchPipeline): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     this.faults?.throwIfConsumerCrashArmed();
+    // Stopping, re-subscribing or failed: not started, not resolved; the next consumer reads it.
+    if (!pipeline.accepting) return pipeline.close();
     const records = batch.messages.map((message): SourceRecord => ({
       topic: batch.topic,
       partition: batch.partition,
@@ -463,23 +505,21 @@ export class ChangeConsumer {
       value: message.value,
       headers: message.headers,
     }));
-    try {
+    const last = batch.messages[batch.messages.length - 1].offset;
+    await pipeline.submit(batch.topic, batch.partition, last, async (earlierLanded) => {
       await this.applier().apply(
         records,
-        () => payload.isRunning() && !payload.isStale(),
+        () => pipeline.open && payload.isRunning() && !payload.isStale(),
         () => payload.heartbeat(),
+        earlierLanded,
       );
-    } catch (error) {
-      if (error instanceof IndexerStoppingError) return;
-      throw error;
-    }
-    const last = batch.messages[batch.messages.length - 1].offset;
+      // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
+      if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) {
+        this.failures = 0;
+      }
+    });
+    // The next fetch starts after this batch; its offset is committed only once it and every
+    // batch before it have landed (by the pipeline).
     payload.resolveOffset(last);
-    // Committed only now: everything up to `last` is in the engine or the dead-letter topic.
-    await consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
-    // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
-    if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) this.failures = 0;
   }
 }

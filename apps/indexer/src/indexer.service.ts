@@ -51,6 +51,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         schemas: config.SEARCHSYNC_SCHEMAS,
         includeTables: config.INDEXER_INCLUDE_TABLES,
         topicRefreshMs: config.INDEXER_TOPIC_REFRESH_MS,
+        batchesInFlight: config.INDEXER_BATCHES_IN_FLIGHT,
       },
       () =>
         (this.applier ??= new ChangeApplier(

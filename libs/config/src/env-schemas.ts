@@ -73,8 +73,10 @@ export const indexerEnvSchema = sharedEnvSchema.extend({
     .int()
     .min(1024)
     .default(5 * 1024 * 1024),
-  /** Bulk requests in flight at once per partition (their versions make the order of landing irrelevant). */
+  /** Bulk requests in flight at once per batch (their versions make the order of landing irrelevant). */
   INDEXER_BULK_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Batches of one partition applied at once while the next is fetched; commits stay in order. */
+  INDEXER_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
   /**
    * Tests only: `POST /faults/consumer-crash` on the metrics port makes the running Kafka
