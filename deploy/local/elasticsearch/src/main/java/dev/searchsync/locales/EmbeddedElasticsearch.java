@@ -9,18 +9,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.lucene.util.Version;
+import org.elasticsearch.Build;
+import org.elasticsearch.client.internal.node.NodeClient;
+import org.elasticsearch.cluster.service.ClusterService;
+import org.elasticsearch.common.bytes.BytesArray;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.http.HttpServerTransport;
 import org.elasticsearch.node.MockNode;
+import org.elasticsearch.rest.BaseRestHandler;
+import org.elasticsearch.rest.RestController;
+import org.elasticsearch.rest.RestRequest;
+import org.elasticsearch.rest.RestResponse;
+import org.elasticsearch.rest.RestStatus;
 import org.elasticsearch.transport.netty4.Netty4Plugin;
+import org.elasticsearch.xcontent.XContentBuilder;
 import org.junit.Test;
 import org.junit.runner.JUnitCore;
 import org.junit.runner.Result;
 import org.junit.runner.RunWith;
 import org.junit.runner.notification.Failure;
+import sun.misc.Signal;
 
 /**
  * Runs one Elasticsearch node in-process, for the local stack only (not for production).
@@ -31,8 +44,12 @@ import org.junit.runner.notification.Failure;
  * RandomizedRunner context, so the node lives inside the single "test" of this class, run
  * through {@link JUnitCore}. It stays up until SIGTERM (or SIGINT), then closes cleanly.
  *
- * <p>Configuration: system properties {@code searchsync.es.*} (see {@link #settings()}), then
- * any argument {@code key=value} or {@code -Ekey=value} as a raw node setting (wins).
+ * <p>Configuration: system properties {@code searchsync.es.*} — home, data, logs, httpPort
+ * (9200), transportPort (httpPort + 100), clusterName, nodeName, host (127.0.0.1), logLevel,
+ * nettyLeakDetection (simple), rootEndpoint (true) — then any argument {@code key=value} or
+ * {@code -Ekey=value} as a raw node setting (wins). Heap and other JVM flags: the caller's.
+ *
+ * <p>Prints {@code searchsync: elasticsearch ready on HOST:PORT (N ms)} on stdout once serving.
  */
 @RunWith(RandomizedRunner.class)
 @ThreadLeakScope(ThreadLeakScope.Scope.NONE)
@@ -43,7 +60,7 @@ public class EmbeddedElasticsearch {
   private static final List<String> extraSettings = new ArrayList<>();
   private static final CountDownLatch stopRequested = new CountDownLatch(1);
   private static final CountDownLatch closed = new CountDownLatch(1);
-  private static final AtomicBoolean shuttingDown = new AtomicBoolean();
+  private static final AtomicInteger exitCode = new AtomicInteger(-1);
 
   public static void main(String[] args) {
     // before anything touches log4j: our console config instead of the test framework's
@@ -58,11 +75,21 @@ public class EmbeddedElasticsearch {
       }
       extraSettings.add(setting);
     }
+    // SIGTERM / SIGINT close the node BEFORE the JVM shuts down: the test framework's own
+    // shutdown hook stops log4j, which would swallow the node's closing log lines.
+    for (String name : List.of("TERM", "INT")) {
+      Signal.handle(
+          new Signal(name),
+          signal -> {
+            exitCode.compareAndSet(-1, 128 + signal.getNumber());
+            stopRequested.countDown();
+          });
+    }
+    // any other JVM exit (System.exit elsewhere, a hook-triggering signal): close the node too
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
-                  shuttingDown.set(true);
                   stopRequested.countDown();
                   try {
                     if (!closed.await(60, TimeUnit.SECONDS)) {
@@ -74,11 +101,12 @@ public class EmbeddedElasticsearch {
                 },
                 "searchsync-es-shutdown"));
     Result result = new JUnitCore().run(EmbeddedElasticsearch.class);
-    if (shuttingDown.get()) return; // the JVM is already exiting (SIGTERM): let it
     for (Failure failure : result.getFailures()) {
       System.err.println("searchsync: elasticsearch failed: " + failure.getTrace());
     }
-    System.exit(result.wasSuccessful() ? 0 : 1);
+    // like the JVM's default signal handling (128 + signal number: 143 for SIGTERM)
+    int signalled = exitCode.get();
+    System.exit(!result.wasSuccessful() ? 1 : signalled >= 0 ? signalled : 0);
   }
 
   private static String prop(String name, String fallback) {
@@ -117,6 +145,60 @@ public class EmbeddedElasticsearch {
     return builder.build();
   }
 
+  /**
+   * {@code GET /} and {@code HEAD /} as the distribution's rest-root module answers them (same
+   * fields, values of this node), so clients that probe the root for the version work.
+   */
+  static final class RootInfoHandler extends BaseRestHandler {
+    private final ClusterService clusterService;
+
+    RootInfoHandler(ClusterService clusterService) {
+      this.clusterService = clusterService;
+    }
+
+    @Override
+    public String getName() {
+      return "searchsync_root_info";
+    }
+
+    @Override
+    public List<Route> routes() {
+      return List.of(
+          new Route(RestRequest.Method.GET, "/"), new Route(RestRequest.Method.HEAD, "/"));
+    }
+
+    @Override
+    protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) {
+      return channel -> {
+        if (request.method() == RestRequest.Method.HEAD) {
+          channel.sendResponse(
+              new RestResponse(RestStatus.OK, RestResponse.TEXT_CONTENT_TYPE, BytesArray.EMPTY));
+          return;
+        }
+        Build build = Build.current();
+        XContentBuilder body = channel.newBuilder();
+        body.startObject()
+            .field("name", clusterService.getNodeName())
+            .field("cluster_name", clusterService.getClusterName().value())
+            .field("cluster_uuid", clusterService.state().metadata().clusterUUID())
+            .startObject("version")
+            .field("number", build.qualifiedVersion())
+            .field("build_flavor", build.flavor())
+            .field("build_type", build.type().displayName())
+            .field("build_hash", build.hash())
+            .field("build_date", build.date())
+            .field("build_snapshot", build.isSnapshot())
+            .field("lucene_version", Version.LATEST.toString())
+            .field("minimum_wire_compatibility_version", build.minWireCompatVersion())
+            .field("minimum_index_compatibility_version", build.minIndexCompatVersion())
+            .endObject()
+            .field("tagline", "You Know, for Search")
+            .endObject();
+        channel.sendResponse(new RestResponse(RestStatus.OK, body));
+      };
+    }
+  }
+
   @Test
   public void node() throws Exception {
     long began = System.nanoTime();
@@ -125,10 +207,18 @@ public class EmbeddedElasticsearch {
     Class.forName("org.elasticsearch.test.ESTestCase", true, getClass().getClassLoader());
     String leakLevel = prop("nettyLeakDetection", "simple");
     System.setProperty("io.netty.leakDetection.level", leakLevel);
-    ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.valueOf(leakLevel.toUpperCase(java.util.Locale.ROOT)));
+    ResourceLeakDetector.setLevel(
+        ResourceLeakDetector.Level.valueOf(leakLevel.toUpperCase(Locale.ROOT)));
     MockNode node = new MockNode(settings(), List.of(Netty4Plugin.class), true, () -> {});
     try {
-      node.start();
+      if (Boolean.parseBoolean(prop("rootEndpoint", "true"))) {
+        // the distribution serves GET / from the rest-root module, which is not on Maven Central
+        var clusterService = node.injector().getInstance(ClusterService.class);
+        node.injector()
+            .getInstance(RestController.class)
+            .registerHandler(new RootInfoHandler(clusterService));
+      }
+      node.start(); // returns once the node is master and HTTP is bound
       var address =
           node.injector().getInstance(HttpServerTransport.class).boundAddress().publishAddress();
       System.out.printf(
