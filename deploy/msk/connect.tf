@@ -74,6 +74,7 @@ resource "aws_mskconnect_worker_configuration" "this" {
     topic.creation.enable=true
     offset.storage.topic=${var.name}-connect-offsets
     offset.flush.interval.ms=250
+    connector.client.config.override.policy=All
     config.providers=secretsmanager
     config.providers.secretsmanager.class=com.amazonaws.kafka.config.providers.SecretsManagerConfigProvider
     config.providers.secretsmanager.param.region=${var.aws_region}

@@ -28,6 +28,8 @@ export interface ChangeConsumerOptions {
   joinTimeoutMs?: number;
   /** Batches of one partition applied at once while the next is fetched (1: one at a time). */
   batchesInFlight?: number;
+  /** Bytes (as stored: compressed) fetched per partition at once. */
+  fetchMaxBytesPerPartition?: number;
 }
 
 /** A consumer that did not join its group in time (e.g. a coordinator that never answers). */
@@ -416,9 +418,10 @@ export class ChangeConsumer {
       groupId: this.options.groupId,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
-      // Debezium JSON with inline schemas is ~2-3 kB a row: fetch a few thousand rows at once.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      // Compressed bytes: LZ4 shrinks Debezium's JSON (schema inline, ~5 kB a row) about tenfold,
+      // so 512 KiB is a few thousand rows — a batch's memory, times the batches in flight.
+      maxBytesPerPartition: this.options.fetchMaxBytesPerPartition ?? 512 * 1024,
+      maxBytes: 4 * (this.options.fetchMaxBytesPerPartition ?? 512 * 1024),
       // kafkajs's own restart after a crash is off: onConsumerFailure re-creates the consumer.
       retry: { retries: 10, restartOnFailure: () => Promise.resolve(false) },
     });

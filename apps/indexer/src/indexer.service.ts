@@ -52,6 +52,7 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         includeTables: config.INDEXER_INCLUDE_TABLES,
         topicRefreshMs: config.INDEXER_TOPIC_REFRESH_MS,
         batchesInFlight: config.INDEXER_BATCHES_IN_FLIGHT,
+        fetchMaxBytesPerPartition: config.INDEXER_FETCH_MAX_BYTES,
       },
       () =>
         (this.applier ??= new ChangeApplier(

@@ -77,6 +77,12 @@ export const indexerEnvSchema = sharedEnvSchema.extend({
   INDEXER_BULK_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Batches of one partition applied at once while the next is fetched; commits stay in order. */
   INDEXER_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(2),
+  /** Bytes fetched per partition at once, as stored in Kafka (compressed). */
+  INDEXER_FETCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(512 * 1024),
   INDEXER_DEAD_LETTER_TOPIC: z.string().min(1).default('searchsync.dead-letter'),
   /**
    * Tests only: `POST /faults/consumer-crash` on the metrics port makes the running Kafka

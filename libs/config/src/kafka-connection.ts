@@ -1,6 +1,7 @@
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { ConfigInvalidError } from './config.errors';
+import { registerKafkaCodecs } from './kafka-compression';
 import type { SharedConfig } from './env-schemas';
 
 type KafkaConnection = Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>;
@@ -41,6 +42,7 @@ function sasl(config: SharedConfig): SASLOptions | undefined {
 
 /** Broker list, TLS and SASL for every kafkajs client of an app, from its configuration. */
 export function kafkaConnection(config: SharedConfig): KafkaConnection {
+  registerKafkaCodecs();
   const auth = sasl(config);
   return {
     brokers: config.KAFKA_BROKERS,
