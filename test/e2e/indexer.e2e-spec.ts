@@ -10,6 +10,7 @@ import {
   database,
   eventually,
   stackRoot,
+  stackEngine,
   stackService,
   uniqueTable,
 } from './support/stack';
@@ -338,13 +339,12 @@ describe('indexer: every change, exact values, replay-safe, never drops', () => 
           const lags = [
             ...text.matchAll(/^searchsync_indexer_consumer_lag\{topic="([^"]+)"\} (\d+)/gm),
           ];
-          return {
-            tables: lags.length,
-            behind: lags.filter((m) => m[2] !== '0').length,
-            ours: text.includes(table),
-          };
+          const ours = lags.find((m) => m[1].endsWith(`.${table}`));
+          // Only this table's documents are compared: other topics (a developer's benchmark
+          // tables of millions of rows) may still be replaying.
+          return { tables: lags.length, ours: ours !== undefined, behind: ours?.[2] };
         },
-        (m) => m.ours && m.tables > 0 && m.behind === 0,
+        (m) => m.ours && m.behind === '0',
         { what: 'replay caught up', timeoutMs: 120_000 },
       );
     } finally {
@@ -414,7 +414,7 @@ describe('indexer: every change, exact values, replay-safe, never drops', () => 
     for (const deleted of ['31', '40']) expect((await documentOf(table, deleted)).status).toBe(404);
   });
 
-  it('pauses while OpenSearch is unreachable for 30 s and loses nothing, with bounded memory', async () => {
+  it('pauses while the search engine is unreachable for 30 s and loses nothing, with bounded memory', async () => {
     const table = uniqueTable('outage');
     await db.query(`create table ${table} (id int primary key, name text)`);
     await db.query(`insert into ${table} values (0, 'before the outage')`);
@@ -423,7 +423,7 @@ describe('indexer: every change, exact values, replay-safe, never drops', () => 
       (r) => r.status === 200,
       { what: 'row indexed', timeoutMs: 90_000 },
     );
-    const search = stackService('opensearch');
+    const search = stackService(stackEngine);
     const indexer = stackService('indexer');
     const rssBefore = rssBytes(indexer.pid as number);
     // SIGSTOP freezes the node: connections hang and time out, as with a network partition.

@@ -1,15 +1,23 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { resolveJars } from './maven-jars';
 import type { StackPaths } from './stack-paths';
-import type { StackSettings } from './stack-settings';
+import type { StackEngine, StackSettings } from './stack-settings';
 import type { ServiceSpec } from './supervisor';
 
 export interface JavaDirs {
   kafka: string;
-  opensearch: string;
+  /** The chosen engine's node: jars, config and the Java that runs it. */
+  engine: { name: StackEngine; dir: string; java: string };
   java: string;
 }
 
@@ -27,11 +35,22 @@ function javaVersion(java: string): number | null {
   return result.status === 0 && match ? Number(match[1]) : null;
 }
 
+/** Java feature versions a part of the stack runs on. */
+interface JavaRange {
+  min: number;
+  max: number;
+  why: string;
+}
+
 /**
- * OpenSearch 2.19 needs the SecurityManager, which Java 24 removed, and Debezium 3 needs 17:
- * take the first JDK from 17 to 23 — JAVA_HOME, then PATH, then /usr/lib/jvm.
+ * OpenSearch 2.19 needs the SecurityManager, which Java 24 removed, and Debezium 3 needs 17;
+ * Elasticsearch 9 needs 21 or later.
  */
-export function findJava(settings: StackSettings): string {
+const STACK_JAVA: JavaRange = { min: 17, max: 23, why: 'Kafka, Debezium and OpenSearch 2.19' };
+const ELASTICSEARCH_JAVA: JavaRange = { min: 21, max: 99, why: 'Elasticsearch 9' };
+
+/** The first JDK within `range`: JAVA_HOME, then PATH, then /usr/lib/jvm. */
+export function findJava(settings: StackSettings, range: JavaRange = STACK_JAVA): string {
   const jvmDir = '/usr/lib/jvm';
   const candidates = [
     ...(settings.javaHome ? [join(settings.javaHome, 'bin', 'java')] : []),
@@ -46,11 +65,12 @@ export function findJava(settings: StackSettings): string {
   for (const java of candidates) {
     const version = javaVersion(java);
     if (version === null) continue;
-    if (version >= 17 && version <= 23) return java;
+    if (version >= range.min && version <= range.max) return java;
     seen.push(`${java} (Java ${version})`);
   }
+  const wanted = range.max >= 99 ? `${range.min}+` : `${range.min}-${range.max}`;
   throw new JavaSetupError(
-    `no Java 17-23 found${seen.length ? ` (found ${seen.join(', ')})` : ''}: install a JDK 17 (e.g. apt install openjdk-17-jdk-headless) or point JAVA_HOME at one`,
+    `no Java ${wanted} found for ${range.why}${seen.length ? ` (found ${seen.join(', ')})` : ''}: install a JDK ${range.min} (e.g. apt install openjdk-${range.min}-jdk-headless) or point JAVA_HOME at one`,
   );
 }
 
@@ -90,7 +110,7 @@ export function prepareJavaServices(
 ): JavaDirs {
   const java = findJava(settings);
   const kafka = resolveJars(paths, 'kafka', say);
-  const opensearch = resolveJars(paths, 'opensearch', say);
+  const engine = prepareEngine(paths, settings, java, say);
   const source = join(paths.root, 'deploy', 'local', 'kafka');
   mkdirSync(paths.run, { recursive: true });
   const kafkaData = paths.data('kafka');
@@ -136,7 +156,111 @@ export function prepareJavaServices(
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
   }
-  return { kafka, opensearch, java };
+  return { kafka, engine, java };
+}
+
+/** Resolves the jars of the engine the stack runs, and the Java it needs. */
+function prepareEngine(
+  paths: StackPaths,
+  settings: StackSettings,
+  stackJava: string,
+  say: (line: string) => void,
+): JavaDirs['engine'] {
+  if (settings.engine === 'opensearch') {
+    return { name: 'opensearch', dir: resolveJars(paths, 'opensearch', say), java: stackJava };
+  }
+  const java = findJava(
+    { ...settings, javaHome: process.env.ELASTICSEARCH_JAVA_HOME },
+    ELASTICSEARCH_JAVA,
+  );
+  // The launcher is compiled for Java 21 by that JDK's javac when Maven runs on an older one.
+  const javaHome = dirname(dirname(realpathSync(whichJava(java))));
+  const dir = resolveJars(paths, 'elasticsearch', say, { 'es.javaHome': javaHome });
+  return { name: 'elasticsearch', dir, java };
+}
+
+/** The path of a `java` command, resolved through PATH when it has no directory. */
+function whichJava(java: string): string {
+  if (java.includes('/')) return java;
+  const found = spawnSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new JavaSetupError('java is on no PATH entry');
+  return found;
+}
+
+function jvmOptionsOf(dir: string): string[] {
+  return readFileSync(join(dir, 'config', 'jvm.options'), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+}
+
+/** The search engine node, on the search port: OpenSearch or Elasticsearch (SEARCHSYNC_ENGINE). */
+function engineServiceSpec(
+  paths: StackPaths,
+  settings: StackSettings,
+  engine: JavaDirs['engine'],
+): ServiceSpec {
+  const state = paths.data(engine.name);
+  for (const dir of ['data', 'logs', 'tmp']) mkdirSync(join(state, dir), { recursive: true });
+  const health = {
+    healthy: () =>
+      httpOk(
+        `http://127.0.0.1:${settings.searchPort}/_cluster/health`,
+        (body) => !body.includes('"status":"red"'),
+      ),
+    startTimeoutMs: 120_000,
+    stopTimeoutMs: 30_000,
+    url: `http://127.0.0.1:${settings.searchPort}`,
+  };
+  if (engine.name === 'elasticsearch') {
+    const cds = join(engine.dir, 'elasticsearch-cds.jsa');
+    return {
+      name: 'elasticsearch',
+      command: engine.java,
+      args: [
+        ...jvmOptionsOf(engine.dir),
+        // JDK 19+: records the classes at the first exit, maps them at later starts.
+        '-XX:+AutoCreateSharedArchive',
+        `-XX:SharedArchiveFile=${cds}`,
+        '-Xlog:cds=off',
+        '-Xlog:cds+dynamic=off',
+        `-Djava.io.tmpdir=${join(state, 'tmp')}`,
+        `-Dsearchsync.es.home=${state}`,
+        `-Dsearchsync.es.data=${join(state, 'data')}`,
+        `-Dsearchsync.es.logs=${join(state, 'logs')}`,
+        `-Dsearchsync.es.httpPort=${settings.searchPort}`,
+        `-Dsearchsync.es.transportPort=${settings.searchTransportPort}`,
+        '-cp',
+        join(engine.dir, 'lib', '*'),
+        'dev.searchsync.locales.EmbeddedElasticsearch',
+      ],
+      ...health,
+    };
+  }
+  const cds = join(engine.dir, 'opensearch-cds.jsa');
+  // Class-data sharing: the first run records the classes at exit, later runs start ~2x faster.
+  const cdsOptions = existsSync(cds)
+    ? [`-XX:SharedArchiveFile=${cds}`]
+    : [`-XX:ArchiveClassesAtExit=${cds}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'];
+  return {
+    name: 'opensearch',
+    command: engine.java,
+    args: [
+      ...jvmOptionsOf(engine.dir),
+      ...cdsOptions,
+      `-Djava.io.tmpdir=${join(state, 'tmp')}`,
+      `-Dopensearch.path.home=${engine.dir}`,
+      `-Dopensearch.path.conf=${join(engine.dir, 'config')}`,
+      '-cp',
+      join(engine.dir, 'lib', '*'),
+      'org.opensearch.bootstrap.OpenSearch',
+      `-Epath.data=${join(state, 'data')}`,
+      `-Epath.logs=${join(state, 'logs')}`,
+      `-Ehttp.port=${settings.searchPort}`,
+      `-Etransport.port=${settings.searchTransportPort}`,
+    ],
+    ...health,
+  };
 }
 
 export function javaServiceSpecs(
@@ -145,47 +269,10 @@ export function javaServiceSpecs(
   dirs: JavaDirs,
 ): ServiceSpec[] {
   const source = join(paths.root, 'deploy', 'local', 'kafka');
-  const opensearchState = paths.data('opensearch');
-  for (const dir of ['data', 'logs', 'tmp'])
-    mkdirSync(join(opensearchState, dir), { recursive: true });
-  const jvmOptions = readFileSync(join(dirs.opensearch, 'config', 'jvm.options'), 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#'));
-  const cds = join(dirs.opensearch, 'opensearch-cds.jsa');
-  // Class-data sharing: the first run records the classes at exit, later runs start ~2x faster.
-  const cdsOptions = existsSync(cds)
-    ? [`-XX:SharedArchiveFile=${cds}`]
-    : [`-XX:ArchiveClassesAtExit=${cds}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'];
   const kafkaLogs = join(paths.logs, 'kafka-files');
   const connectLogs = join(paths.logs, 'connect-files');
   return [
-    {
-      name: 'opensearch',
-      command: dirs.java,
-      args: [
-        ...jvmOptions,
-        ...cdsOptions,
-        `-Djava.io.tmpdir=${join(opensearchState, 'tmp')}`,
-        `-Dopensearch.path.home=${dirs.opensearch}`,
-        `-Dopensearch.path.conf=${join(dirs.opensearch, 'config')}`,
-        '-cp',
-        join(dirs.opensearch, 'lib', '*'),
-        'org.opensearch.bootstrap.OpenSearch',
-        `-Epath.data=${join(opensearchState, 'data')}`,
-        `-Epath.logs=${join(opensearchState, 'logs')}`,
-        `-Ehttp.port=${settings.searchPort}`,
-        `-Etransport.port=${settings.searchTransportPort}`,
-      ],
-      healthy: () =>
-        httpOk(
-          `http://127.0.0.1:${settings.searchPort}/_cluster/health`,
-          (body) => !body.includes('"status":"red"'),
-        ),
-      startTimeoutMs: 120_000,
-      stopTimeoutMs: 30_000,
-      url: `http://127.0.0.1:${settings.searchPort}`,
-    },
+    engineServiceSpec(paths, settings, dirs.engine),
     {
       name: 'kafka',
       command: dirs.java,

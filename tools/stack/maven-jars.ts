@@ -37,6 +37,7 @@ export function resolveJars(
   paths: StackPaths,
   component: string,
   say: (line: string) => void,
+  properties: Record<string, string> = {},
 ): string {
   const source = join(paths.root, 'deploy', 'local', component);
   const output = join(paths.jars, component);
@@ -48,7 +49,15 @@ export function resolveJars(
   const began = Date.now();
   const result = spawnSync(
     'mvn',
-    ['-B', '-q', '-f', join(source, 'pom.xml'), `-DoutputRoot=${output}`, 'package'],
+    [
+      '-B',
+      '-q',
+      '-f',
+      join(source, 'pom.xml'),
+      `-DoutputRoot=${output}`,
+      ...Object.entries(properties).map(([key, value]) => `-D${key}=${value}`),
+      'package',
+    ],
     { cwd: paths.root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
   );
   if (result.error) {

@@ -88,6 +88,8 @@ function syncedSchemas(): string[] {
 
 /** A single node can hold no replicas: new indices default to none, so health stays green. */
 export async function configureSearchEngine(settings: StackSettings): Promise<void> {
+  // Elasticsearch has no such setting; our table indices ask for 0 replicas themselves.
+  if (settings.engine !== 'opensearch') return;
   const response = await fetch(`http://127.0.0.1:${settings.searchPort}/_cluster/settings`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },

@@ -1,8 +1,14 @@
 import { join } from 'node:path';
 import { StackPaths } from './stack-paths';
 
+/** The search engines the local stack can run (contract: "Engines"). */
+export const STACK_ENGINES = ['opensearch', 'elasticsearch'] as const;
+export type StackEngine = (typeof STACK_ENGINES)[number];
+
 /** Every address of the local stack, overridable by environment variables (see README). */
 export interface StackSettings {
+  /** SEARCHSYNC_ENGINE: which engine runs on the search port. */
+  engine: StackEngine;
   databaseUrl: string;
   /** True when DATABASE_URL names an existing server: we start no PostgreSQL of our own. */
   externalDatabase: boolean;
@@ -30,9 +36,19 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+function engine(env: NodeJS.ProcessEnv): StackEngine {
+  const raw = env.SEARCHSYNC_ENGINE || 'opensearch';
+  const known = STACK_ENGINES.find((name) => name === raw);
+  if (!known) {
+    throw new Error(`SEARCHSYNC_ENGINE=${raw} is not an engine: use ${STACK_ENGINES.join(' or ')}`);
+  }
+  return known;
+}
+
 export function readStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
   const pgPort = port(env, 'SEARCHSYNC_PG_PORT', 55432);
   return {
+    engine: engine(env),
     databaseUrl: env.DATABASE_URL || `postgres://postgres@127.0.0.1:${pgPort}/app`,
     externalDatabase: Boolean(env.DATABASE_URL),
     pgPort,
@@ -75,6 +91,12 @@ export function appEnvironment(
     DATABASE_URL: settings.databaseUrl,
     KAFKA_BROKERS: `127.0.0.1:${settings.kafkaPort}`,
     SEARCH_URL: `http://127.0.0.1:${settings.searchPort}`,
+    SEARCHSYNC_ENGINE: settings.engine,
+    // Kafka's topics outlive a switch of engine: the other engine's indexer group reads them all.
+    INDEXER_GROUP_ID:
+      settings.engine === 'opensearch'
+        ? 'searchsync-indexer'
+        : `searchsync-indexer-${settings.engine}`,
     CONNECT_URL: `http://127.0.0.1:${settings.connectPort}`,
     SEARCHSYNC_TOPIC_PREFIX: settings.topicPrefix,
     API_PORT: String(settings.apiPort),

@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { StackPaths } from './stack-paths';
-import { appEnvironment, readStackSettings } from './stack-settings';
+import {
+  appEnvironment,
+  readStackSettings,
+  STACK_ENGINES,
+  type StackEngine,
+} from './stack-settings';
 import { down, markedProcesses, runningSupervisor, upDetached } from './stack-runner';
 import { readStackState } from './stack-state';
 
@@ -39,8 +44,54 @@ function deployChecks(paths: StackPaths): boolean {
 }
 
 /**
+ * Suites whose subject is not the search engine (connector registration, PostgreSQL and Connect
+ * outages, the status page, process supervision): run on the first engine only.
+ */
+const ENGINE_INDEPENDENT_SUITES = [
+  'admin-connectors',
+  'admin-disruptive',
+  'admin-status-page',
+  'supervision',
+];
+
+/** SEARCHSYNC_TEST_ENGINES: the engines the e2e tests run against, in order. */
+function testEngines(): StackEngine[] {
+  const raw = process.env.SEARCHSYNC_TEST_ENGINES || 'opensearch';
+  return raw.split(',').map((name) => {
+    const engine = STACK_ENGINES.find((known) => known === name.trim());
+    if (!engine) {
+      throw new Error(
+        `SEARCHSYNC_TEST_ENGINES=${raw}: ${name} is not an engine (use ${STACK_ENGINES.join(', ')})`,
+      );
+    }
+    return engine;
+  });
+}
+
+/** The e2e suites against the stack now running on `engine`. */
+function endToEnd(
+  paths: StackPaths,
+  engine: StackEngine,
+  jestArgs: string[],
+  engineSuitesOnly: boolean,
+): boolean {
+  const settings = readStackSettings({ ...process.env, SEARCHSYNC_ENGINE: engine });
+  const ignore = engineSuitesOnly
+    ? ['--testPathIgnorePatterns', ...ENGINE_INDEPENDENT_SUITES.map((suite) => `/${suite}\\.`)]
+    : [];
+  return step(
+    paths,
+    `end-to-end tests on ${engine}${engineSuitesOnly ? ' (the suites that exercise the engine)' : ''}`,
+    'jest/bin/jest.js',
+    ['--config', 'test/e2e/jest-e2e.config.js', '--runInBand', ...ignore, ...jestArgs],
+    { ...appEnvironment(settings, paths), SEARCHSYNC_STACK_ROOT: paths.root },
+  );
+}
+
+/**
  * The whole suite: static checks and unit tests, then end-to-end tests against the real stack —
- * started once here when it is not already running, and stopped again afterwards.
+ * started here on each engine in turn (OpenSearch, then Elasticsearch) when it is not already
+ * running, and stopped again afterwards; a running stack is used as it is.
  */
 export async function runTests(
   paths: StackPaths,
@@ -55,27 +106,26 @@ export async function runTests(
     deployChecks(paths);
   if (!checks) return 1;
 
-  const alreadyRunning =
-    runningSupervisor(paths) !== null && readStackState(paths.stateFile)?.phase === 'ready';
-  if (!alreadyRunning) {
-    console.log('\n=== starting the stack for end-to-end tests');
+  const running = runningSupervisor(paths) !== null ? readStackState(paths.stateFile) : null;
+  if (running?.phase === 'ready') {
+    const engine = STACK_ENGINES.find((name) => name in running.services) ?? 'opensearch';
+    console.log(`\n=== using the running stack (${engine}) for end-to-end tests`);
+    const other = STACK_ENGINES.filter((name) => name !== engine);
+    console.log(
+      `    (the ${other.join(', ')} pass runs when the tests start the stack themselves: ./searchsync down first)`,
+    );
+    return endToEnd(paths, engine, jestArgs, false) ? 0 : 1;
+  }
+  let ok = true;
+  for (const [pass, engine] of testEngines().entries()) {
+    process.env.SEARCHSYNC_ENGINE = engine;
+    console.log(`\n=== starting the stack on ${engine} for end-to-end tests`);
     if ((await upDetached(paths, entry)) !== 0) {
       await down(paths);
       return 1;
     }
-  } else {
-    console.log('\n=== using the running stack for end-to-end tests');
-  }
-  const settings = readStackSettings();
-  const ok = step(
-    paths,
-    'end-to-end tests',
-    'jest/bin/jest.js',
-    ['--config', 'test/e2e/jest-e2e.config.js', '--runInBand', ...jestArgs],
-    { ...appEnvironment(settings, paths), SEARCHSYNC_STACK_ROOT: paths.root },
-  );
-  if (!alreadyRunning) {
-    console.log('\n=== stopping the stack started for the tests');
+    ok = endToEnd(paths, engine, jestArgs, pass > 0) && ok;
+    console.log(`\n=== stopping the stack started for the ${engine} tests`);
     await down(paths);
     // The stop command must leave nothing of ours behind.
     const leftovers = markedProcesses(paths);
@@ -86,6 +136,7 @@ export async function runTests(
       return 1;
     }
     console.log('=== no process of this stack left running');
+    if (!ok) break;
   }
   return ok ? 0 : 1;
 }

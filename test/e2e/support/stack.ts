@@ -18,6 +18,10 @@ export interface ServiceRecord {
   restarts: number;
 }
 
+/** The search engine the stack runs (SEARCHSYNC_ENGINE), also the name of its service. */
+export const stackEngine: 'opensearch' | 'elasticsearch' =
+  process.env.SEARCHSYNC_ENGINE === 'elasticsearch' ? 'elasticsearch' : 'opensearch';
+
 export function stackService(name: string): ServiceRecord {
   const state = JSON.parse(readFileSync(join(stackRoot, '.stack', 'state.json'), 'utf8')) as {
     services: Record<string, ServiceRecord>;
