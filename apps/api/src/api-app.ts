@@ -2,7 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { SearchsyncConfigWatcher, type ApiConfig } from '@searchsync/config';
+import { searchConnection, SearchsyncConfigWatcher, type ApiConfig } from '@searchsync/config';
 import { createSearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
@@ -62,7 +62,7 @@ export async function createApiApp(
   const tableConfig = options.tableConfig ?? tableConfigWatcher();
   const engine =
     options.engine ??
-    (await createSearchEngine(config.SEARCH_URL, {
+    (await createSearchEngine(searchConnection(config), {
       requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
     }));
   const metrics = new HttpMetrics();

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { kafkaConnection } from '@searchsync/config';
-import { OpenSearchEngine, type SearchEngine } from '@searchsync/search-engine';
+import { kafkaConnection, searchConnection } from '@searchsync/config';
+import { createLazySearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Pool } from 'pg';
 import { ADMIN_CONFIG, type AdminConfig } from './admin-config';
@@ -24,7 +24,7 @@ export class Infrastructure implements OnModuleDestroy {
     });
     // A dropped connection (e.g. PostgreSQL restarting) must not crash the admin.
     this.pool.on('error', (error) => this.logger.warn(`PostgreSQL pool: ${error.message}`));
-    this.engine = new OpenSearchEngine(config.SEARCH_URL);
+    this.engine = createLazySearchEngine(searchConnection(config));
     this.kafka = new Kafka({
       clientId: 'searchsync-admin',
       // Brokers, TLS and SASL (Amazon MSK IAM, SCRAM, PLAIN) as every app connects.

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import {
   indexerEnvSchema,
   loadConfig,
+  searchConnection,
   SearchsyncConfigWatcher,
   type IndexerConfig,
 } from '@searchsync/config';
@@ -24,7 +25,7 @@ import { MetricsController } from './metrics.controller';
       // OpenSearch or Elasticsearch, told apart by the server's own answer to GET /.
       provide: SEARCH_ENGINE,
       inject: [INDEXER_CONFIG],
-      useFactory: (config: IndexerConfig) => createSearchEngine(config.SEARCH_URL),
+      useFactory: (config: IndexerConfig) => createSearchEngine(searchConnection(config)),
     },
     IndexerService,
   ],

@@ -37,6 +37,31 @@ export const sharedEnvSchema = z.object({
   AWS_REGION: z.string().optional(),
   /** Elasticsearch or OpenSearch base URL. */
   SEARCH_URL: z.url().default('http://127.0.0.1:9200'),
+  /**
+   * Which engine SEARCH_URL is: `auto` tells them apart by the server's answer (the
+   * `X-elastic-product` header, `version.distribution`); `opensearch` or `elasticsearch` skips
+   * the question (a node without `GET /`, a proxy in front).
+   */
+  SEARCH_ENGINE: z.enum(['auto', 'opensearch', 'elasticsearch']).default('auto'),
+  /**
+   * How requests to the engine authenticate: `none`, `basic` (SEARCH_USERNAME/PASSWORD, or
+   * `user:password@` in SEARCH_URL), `api-key` (SEARCH_API_KEY, Elasticsearch), `aws-sigv4`
+   * (Amazon OpenSearch Service/Serverless, AWS SDK credential chain). Default: `basic` when
+   * SEARCH_URL carries credentials, else `none`. Checked by `searchConnection`.
+   */
+  SEARCH_AUTH: z.enum(['none', 'basic', 'api-key', 'aws-sigv4']).optional(),
+  SEARCH_USERNAME: z.string().optional(),
+  SEARCH_PASSWORD: z.string().optional(),
+  /** Elasticsearch API key: the `encoded` value Elasticsearch returns (or `id:api_key`). */
+  SEARCH_API_KEY: z.string().optional(),
+  /** Elastic Cloud deployment id; replaces SEARCH_URL (Elasticsearch only). */
+  SEARCH_CLOUD_ID: z.string().optional(),
+  /** PEM file of the CA that signed the engine's certificate (https SEARCH_URL only). */
+  SEARCH_CA_FILE: z.string().optional(),
+  /** SigV4 service: `es` (OpenSearch Service domain, default) or `aoss` (Serverless). */
+  SEARCH_AWS_SERVICE: z.enum(['es', 'aoss']).optional(),
+  /** SigV4 region; default AWS_REGION, then AWS_DEFAULT_REGION. */
+  SEARCH_AWS_REGION: z.string().optional(),
   /** Kafka Connect REST base URL. */
   CONNECT_URL: z.url().default('http://127.0.0.1:8083'),
   /** Kafka Connect's `offset.storage.topic`: where Debezium's committed stream position is read. */

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createSearchEngine, detectDistribution } from './create-search-engine';
-import { ElasticsearchEngine, toElasticsearchMapping } from './elasticsearch-engine';
-import { OpenSearchEngine } from './opensearch-engine';
+import { ElasticsearchEngine } from './elasticsearch-engine';
+import { elasticsearchDialect, TIEBREAK_FIELD, translateMapping } from './engine-dialect';
+import type { SearchEngine } from './search-engine';
 import {
   SearchEngineNotFoundError,
   SearchEngineRequestError,
@@ -55,12 +56,24 @@ const ROOT = {
 };
 
 describe('detectDistribution', () => {
-  it('tells OpenSearch from Elasticsearch by GET / alone', () => {
-    expect(detectDistribution({ version: { distribution: 'opensearch', number: '2.19.6' } })).toBe(
-      'opensearch',
+  it('tells OpenSearch from Elasticsearch by the product header, else GET /', () => {
+    expect(
+      detectDistribution({
+        status: 200,
+        body: { version: { distribution: 'opensearch', number: '2.19.6' } },
+      }),
+    ).toBe('opensearch');
+    expect(detectDistribution({ status: 200, product: 'Elasticsearch', body: ROOT })).toBe(
+      'elasticsearch',
     );
-    expect(detectDistribution(ROOT)).toBe('elasticsearch');
-    expect(detectDistribution(null)).toBe('elasticsearch');
+    // A node without rest-root: 405 to GET /, but the header says what it is.
+    expect(detectDistribution({ status: 405, product: 'Elasticsearch', body: undefined })).toBe(
+      'elasticsearch',
+    );
+    // Elasticsearch before 7.14 had no header.
+    expect(detectDistribution({ status: 200, body: ROOT })).toBe('elasticsearch');
+    expect(detectDistribution({ status: 405, body: undefined })).toBeUndefined();
+    expect(detectDistribution({ status: 401, body: { error: 'x' } })).toBeUndefined();
   });
 });
 
@@ -175,13 +188,11 @@ describe('ElasticsearchEngine', () => {
     return undefined;
   });
   let url = '';
-  let engine: ElasticsearchEngine;
+  let engine: SearchEngine;
 
   beforeAll(async () => {
     url = await server.start();
-    const detected = await createSearchEngine(url);
-    expect(detected).toBeInstanceOf(ElasticsearchEngine);
-    engine = detected as ElasticsearchEngine;
+    engine = await createSearchEngine(url);
   });
 
   afterAll(async () => {
@@ -211,7 +222,10 @@ describe('ElasticsearchEngine', () => {
     expect(sent?.url).toContain('expand_wildcards=none');
     expect(JSON.parse(sent?.body ?? '{}')).toMatchObject({
       size: 2,
-      sort: [{ _score: { order: 'desc' } }, { _id: { order: 'asc' } }],
+      sort: [
+        { _score: { order: 'desc' } },
+        { [TIEBREAK_FIELD]: { order: 'asc', unmapped_type: 'keyword' } },
+      ],
     });
     expect(page).toMatchObject({
       total: 1,
@@ -262,9 +276,12 @@ describe('ElasticsearchEngine', () => {
     const created = server.recorded.find(
       (r) => r.method === 'PUT' && r.url === '/searchsync.public.new.v1',
     );
-    expect(JSON.parse(created?.body ?? '{}').mappings.properties).toEqual({
+    const mappings = JSON.parse(created?.body ?? '{}').mappings;
+    expect(mappings.properties).toEqual({
       attrs: { type: 'flattened' },
+      [TIEBREAK_FIELD]: { type: 'keyword', index: false, doc_values: true },
     });
+    expect(mappings._source).toEqual({ excludes: [TIEBREAK_FIELD] });
     const results = await engine.bulk([
       { type: 'index', index: 'i', id: '1', version: 5n, document: { a: 1 } },
       { type: 'delete', index: 'i', id: '2', version: 6n },
@@ -312,12 +329,12 @@ describe('ElasticsearchEngine', () => {
 
   it('maps OpenSearch-only field types', () => {
     expect(
-      toElasticsearchMapping({
+      translateMapping(elasticsearchDialect(), {
         v: { type: 'knn_vector', dimension: 3, method: { name: 'hnsw' } },
         o: { type: 'object', properties: { f: { type: 'flat_object' } } },
       }),
     ).toEqual({
-      v: { type: 'dense_vector', dims: 3 },
+      v: { type: 'dense_vector', dims: 3, index: true, similarity: 'l2_norm' },
       o: { type: 'object', properties: { f: { type: 'flattened' } } },
     });
   });
@@ -331,7 +348,7 @@ describe('createSearchEngine', () => {
     );
     const url = await server.start();
     const engine = await createSearchEngine(url);
-    expect(engine).toBeInstanceOf(OpenSearchEngine);
+    await expect(engine.info()).resolves.toEqual({ distribution: 'opensearch', version: '2.19.6' });
     await engine.close();
     await server.stop();
     await expect(createSearchEngine('http://127.0.0.1:1')).rejects.toBeInstanceOf(

@@ -1,4 +1,5 @@
 import { bulkLine, classifyBulkItem, isMissingIndex, putMappingTolerant } from './engine-common';
+import { TIEBREAK_FIELD } from './engine-dialect';
 import {
   SearchEngineNotFoundError,
   SearchEngineRequestError,
@@ -23,9 +24,26 @@ describe('bulkLine', () => {
   it('requires an alias for index actions, so a deleted index is never auto-created', () => {
     const line = bulkLine({ type: 'index', index: 'a', id: '1', version: 2n ** 63n, document: {} });
     expect(line).toBe(
-      '{"index":{"_index":"a","_id":"1","version":9223372036854775808,"version_type":"external_gte","require_alias":true}}\n{}\n',
+      `{"index":{"_index":"a","_id":"1","version":9223372036854775808,"version_type":"external_gte","require_alias":true}}\n{"${TIEBREAK_FIELD}":"1"}\n`,
     );
     expect(JSON.parse(line.split('\n')[0])).toMatchObject({ index: { require_alias: true } });
+  });
+
+  it('appends the tie-break field (the id) to every document, keeping the JSON exact', () => {
+    const document = { a: 1, nested: { b: [1, 'x"y'] }, n: null };
+    const line = bulkLine({ type: 'index', index: 'a', id: 'k"1\\', version: 1n, document });
+    const sent = JSON.parse(line.split('\n')[1]);
+    expect(sent).toEqual({ ...document, [TIEBREAK_FIELD]: 'k"1\\' });
+    expect(Object.keys(sent)).toEqual(['a', 'nested', 'n', TIEBREAK_FIELD]);
+    // Never a duplicate key, even for a document that (impossibly) carries the field.
+    const odd = bulkLine({
+      type: 'index',
+      index: 'a',
+      id: '2',
+      version: 1n,
+      document: { [TIEBREAK_FIELD]: 'x' },
+    });
+    expect(odd.split('\n')[1]).toBe(`{"${TIEBREAK_FIELD}":"2"}`);
   });
 
   it('leaves deletes without it (a delete never creates an index)', () => {

@@ -1,3 +1,4 @@
+import { TIEBREAK_FIELD } from './engine-dialect';
 import {
   isRetryableStatus,
   MAPPING_REFUSED,
@@ -33,8 +34,25 @@ export function bulkLine(action: BulkAction): string {
   // index was deleted must fail, not auto-create a plain index without our mapping, `_meta` and
   // alias under the alias' name. A delete never creates an index, so it does not need it.
   const requireAlias = action.type === 'index' ? ',"require_alias":true' : '';
-  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${JSON.stringify(action.id)},"version":${action.version.toString()},"version_type":"external_gte"${requireAlias}}}`;
-  return action.type === 'index' ? `${meta}\n${JSON.stringify(action.document)}\n` : `${meta}\n`;
+  const id = JSON.stringify(action.id);
+  const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${id},"version":${action.version.toString()},"version_type":"external_gte"${requireAlias}}}`;
+  return action.type === 'index'
+    ? `${meta}\n${documentWithTiebreak(action.document, id)}\n`
+    : `${meta}\n`;
+}
+
+/**
+ * The document with the tie-break field (its id, for sorting) appended; the index mapping
+ * keeps it out of the stored `_source`.
+ */
+function documentWithTiebreak(document: JsonObject, id: string): string {
+  // No column can be named like it (longer than any PostgreSQL identifier); should a document
+  // carry it anyway, the id wins rather than sending a duplicate key.
+  if (Object.prototype.hasOwnProperty.call(document, TIEBREAK_FIELD))
+    return JSON.stringify({ ...document, [TIEBREAK_FIELD]: JSON.parse(id) as string });
+  const json = JSON.stringify(document);
+  const field = `"${TIEBREAK_FIELD}":${id}`;
+  return json === '{}' ? `{${field}}` : `${json.slice(0, -1)},${field}}`;
 }
 
 /** Whether an engine failure says the index or alias named does not exist. */
@@ -166,11 +184,6 @@ export async function putMappingTolerant(
       MAPPING_REFUSED,
     );
   }
-}
-
-export interface SearchEngineOptions {
-  /** Per-request timeout of engine calls; a call that exceeds it fails as a timeout. */
-  requestTimeoutMs?: number;
 }
 
 export interface IndexDescription {

@@ -51,7 +51,7 @@ describe('OpenSearchEngine.deleteTableIndices', () => {
           'searchsync.public.gone.v2': { aliases: { 'searchsync.public.gone': {} } },
         },
       };
-    if (req.method === 'DELETE' && req.url.startsWith('/searchsync.public.gone.v1%2Csearchsync')) {
+    if (req.method === 'DELETE' && req.url.startsWith('/searchsync.public.gone.v1,searchsync')) {
       if (deletedOnce)
         return { status: 404, body: { error: { type: 'index_not_found_exception' }, status: 404 } };
       deletedOnce = true;

@@ -1,3 +1,4 @@
+import { TIEBREAK_FIELD } from './engine-dialect';
 import { searchTarget } from './engine-common';
 import {
   buildSearchBody,
@@ -377,6 +378,48 @@ describe('parseSearchResponse on a recorded aggregation-only answer', () => {
         },
       ).size,
     ).toBe(0);
+  });
+});
+
+describe('the tie-break field', () => {
+  it('is sorted on as unmapped where an index lacks it, and its sort values round-trip as a cursor', () => {
+    const body = buildSearchBody(base, { idField: TIEBREAK_FIELD, unmappedType: 'keyword' });
+    expect(body.sort).toEqual([{ [TIEBREAK_FIELD]: { order: 'asc', unmapped_type: 'keyword' } }]);
+    const page = parseSearchResponse(
+      { ...base, sort: [{ field: 'price', order: 'asc' }] },
+      {
+        took: 1,
+        hits: {
+          hits: [
+            {
+              _index: 'searchsync.public.products.v2',
+              _id: 'a"b',
+              _score: null,
+              _source: {},
+              sort: [9007199254740991, 'a"b'],
+            },
+          ],
+        },
+      },
+      (index) => index,
+    );
+    // What the API puts in a cursor (JSON) comes back as the same search_after.
+    const searchAfter = JSON.parse(JSON.stringify(page.hits[0].sort)) as unknown[];
+    expect(
+      buildSearchBody(
+        { ...base, sort: [{ field: 'price', order: 'asc' }], searchAfter },
+        { idField: TIEBREAK_FIELD, unmappedType: 'keyword' },
+      ).search_after,
+    ).toEqual([9007199254740991, 'a"b']);
+  });
+
+  it('is never in the field catalogue', () => {
+    expect(
+      mappedFields({
+        [TIEBREAK_FIELD]: { type: 'keyword', index: false },
+        o: { properties: { [TIEBREAK_FIELD]: { type: 'keyword' } } },
+      }).map((f) => f.name),
+    ).toEqual([`o.${TIEBREAK_FIELD}`]);
   });
 });
 

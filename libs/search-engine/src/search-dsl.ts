@@ -1,3 +1,4 @@
+import { TIEBREAK_FIELD } from './engine-dialect';
 import type {
   AggregationResult,
   EngineAggregation,
@@ -20,8 +21,10 @@ export const HIGHLIGHT_POST_TAG = '</em>';
 
 /** How the adapter breaks sort ties so search-after paging is stable. */
 export interface TiebreakOptions {
-  /** Field holding the document id for sorting (`_id` on OpenSearch). */
+  /** Field holding the document id for sorting: TIEBREAK_FIELD, or `_id` for older indices. */
   idField: string;
+  /** Sorts an index that does not map the field as if it had no values, instead of failing. */
+  unmappedType?: 'keyword';
 }
 
 function filterClause(filter: EngineFilter): { clause: JsonObject; negate: boolean } {
@@ -161,7 +164,12 @@ export function buildSearchBody(
   );
   // Ties broken by table, then id: the same id may exist in two tables of a cross-table search.
   if (request.indices.length > 1) sort.push({ _index: { order: 'asc' } });
-  sort.push({ [tiebreak.idField]: { order: 'asc' } });
+  sort.push({
+    [tiebreak.idField]: {
+      order: 'asc',
+      ...(tiebreak.unmappedType ? { unmapped_type: tiebreak.unmappedType } : {}),
+    },
+  });
 
   const body: JsonObject = {
     query,
@@ -315,10 +323,14 @@ export function parseSearchResponse(
   return page;
 }
 
-/** Leaf fields of a mapping with their sub-fields, objects flattened to dotted paths. */
+/**
+ * Leaf fields of a mapping with their sub-fields, objects flattened to dotted paths. The
+ * tie-break field is ours, not the table's: never in the catalogue.
+ */
 export function mappedFields(properties: JsonObject | undefined, prefix = ''): MappedField[] {
   const out: MappedField[] = [];
   for (const [name, raw] of Object.entries(properties ?? {})) {
+    if (prefix === '' && name === TIEBREAK_FIELD) continue;
     const spec = raw as {
       type?: string;
       properties?: JsonObject;

@@ -1,3 +1,30 @@
+/** `scheme://user:password@` in a URL. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
+/** An `Authorization` header value (Basic, ApiKey, Bearer, AWS4-HMAC-SHA256 …). */
+const AUTHORIZATION_VALUE = /(authorization["']?\s*[:=]\s*["']?)[a-z0-9-]+ [^"'\s,}]+/gi;
+
+/**
+ * Text with credentials blanked: the user and password of URLs (`https://***@host`) and
+ * authorization header values. Every message of a SearchEngineError goes through it, so an
+ * error that quotes a URL or a request never carries a secret into logs or answers.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(URL_USERINFO, '$1***@').replace(AUTHORIZATION_VALUE, '$1***');
+}
+
+/** A URL as it may be shown: without its user and password. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '***';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return redactCredentials(url);
+  }
+}
+
 /** Base of every search-engine failure; `retryable` tells callers whether to back off and retry. */
 export class SearchEngineError extends Error {
   constructor(
@@ -7,7 +34,7 @@ export class SearchEngineError extends Error {
     /** The engine's error type (e.g. `too_many_buckets_exception`), when it gave one. */
     readonly type?: string,
   ) {
-    super(message);
+    super(redactCredentials(message));
     this.name = new.target.name;
   }
 }

@@ -1,3 +1,9 @@
+import {
+  elasticsearchDialect,
+  openSearchDialect,
+  TIEBREAK_FIELD,
+  TIEBREAK_MAPPING,
+} from './engine-dialect';
 import { SearchEngineNotFoundError } from './search-engine.errors';
 import {
   buildingAlias,
@@ -127,9 +133,51 @@ describe('TableGenerations', () => {
         settings: { number_of_shards: 2, refresh_interval: '-1' },
         mappings: {
           dynamic: false,
+          _source: { excludes: [TIEBREAK_FIELD] },
+          properties: { [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
           _meta: { searchsync: { schema: 'public', table: 'film', config: 'abc' } },
         },
         aliases: { 'searchsync.public.film.v3.building': {} },
+      },
+    });
+  });
+
+  it('creates generations in the engine’s own terms, with its settings for new indices', async () => {
+    const names = {
+      schema: 'public',
+      table: 'film',
+      alias: 'searchsync.public.film',
+      index: 'searchsync.public.film.v3',
+    };
+    const properties = {
+      attrs: { type: 'flat_object' },
+      embedding: { type: 'knn_vector', dimension: 3, method: { space_type: 'cosinesimil' } },
+    };
+    const es = transport({});
+    await new TableGenerations(es.request, () => elasticsearchDialect({ version: '9.5.3' })).create(
+      names,
+      {},
+      { properties },
+    );
+    const esBody = es.calls[0].body as { settings: object; mappings: { properties: object } };
+    expect(esBody.settings).toEqual({ 'index.mapping.exclude_source_vectors': false });
+    expect(esBody.mappings.properties).toEqual({
+      attrs: { type: 'flattened' },
+      embedding: { type: 'dense_vector', dims: 3, index: true, similarity: 'cosine' },
+      [TIEBREAK_FIELD]: TIEBREAK_MAPPING,
+    });
+    const os = transport({});
+    await new TableGenerations(os.request, () =>
+      Promise.resolve(openSearchDialect({ knn: true })),
+    ).create(names, {}, { properties });
+    const osBody = os.calls[0].body as { settings: object; mappings: { properties: object } };
+    expect(osBody.settings).toEqual({ 'index.knn': true });
+    expect(osBody.mappings.properties).toMatchObject({
+      attrs: { type: 'flat_object' },
+      embedding: {
+        type: 'knn_vector',
+        dimension: 3,
+        method: { name: 'hnsw', space_type: 'cosinesimil', engine: 'lucene' },
       },
     });
   });
@@ -141,6 +189,8 @@ describe('TableGenerations', () => {
         'searchsync.public.film.v4': {
           aliases: { 'searchsync.public.film': {} },
           mappings: {
+            // An index created before the tie-break field: it gets one in the new generation.
+            _source: { excludes: ['blob'] },
             properties,
             _meta: {
               searchsync: { schema: 'public', table: 'film', config: 'abc', lastGeneration: 6 },
@@ -167,7 +217,9 @@ describe('TableGenerations', () => {
           settings: { number_of_shards: 1, refresh_interval: '5s' },
           mappings: {
             dynamic: false,
-            properties,
+            // The live _source settings are kept, the tie-break field excluded and mapped.
+            _source: { excludes: ['blob', TIEBREAK_FIELD] },
+            properties: { ...properties, [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
             _meta: {
               searchsync: { schema: 'public', table: 'film', config: 'abc', lastGeneration: 7 },
             },

@@ -1,3 +1,4 @@
+import { openSearchDialect, tableIndexMappings, type EngineDialect } from './engine-dialect';
 import { SearchEngineNotFoundError } from './search-engine.errors';
 import type { JsonObject } from './search-engine';
 import type { TableIndexNames, TableName } from './table-index';
@@ -9,7 +10,7 @@ import type { TableIndexNames, TableName } from './table-index';
 export type EngineTransport = <T>(
   method: string,
   path: string,
-  params?: { body?: JsonObject; querystring?: Record<string, unknown> },
+  params?: { body?: JsonObject; querystring?: Record<string, unknown>; bulkBody?: string },
 ) => Promise<T>;
 
 /** Suffix of the alias a generation under construction is written through. */
@@ -64,7 +65,7 @@ export interface TableGeneration {
 
 interface IndexEntry {
   aliases?: Record<string, unknown>;
-  mappings?: { _meta?: { searchsync?: JsonObject }; properties?: JsonObject };
+  mappings?: { _meta?: { searchsync?: JsonObject }; properties?: JsonObject; _source?: JsonObject };
 }
 
 /**
@@ -99,8 +100,9 @@ export function engineIndexSettings(settings: TableIndexSettings | undefined): J
 export class TableGenerations {
   constructor(
     private readonly request: EngineTransport,
-    /** The adapter's translation of our mapping (e.g. Elasticsearch field types). */
-    private readonly translateMapping: (properties: JsonObject) => JsonObject = (p) => p,
+    /** What differs on the engine: field types, settings of new indices. */
+    private readonly dialect: () => EngineDialect | Promise<EngineDialect> = () =>
+      openSearchDialect(),
   ) {}
 
   /** Indices named `<alias>.v*`, with their aliases and mappings; none when nothing matches. */
@@ -201,14 +203,17 @@ export class TableGenerations {
     baseSettings: JsonObject,
     options: TableIndexOptions & { properties?: JsonObject },
   ): Promise<void> {
+    const dialect = await this.dialect();
     await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
       body: {
-        settings: { ...baseSettings, ...engineIndexSettings(options.index) },
-        mappings: {
-          dynamic: false,
-          properties: this.translateMapping(options.properties ?? {}),
-          _meta: { searchsync: { schema: names.schema, table: names.table, ...options.meta } },
+        settings: {
+          ...dialect.indexSettings,
+          ...baseSettings,
+          ...engineIndexSettings(options.index),
         },
+        mappings: tableIndexMappings(dialect, options.properties ?? {}, {
+          searchsync: { schema: names.schema, table: names.table, ...options.meta },
+        }),
         aliases: { [buildingAlias(names.index)]: {} },
       },
     });
@@ -232,15 +237,24 @@ export class TableGenerations {
     const newest = live[live.length - 1];
     const generation = nextGeneration(generations);
     const index = `${names.alias}.v${generation}`;
+    const dialect = await this.dialect();
+    const liveMappings = entries[newest.index]?.mappings;
     await this.request('PUT', `/${encodeURIComponent(index)}`, {
       body: {
-        settings: { ...baseSettings, ...engineIndexSettings(options.index) },
-        mappings: {
-          dynamic: false,
-          // Already in the engine's own terms: copied, not translated again.
-          properties: entries[newest.index]?.mappings?.properties ?? {},
-          _meta: { searchsync: { ...newest.meta, lastGeneration: generation } },
+        settings: {
+          ...dialect.indexSettings,
+          ...baseSettings,
+          ...engineIndexSettings(options.index),
         },
+        // Already in the engine's own terms: copied, not translated again. The live `_source`
+        // settings are kept, with the tie-break field excluded (and added, for an index
+        // created before it existed).
+        mappings: tableIndexMappings(
+          dialect,
+          liveMappings?.properties ?? {},
+          { searchsync: { ...newest.meta, lastGeneration: generation } },
+          { translated: true, source: liveMappings?._source },
+        ),
       },
     });
     const actions: JsonObject[] = [

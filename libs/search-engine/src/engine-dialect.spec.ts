@@ -1,0 +1,135 @@
+import {
+  elasticsearchDialect,
+  hasVectorField,
+  openSearchDialect,
+  sourceWithoutTiebreak,
+  tableIndexMappings,
+  TIEBREAK_FIELD,
+  TIEBREAK_MAPPING,
+  translateMapping,
+  withoutTiebreak,
+} from './engine-dialect';
+
+describe('TIEBREAK_FIELD', () => {
+  it('cannot be a PostgreSQL column: longer than 63 bytes, no dot, no leading underscore', () => {
+    expect(Buffer.byteLength(TIEBREAK_FIELD, 'utf8')).toBeGreaterThan(63);
+    expect(TIEBREAK_FIELD).not.toMatch(/^_|\./);
+  });
+});
+
+describe('translateMapping', () => {
+  const ours = {
+    attrs: { type: 'flat_object' },
+    embedding: {
+      type: 'knn_vector',
+      dimension: 4,
+      method: { name: 'hnsw', space_type: 'innerproduct' },
+    },
+    address: {
+      type: 'object',
+      properties: { geo: { type: 'dense_vector', dims: 2, similarity: 'cosine' } },
+    },
+    name: { type: 'text', fields: { keyword: { type: 'keyword' } } },
+  };
+
+  it('keeps OpenSearch types, forcing the lucene engine on every vector field', () => {
+    expect(translateMapping(openSearchDialect(), ours)).toEqual({
+      attrs: { type: 'flat_object' },
+      embedding: {
+        type: 'knn_vector',
+        dimension: 4,
+        method: { name: 'hnsw', space_type: 'innerproduct', engine: 'lucene' },
+      },
+      address: {
+        type: 'object',
+        properties: {
+          geo: {
+            type: 'knn_vector',
+            dimension: 2,
+            method: { name: 'hnsw', space_type: 'cosinesimil', engine: 'lucene' },
+          },
+        },
+      },
+      name: ours.name,
+    });
+    // A faiss field asked for explicitly still becomes lucene: no native code on our nodes.
+    expect(
+      translateMapping(openSearchDialect(), {
+        v: { type: 'knn_vector', dimension: 2, method: { name: 'hnsw', engine: 'faiss' } },
+      }),
+    ).toEqual({
+      v: {
+        type: 'knn_vector',
+        dimension: 2,
+        method: { name: 'hnsw', space_type: 'l2', engine: 'lucene' },
+      },
+    });
+  });
+
+  it('names Elasticsearch types', () => {
+    expect(translateMapping(elasticsearchDialect(), ours)).toEqual({
+      attrs: { type: 'flattened' },
+      embedding: { type: 'dense_vector', dims: 4, index: true, similarity: 'max_inner_product' },
+      address: {
+        type: 'object',
+        properties: { geo: { type: 'dense_vector', dims: 2, similarity: 'cosine', index: true } },
+      },
+      name: ours.name,
+    });
+  });
+
+  it('finds vector fields at any depth', () => {
+    expect(hasVectorField(ours)).toBe(true);
+    expect(
+      hasVectorField({ a: { type: 'long' }, o: { properties: { b: { type: 'text' } } } }),
+    ).toBe(false);
+  });
+});
+
+describe('dialects', () => {
+  it('differ as data', () => {
+    expect(openSearchDialect({ knn: true }).indexSettings).toEqual({ 'index.knn': true });
+    expect(openSearchDialect().indexSettings).toEqual({});
+    expect(elasticsearchDialect({ version: '9.5.3' }).indexSettings).toEqual({
+      'index.mapping.exclude_source_vectors': false,
+    });
+    // 8.x and 9.0/9.1 keep vectors in _source and do not know the setting.
+    expect(elasticsearchDialect({ version: '8.19.21' }).indexSettings).toEqual({});
+    expect(elasticsearchDialect({ version: '9.1.4' }).indexSettings).toEqual({});
+    expect(elasticsearchDialect().headers.ndjson['content-type']).toBe('application/x-ndjson');
+    expect(openSearchDialect().headers).toEqual({ json: {}, ndjson: {} });
+  });
+});
+
+describe('table index mappings', () => {
+  it('add the tie-break field, excluded from _source', () => {
+    expect(
+      tableIndexMappings(elasticsearchDialect(), { a: { type: 'flat_object' } }, { x: 1 }),
+    ).toEqual({
+      dynamic: false,
+      _source: { excludes: [TIEBREAK_FIELD] },
+      properties: { a: { type: 'flattened' }, [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
+      _meta: { x: 1 },
+    });
+  });
+
+  it('keep the live _source settings of a copied index', () => {
+    expect(sourceWithoutTiebreak({ excludes: ['big'], includes: ['*'] })).toEqual({
+      excludes: ['big', TIEBREAK_FIELD],
+      includes: ['*'],
+    });
+    expect(sourceWithoutTiebreak({ excludes: [TIEBREAK_FIELD] })).toEqual({
+      excludes: [TIEBREAK_FIELD],
+    });
+    expect(sourceWithoutTiebreak(undefined)).toEqual({ excludes: [TIEBREAK_FIELD] });
+  });
+
+  it('strip the field from a stored source of an older index', () => {
+    const source = { a: 1, [TIEBREAK_FIELD]: '1' };
+    expect(withoutTiebreak(source)).toEqual({ a: 1 });
+    expect(source).toEqual({ a: 1, [TIEBREAK_FIELD]: '1' });
+    const clean = { a: 1 };
+    expect(withoutTiebreak(clean)).toBe(clean);
+    expect(withoutTiebreak(undefined)).toBeUndefined();
+  });
+});

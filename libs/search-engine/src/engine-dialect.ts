@@ -1,0 +1,237 @@
+import type { JsonObject } from './search-engine';
+
+export type EngineDistribution = 'opensearch' | 'elasticsearch';
+
+/**
+ * The keyword copy of the document id that sorts break their ties on, with doc values (off
+ * heap). Sorting on `_id` needs fielddata: Elasticsearch 8+ refuses it by default (400 "Fielddata
+ * access on the _id field is disallowed") and on OpenSearch it is built on the heap, per segment.
+ *
+ * The name is longer than 63 bytes on purpose: PostgreSQL identifiers are at most 63 bytes
+ * (NAMEDATALEN − 1, longer ones are truncated), so no column — and so no field of a table
+ * document — can ever be called this. It has no leading `_` (reserved for metadata fields) and
+ * no `.` (an object path). It is in every document we index, excluded from the stored `_source`
+ * (mapping `_source.excludes`) and left out of the field catalogue, so users never see it.
+ */
+export const TIEBREAK_FIELD =
+  'searchsync_sort_tiebreak_document_id_longer_than_any_postgresql_identifier';
+
+/** Sortable from doc values; not indexed for queries (nothing searches it). */
+export const TIEBREAK_MAPPING: JsonObject = { type: 'keyword', index: false, doc_values: true };
+
+/** A vector field in engine-neutral terms. */
+export interface VectorSpec {
+  dims: number;
+  similarity: 'l2' | 'cosine' | 'dot_product';
+  /** The mapping as given: its other parameters are kept on the engine whose type it names. */
+  original: JsonObject;
+}
+
+/**
+ * What differs between OpenSearch and Elasticsearch for our adapter, as data: one adapter reads
+ * it instead of two copies of the code drifting apart.
+ */
+export interface EngineDialect {
+  distribution: EngineDistribution;
+  /** Server version when known (`GET /`), e.g. `2.19.6`, `9.5.3`; `serverless` for AOSS. */
+  version?: string;
+  /** Schemaless JSON object field type: `flat_object` (OpenSearch) or `flattened`. */
+  objectType: 'flat_object' | 'flattened';
+  /** A vector field's mapping in this engine's terms. */
+  vectorField(spec: VectorSpec): JsonObject;
+  /** Settings every new table index gets on this engine (e.g. `index.knn`). */
+  indexSettings: JsonObject;
+  /**
+   * Request headers by body kind. Elasticsearch: plain JSON media types, which 8.x and 9.x both
+   * serve as their own version — the 9.x client's default `compatible-with=9` is refused by 8.x.
+   */
+  headers: { json: Record<string, string>; ndjson: Record<string, string> };
+  /** Amazon OpenSearch Serverless: no `GET /`, no cluster APIs. */
+  serverless: boolean;
+}
+
+const OPENSEARCH_SPACE: Record<VectorSpec['similarity'], string> = {
+  l2: 'l2',
+  cosine: 'cosinesimil',
+  dot_product: 'innerproduct',
+};
+
+const ELASTICSEARCH_SIMILARITY: Record<VectorSpec['similarity'], string> = {
+  l2: 'l2_norm',
+  cosine: 'cosine',
+  // `dot_product` in Elasticsearch requires unit-length vectors; max_inner_product is the plain
+  // inner product that OpenSearch's `innerproduct` space computes.
+  dot_product: 'max_inner_product',
+};
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export interface OpenSearchDialectOptions {
+  version?: string;
+  /** The k-NN plugin is installed: new indices get `index.knn: true` (vector fields need it). */
+  knn?: boolean;
+  serverless?: boolean;
+}
+
+export function openSearchDialect(options: OpenSearchDialectOptions = {}): EngineDialect {
+  return {
+    distribution: 'opensearch',
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    objectType: 'flat_object',
+    vectorField: (spec) => {
+      const own = spec.original.type === 'knn_vector' ? spec.original : {};
+      const method = isObject(own.method) ? own.method : {};
+      return {
+        ...own,
+        type: 'knn_vector',
+        dimension: spec.dims,
+        method: {
+          name: 'hnsw',
+          space_type: OPENSEARCH_SPACE[spec.similarity],
+          ...method,
+          // Never the faiss/nmslib default: they need native libraries, and a node without them
+          // dies on the first refresh of such a field. Lucene's HNSW is pure Java.
+          engine: 'lucene',
+        },
+      };
+    },
+    indexSettings: options.knn ? { 'index.knn': true } : {},
+    headers: { json: {}, ndjson: {} },
+    serverless: options.serverless === true,
+  };
+}
+
+/** `major.minor` of a version string, 0.0 when it has none. */
+function majorMinor(version: string | undefined): [number, number] {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
+  return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+}
+
+export function elasticsearchDialect(options: { version?: string } = {}): EngineDialect {
+  const [major, minor] = majorMinor(options.version);
+  return {
+    distribution: 'elasticsearch',
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    objectType: 'flattened',
+    vectorField: (spec) => ({
+      // An OpenSearch field's other parameters (method, mode, data_type) do not exist here.
+      index: true,
+      similarity: ELASTICSEARCH_SIMILARITY[spec.similarity],
+      ...(spec.original.type === 'dense_vector' ? spec.original : {}),
+      type: 'dense_vector',
+      dims: spec.dims,
+    }),
+    // From 9.2 new indices leave dense_vector values out of `_source` (the setting exists from
+    // then on); the document must hold the column's value (docs/values.md), so they stay in.
+    indexSettings:
+      major > 9 || (major === 9 && minor >= 2)
+        ? { 'index.mapping.exclude_source_vectors': false }
+        : {},
+    headers: {
+      json: { accept: 'application/json', 'content-type': 'application/json' },
+      ndjson: { accept: 'application/json', 'content-type': 'application/x-ndjson' },
+    },
+    serverless: false,
+  };
+}
+
+/** Our mappings' vector fields in neutral terms: either engine's spelling is accepted. */
+export function vectorSpec(spec: JsonObject): VectorSpec | undefined {
+  if (spec.type === 'knn_vector') {
+    const method = isObject(spec.method) ? spec.method : {};
+    // OpenSearch's default space is l2.
+    const space = method.space_type ?? spec.space_type;
+    const similarity =
+      space === 'cosinesimil' ? 'cosine' : space === 'innerproduct' ? 'dot_product' : 'l2';
+    return { dims: Number(spec.dimension), similarity, original: spec };
+  }
+  if (spec.type === 'dense_vector') {
+    // Elasticsearch's default similarity for an indexed float vector is cosine.
+    const given = spec.similarity ?? 'cosine';
+    const similarity =
+      given === 'l2_norm'
+        ? 'l2'
+        : given === 'dot_product' || given === 'max_inner_product'
+          ? 'dot_product'
+          : 'cosine';
+    return { dims: Number(spec.dims), similarity, original: spec };
+  }
+  return undefined;
+}
+
+/**
+ * Field mappings as this engine names their types. Our mappings are written in OpenSearch
+ * terms (change-events); Elasticsearch's spellings are accepted too.
+ */
+export function translateMapping(dialect: EngineDialect, properties: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, raw] of Object.entries(properties)) {
+    if (!isObject(raw)) {
+      out[name] = raw;
+      continue;
+    }
+    const vector = vectorSpec(raw);
+    if (vector) {
+      out[name] = dialect.vectorField(vector);
+      continue;
+    }
+    const spec = { ...raw };
+    if (spec.type === 'flat_object' || spec.type === 'flattened') spec.type = dialect.objectType;
+    if (isObject(spec.properties)) spec.properties = translateMapping(dialect, spec.properties);
+    out[name] = spec;
+  }
+  return out;
+}
+
+/** Whether a mapping (in any of its levels) has a vector field. */
+export function hasVectorField(properties: JsonObject | undefined): boolean {
+  return Object.values(properties ?? {}).some(
+    (raw) =>
+      isObject(raw) &&
+      (vectorSpec(raw) !== undefined ||
+        (isObject(raw.properties) && hasVectorField(raw.properties))),
+  );
+}
+
+/** `_source` of a new index: whatever the live one had, and the tie-break field excluded. */
+export function sourceWithoutTiebreak(current: unknown): JsonObject {
+  const source = isObject(current) ? { ...current } : {};
+  const excludes = Array.isArray(source.excludes) ? (source.excludes as unknown[]) : [];
+  source.excludes = excludes.includes(TIEBREAK_FIELD) ? excludes : [...excludes, TIEBREAK_FIELD];
+  return source;
+}
+
+/**
+ * The `mappings` of a new table index: our field mappings in the engine's terms, plus the
+ * tie-break field, excluded from `_source`. `dynamic: false`: unknown fields stay in `_source`
+ * unindexed until we map them from their schema.
+ */
+export function tableIndexMappings(
+  dialect: EngineDialect,
+  properties: JsonObject,
+  meta: JsonObject,
+  options: { translated?: boolean; source?: unknown } = {},
+): JsonObject {
+  return {
+    dynamic: false,
+    _source: sourceWithoutTiebreak(options.source),
+    properties: {
+      ...(options.translated ? properties : translateMapping(dialect, properties)),
+      [TIEBREAK_FIELD]: TIEBREAK_MAPPING,
+    },
+    _meta: meta,
+  };
+}
+
+/**
+ * A document's `_source` without the tie-break field. Indices created before it existed have no
+ * `_source` exclusion, so documents written to them since carry it in their stored source.
+ */
+export function withoutTiebreak<T extends JsonObject | undefined>(source: T): T {
+  if (!source || !Object.prototype.hasOwnProperty.call(source, TIEBREAK_FIELD)) return source;
+  const copy = { ...source };
+  delete copy[TIEBREAK_FIELD];
+  return copy;
+}
