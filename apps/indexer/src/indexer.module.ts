@@ -22,7 +22,7 @@ import { MetricsController } from './metrics.controller';
       useFactory: () => new SearchsyncConfigWatcher(),
     },
     {
-      // OpenSearch or Elasticsearch, told apart by the server's own answer to GET /.
+      // OpenSearch or Elasticsearch: SEARCH_ENGINE, else told apart by the server's answers.
       provide: SEARCH_ENGINE,
       inject: [INDEXER_CONFIG],
       useFactory: (config: IndexerConfig) => createSearchEngine(searchConnection(config)),

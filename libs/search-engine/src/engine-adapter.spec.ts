@@ -332,3 +332,48 @@ describe('new indices carry what the engine needs', () => {
     });
   });
 });
+
+describe('deleting every document of an index (a truncate during a rebuild)', () => {
+  it('deletes in rounds, each document with its own version, without _delete_by_query', async () => {
+    const stored = new Map([
+      ['1', 7],
+      ['2', 9],
+      ['3', 11],
+    ]);
+    const fake = fakeEngine((req) => {
+      if (req.url === '/') return { body: ES_ROOT };
+      if (req.url.endsWith('/_refresh')) return { body: {} };
+      if (req.url.endsWith('/_search')) {
+        // Two a page: the second round finds the rest, the third none.
+        const hits = [...stored.entries()]
+          .slice(0, 2)
+          .map(([id, version]) => ({ _id: id, _version: version }));
+        return { body: { hits: { hits } } };
+      }
+      if (req.url === '/_bulk') {
+        const lines = req.body.trim().split('\n');
+        const items = lines.map((line) => {
+          const meta = (JSON.parse(line) as { delete: { _id: string } }).delete;
+          stored.delete(meta._id);
+          return { delete: { status: 200, result: 'deleted' } };
+        });
+        return { body: { items } };
+      }
+      return undefined;
+    }, 'Elasticsearch');
+    const url = await fake.start();
+    try {
+      const engine = new ElasticsearchEngine(url);
+      expect(await engine.deleteAllDocuments('searchsync.public.t.v2')).toBe(3);
+      expect(stored.size).toBe(0);
+      expect(fake.sent(/_delete_by_query/)).toEqual([]);
+      const deletes = fake.sent(/_bulk/).flatMap((r) => r.body.trim().split('\n'));
+      expect(deletes[0]).toContain('"_id":"1","version":7,"version_type":"external_gte"');
+      expect(deletes).toHaveLength(3);
+      // A refresh before each search: deleted documents must leave the next page.
+      expect(fake.sent(/_refresh/)).toHaveLength(3);
+    } finally {
+      await fake.stop();
+    }
+  });
+});

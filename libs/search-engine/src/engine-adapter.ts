@@ -103,6 +103,9 @@ class TiebreakCoverage {
  * clients share, with what differs between the engines read from its dialect. The engine is
  * connected (told apart, its client built) on the first call, or by `connect()`.
  */
+/** Documents deleted per round by deleteAllDocuments. */
+const DELETE_ALL_PAGE = 5000;
+
 export class SearchEngineAdapter implements SearchEngine {
   readonly generations: TableGenerations;
   private resolved: ResolvedEngine | undefined;
@@ -231,16 +234,53 @@ export class SearchEngineAdapter implements SearchEngine {
     return body.items.map((entry, i) => classifyBulkItem(Object.values(entry)[0], actions[i].type));
   }
 
+  /**
+   * Deletes every document, each with its own version: a replayed older change cannot bring one
+   * back while its tombstone lives. No `_delete_by_query`: an Elasticsearch built from Maven
+   * Central's jars has no reindex module, and versioned deletes are what we want anyway. Rounds
+   * of search → bulk delete → refresh, since a search sees refreshed documents only (a generation
+   * being rebuilt is not refreshed on its own).
+   */
   async deleteAllDocuments(alias: string): Promise<number> {
-    // delete_by_query sees refreshed documents only: one written within the refresh interval
-    // (or into a generation being rebuilt, which is not refreshed) would survive the truncate.
-    await this.request('POST', `/${encodeURIComponent(alias)}/_refresh`);
-    const body = await this.request<{ deleted?: number }>(
-      'POST',
-      `/${encodeURIComponent(alias)}/_delete_by_query`,
-      { body: { query: { match_all: {} } }, querystring: { conflicts: 'proceed', refresh: true } },
-    );
-    return body.deleted ?? 0;
+    const path = `/${encodeURIComponent(alias)}`;
+    let deleted = 0;
+    for (;;) {
+      await this.request('POST', `${path}/_refresh`);
+      const page = await this.request<{ hits: { hits: { _id: string; _version: number }[] } }>(
+        'POST',
+        `${path}/_search`,
+        {
+          body: { size: DELETE_ALL_PAGE, version: true, _source: false, query: { match_all: {} } },
+        },
+      );
+      const hits = page.hits.hits;
+      if (hits.length === 0) return deleted;
+      // Versions are source LSNs, exact as JSON numbers below 2^53 (9 PB of WAL).
+      const unsafe = hits.find((hit) => !Number.isSafeInteger(hit._version));
+      if (unsafe) {
+        throw new SearchEngineRequestError(
+          `document ${unsafe._id} of ${alias} has version ${unsafe._version}, beyond what a JSON number holds exactly`,
+          500,
+        );
+      }
+      const results = await this.bulk(
+        hits.map((hit) => ({
+          type: 'delete' as const,
+          index: alias,
+          id: hit._id,
+          version: BigInt(hit._version),
+        })),
+      );
+      const failed = results.find((r) => r.outcome !== 'applied' && r.outcome !== 'stale');
+      if (failed) {
+        throw new SearchEngineRequestError(
+          `search engine refused to delete a document of ${alias} (${failed.status}): ${failed.reason ?? failed.outcome}`,
+          failed.status,
+          failed.type,
+        );
+      }
+      deleted += hits.length;
+    }
   }
 
   async deleteTableIndices(alias: string): Promise<number> {

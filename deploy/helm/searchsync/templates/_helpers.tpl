@@ -123,6 +123,27 @@ indexer:
 - name: SEARCH_URL
   value: {{ .Values.config.searchUrl | quote }}
 {{- end }}
+- name: SEARCH_ENGINE
+  value: {{ .Values.config.searchEngine | quote }}
+- name: SEARCH_AUTH
+  value: {{ .Values.config.searchAuth | quote }}
+{{- if eq .Values.config.searchAuth "aws-sigv4" }}
+- name: SEARCH_AWS_SERVICE
+  value: {{ .Values.config.searchAwsService | quote }}
+{{- with .Values.config.searchAwsRegion }}
+- name: SEARCH_AWS_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- range $name, $key := dict "SEARCH_USERNAME" .Values.secrets.searchUsernameKey "SEARCH_PASSWORD" .Values.secrets.searchPasswordKey "SEARCH_API_KEY" .Values.secrets.searchApiKeyKey }}
+{{- if $key }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.secrets.existingSecret | quote }}
+      key: {{ $key | quote }}
+{{- end }}
+{{- end }}
 - name: CONNECT_URL
   value: {{ .Values.config.connectUrl | quote }}
 - name: CONNECT_OFFSET_TOPIC
