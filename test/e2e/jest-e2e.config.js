@@ -11,5 +11,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
   globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
+  setupFiles: ['<rootDir>/test/e2e/support/kafka-codecs.ts'],
   testTimeout: 180_000,
 };

@@ -133,3 +133,28 @@ describe('table index mappings', () => {
     expect(withoutTiebreak(undefined)).toBeUndefined();
   });
 });
+
+describe('date formats per engine', () => {
+  const FORMAT = 'strict_date_optional_time_nanos||strict_date_optional_time||epoch_millis';
+  const mapping = {
+    ts: {
+      type: 'date',
+      format: FORMAT,
+      ignore_malformed: true,
+      fields: { exact: { type: 'keyword' } },
+    },
+  };
+
+  it('gives Elasticsearch a pattern for years beyond 4 digits, before epoch_millis, once', () => {
+    const es = elasticsearchDialect({ version: '9.5.3' });
+    const ts = translateMapping(es, mapping).ts as { format: string };
+    expect(ts.format).toBe(
+      "strict_date_optional_time_nanos||strict_date_optional_time||uuuu-MM-dd['T'HH:mm:ss[.SSSSSS][.SSS]][XXX]||epoch_millis",
+    );
+    expect(translateMapping(es, { ts }).ts).toEqual(ts);
+  });
+
+  it('leaves OpenSearch formats as they are (its ISO formats read 10-digit years)', () => {
+    expect(translateMapping(openSearchDialect(), mapping)).toEqual(mapping);
+  });
+});

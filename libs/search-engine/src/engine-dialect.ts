@@ -48,6 +48,25 @@ export interface EngineDialect {
   headers: { json: Record<string, string>; ndjson: Record<string, string> };
   /** Amazon OpenSearch Serverless: no `GET /`, no cluster APIs. */
   serverless: boolean;
+  /** A `date` field's `format` in this engine's terms. */
+  dateFormat(format: string): string;
+}
+
+/**
+ * Elasticsearch's ISO formats read 4-digit years only (elastic/elasticsearch#73034, 8.0);
+ * OpenSearch's read up to 10 digits. PostgreSQL has years up to 294276 (and the API's bounds up
+ * to ±999999), written with a sign beyond 4 digits (docs/values.md): a java.time pattern, tried
+ * after the ISO formats, reads those — date-only, with 3 or 6 fractional digits, with an offset.
+ * Only Elasticsearch gets it: a field's format cannot change, and OpenSearch needs none.
+ */
+const EXTENDED_YEARS = "uuuu-MM-dd['T'HH:mm:ss[.SSSSSS][.SSS]][XXX]";
+
+function withExtendedYears(format: string): string {
+  if (format.includes(EXTENDED_YEARS)) return format;
+  const parts = format.split('||');
+  const epoch = parts.findIndex((part) => part.startsWith('epoch_'));
+  parts.splice(epoch < 0 ? parts.length : epoch, 0, EXTENDED_YEARS);
+  return parts.join('||');
 }
 
 const OPENSEARCH_SPACE: Record<VectorSpec['similarity'], string> = {
@@ -100,6 +119,7 @@ export function openSearchDialect(options: OpenSearchDialectOptions = {}): Engin
     indexSettings: options.knn ? { 'index.knn': true } : {},
     headers: { json: {}, ndjson: {} },
     serverless: options.serverless === true,
+    dateFormat: (format) => format,
   };
 }
 
@@ -134,6 +154,7 @@ export function elasticsearchDialect(options: { version?: string } = {}): Engine
       ndjson: { accept: 'application/json', 'content-type': 'application/x-ndjson' },
     },
     serverless: false,
+    dateFormat: withExtendedYears,
   };
 }
 
@@ -179,6 +200,9 @@ export function translateMapping(dialect: EngineDialect, properties: JsonObject)
     }
     const spec = { ...raw };
     if (spec.type === 'flat_object' || spec.type === 'flattened') spec.type = dialect.objectType;
+    if (spec.type === 'date' && typeof spec.format === 'string') {
+      spec.format = dialect.dateFormat(spec.format);
+    }
     if (isObject(spec.properties)) spec.properties = translateMapping(dialect, spec.properties);
     out[name] = spec;
   }
