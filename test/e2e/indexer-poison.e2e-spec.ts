@@ -349,18 +349,26 @@ async function firstRecordOf(topic: string): Promise<{ key: string; value: strin
   const consumer = kafka.consumer({ groupId: `e2e-poison-template-${Date.now()}` });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const record = await new Promise<{ key: string; value: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no record in ${topic} within 30 s`)), 30_000);
-    void consumer.run({
-      eachMessage: ({ message }) => {
-        if (message.key && message.value) {
-          clearTimeout(timer);
-          resolve({ key: message.key.toString(), value: message.value.toString() });
-        }
-        return Promise.resolve();
-      },
+  try {
+    return await new Promise<{ key: string; value: string }>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no record in ${topic} within 30 s`)),
+        30_000,
+      );
+      consumer
+        .run({
+          eachMessage: ({ message }) => {
+            if (message.key && message.value) {
+              clearTimeout(timer);
+              resolve({ key: message.key.toString(), value: message.value.toString() });
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
     });
-  });
-  await consumer.disconnect();
-  return record;
+  } finally {
+    // Also when nothing came: a consumer left running keeps Jest from exiting.
+    await consumer.disconnect();
+  }
 }
