@@ -159,6 +159,14 @@ export function prepareJavaServices(
   return { kafka, engine, java };
 }
 
+/** The Java for the local Elasticsearch node: ELASTICSEARCH_JAVA_HOME, then as findJava. */
+export function findElasticsearchJava(settings: StackSettings): string {
+  return findJava(
+    { ...settings, javaHome: process.env.ELASTICSEARCH_JAVA_HOME },
+    ELASTICSEARCH_JAVA,
+  );
+}
+
 /** Resolves the jars of the engine the stack runs, and the Java it needs. */
 function prepareEngine(
   paths: StackPaths,
@@ -169,10 +177,7 @@ function prepareEngine(
   if (settings.engine === 'opensearch') {
     return { name: 'opensearch', dir: resolveJars(paths, 'opensearch', say), java: stackJava };
   }
-  const java = findJava(
-    { ...settings, javaHome: process.env.ELASTICSEARCH_JAVA_HOME },
-    ELASTICSEARCH_JAVA,
-  );
+  const java = findElasticsearchJava(settings);
   // The launcher is compiled for Java 21 by that JDK's javac when Maven runs on an older one.
   const javaHome = dirname(dirname(realpathSync(whichJava(java))));
   const dir = resolveJars(paths, 'elasticsearch', say, { 'es.javaHome': javaHome });
