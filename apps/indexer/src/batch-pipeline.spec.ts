@@ -79,7 +79,7 @@ describe('BatchPipeline', () => {
       await first.promise;
       order.push('first landed');
     });
-    await pipeline.submit('t', 0, '1', async (earlierLanded) => {
+    await pipeline.submit('t', 0, '1', async ({ earlierLanded }) => {
       order.push('second decoded');
       await earlierLanded();
       order.push('second truncates');
@@ -89,6 +89,58 @@ describe('BatchPipeline', () => {
     first.resolve();
     await pipeline.close();
     expect(order).toEqual(['second decoded', 'first landed', 'second truncates']);
+  });
+
+  it('lets a batch write only once the one before has issued its writes and truncates', async () => {
+    const { pipeline } = pipelineWith(4);
+    const order: string[] = [];
+    let firstIssued!: () => void;
+    const firstLanded = deferred();
+    await pipeline.submit('t', 0, '0', async ({ issued }) => {
+      firstIssued = issued;
+      await firstLanded.promise;
+    });
+    await pipeline.submit('t', 0, '1', async ({ earlierIssued }) => {
+      await earlierIssued();
+      order.push('second writes');
+    });
+    await tick();
+    expect(order).toEqual([]);
+    // The first batch's truncate is done: the second may write before the first has landed.
+    firstIssued();
+    await tick();
+    expect(order).toEqual(['second writes']);
+    firstLanded.resolve();
+    await pipeline.close();
+  });
+
+  it('does not hold the next batch back when one fails before issuing its writes', async () => {
+    const { pipeline } = pipelineWith(4);
+    let next = false;
+    await pipeline.submit('t', 0, '0', () => Promise.reject(new Error('decode blew up')));
+    await pipeline.submit('t', 0, '1', async ({ earlierIssued }) => {
+      await earlierIssued();
+      next = true;
+    });
+    await pipeline.close();
+    expect(next).toBe(true);
+  });
+
+  it('never has more than `depth` batches of a partition applying at once', async () => {
+    const { pipeline } = pipelineWith(2);
+    let applying = 0;
+    let peak = 0;
+    const batches = Array.from({ length: 6 }, (_, i) =>
+      pipeline.submit('t', 0, String(i), async () => {
+        applying += 1;
+        peak = Math.max(peak, applying);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        applying -= 1;
+      }),
+    );
+    for (const batch of batches) await batch;
+    await pipeline.close();
+    expect(peak).toBe(2);
   });
 
   it('commits nothing after a failed batch, reports the failure once and refuses new batches', async () => {

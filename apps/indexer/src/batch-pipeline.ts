@@ -2,11 +2,21 @@
 export type CommitOffset = (topic: string, partition: number, offset: string) => Promise<void>;
 
 /**
- * A batch is applied with this: `earlierLanded` settles once every earlier batch of its
- * partition is in the engine (or dead-lettered) — what a truncate or a TOAST restore must wait
- * for, since both read or replace what earlier changes wrote.
+ * How a batch keeps its place among its partition's batches in flight:
+ * - `earlierIssued` settles once every earlier batch has finished its records (each of its writes
+ *   sent, each of its truncates done): a batch writes nothing before, or an earlier truncate could
+ *   replace the index generation after this batch's writes had landed in the old one;
+ * - `issued` is this batch saying the same of itself;
+ * - `earlierLanded` settles once every earlier batch is in the engine (or dead-lettered) — what a
+ *   truncate or a TOAST restore waits for, since both read or replace what earlier changes wrote.
  */
-export type ApplyBatch = (earlierLanded: () => Promise<void>) => Promise<void>;
+export interface BatchOrder {
+  earlierIssued: () => Promise<void>;
+  issued: () => void;
+  earlierLanded: () => Promise<void>;
+}
+
+export type ApplyBatch = (order: BatchOrder) => Promise<void>;
 
 /** A later batch of a partition whose earlier batch failed: it is delivered again after it. */
 export class EarlierBatchFailedError extends Error {
@@ -19,6 +29,8 @@ export class EarlierBatchFailedError extends Error {
 interface Lane {
   /** Settles once every batch submitted so far has landed and been committed, in order. */
   tail: Promise<void>;
+  /** Settles once every batch submitted so far has issued its writes (see BatchOrder). */
+  issued: Promise<void>;
   /** Batches not yet committed, oldest first. */
   inFlight: Promise<void>[];
   /** The offset last committed: a commit never moves it back (e.g. after a rebalance). */
@@ -57,8 +69,8 @@ export class BatchPipeline {
   }
 
   /**
-   * Starts applying a batch whose last offset is `lastOffset`, then waits only while more than
-   * `depth` batches of its partition are in flight.
+   * Applies a batch whose last offset is `lastOffset` once fewer than `depth` batches of its
+   * partition are in flight, and returns as soon as it has started.
    */
   async submit(
     topic: string,
@@ -67,9 +79,22 @@ export class BatchPipeline {
     apply: ApplyBatch,
   ): Promise<void> {
     const lane = this.lane(topic, partition);
+    // Settled batches leave `inFlight` (rejected ones set `failed` first).
+    while (lane.inFlight.length >= this.depth && !this.failed) {
+      await lane.inFlight[0].catch(() => undefined);
+    }
     const earlier = lane.tail;
-    const applied = apply(() => earlier);
-    applied.catch(() => undefined);
+    const earlierIssued = lane.issued;
+    let markIssued!: () => void;
+    const issued = new Promise<void>((resolve) => (markIssued = resolve));
+    lane.issued = issued;
+    const applied = apply({
+      earlierIssued: () => earlierIssued,
+      issued: markIssued,
+      earlierLanded: () => earlier,
+    });
+    // Also when it fails before the end of its records: the batches after it must not wait.
+    applied.then(markIssued, markIssued);
     const next = BigInt(lastOffset) + 1n;
     const done = (async () => {
       try {
@@ -82,15 +107,15 @@ export class BatchPipeline {
       await this.commit(topic, partition, next.toString());
       lane.committed = next;
     })();
-    done.then(
-      () => lane.inFlight.splice(lane.inFlight.indexOf(done), 1),
-      (error: unknown) => this.fail(error),
-    );
+    const leave = () => {
+      lane.inFlight = lane.inFlight.filter((batch) => batch !== done);
+    };
+    void done.then(leave, (error: unknown) => {
+      this.fail(error);
+      leave();
+    });
     lane.tail = done;
     lane.inFlight.push(done);
-    while (lane.inFlight.length > this.depth && !this.failed) {
-      await Promise.race([lane.inFlight[0], this.failure]).catch(() => undefined);
-    }
   }
 
   /** Refuses new batches and waits until those in flight have settled, committed or not. */
@@ -99,14 +124,9 @@ export class BatchPipeline {
     await Promise.allSettled([...this.lanes.values()].flatMap((lane) => lane.inFlight));
   }
 
-  private failWith: (() => void) | null = null;
-  /** Settles when a batch fails: a submit waiting on a full lane stops waiting. */
-  private readonly failure = new Promise<void>((resolve) => (this.failWith = resolve));
-
   private fail(error: unknown): void {
     if (error instanceof EarlierBatchFailedError || this.failed) return;
     this.failed = true;
-    this.failWith?.();
     // Closing (a stop, a re-subscription) makes batches give up: that is no failure.
     if (!this.closed) this.onFailure(error);
   }
@@ -115,7 +135,7 @@ export class BatchPipeline {
     const key = `${topic}\u0000${partition}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { tail: Promise.resolve(), inFlight: [], committed: -1n };
+      lane = { tail: Promise.resolve(), issued: Promise.resolve(), inFlight: [], committed: -1n };
       this.lanes.set(key, lane);
     }
     return lane;

@@ -490,6 +490,30 @@ describe('ChangeApplier: a failure that is nobody’s record never commits a par
     Logger.overrideLogger(false);
   });
 
+  it('writes nothing before the partition’s earlier batch has issued its writes and truncates', async () => {
+    const engine = new RecordingEngine();
+    const { applier } = applierWith(engine, { decode: withoutInfinityRows });
+    let earlierIssued!: () => void;
+    const issued = new Promise<void>((resolve) => (earlierIssued = resolve));
+    let thisIssued = false;
+    const applying = applier.apply(
+      recorded.slice(0, 1),
+      () => true,
+      () => Promise.resolve(),
+      {
+        earlierIssued: () => issued,
+        issued: () => (thisIssued = true),
+        earlierLanded: () => Promise.resolve(),
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(engine.written).toEqual([]);
+    earlierIssued();
+    await applying;
+    expect(engine.written).toHaveLength(1);
+    expect(thisIssued).toBe(true);
+  });
+
   it('truncates only once the partition’s earlier batches, still in flight, have landed', async () => {
     const engine = new RecordingEngine();
     const batch = [recorded[0], recorded[6]];
@@ -500,7 +524,11 @@ describe('ChangeApplier: a failure that is nobody’s record never commits a par
       batch,
       () => true,
       () => Promise.resolve(),
-      () => earlier,
+      {
+        earlierIssued: () => Promise.resolve(),
+        issued: () => undefined,
+        earlierLanded: () => earlier,
+      },
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     // This batch's own row is written; the truncate waits for the batches before it.

@@ -33,6 +33,7 @@ import {
   type TableSettings,
 } from '@searchsync/config';
 import type { IHeaders } from 'kafkajs';
+import type { BatchOrder } from './batch-pipeline';
 import { tableOfTopic, type DeadLetter, type DeadLetterPublisher } from './dead-letter-publisher';
 import {
   classifyEngineRejection,
@@ -54,6 +55,13 @@ export interface SourceRecord {
   /** The Kafka record's headers (a replay by the admin names the dead letter it re-drives). */
   headers?: IHeaders;
 }
+
+/** A batch applied on its own: nothing earlier of its partition is in flight. */
+const ALONE: BatchOrder = {
+  earlierIssued: () => Promise.resolve(),
+  issued: () => undefined,
+  earlierLanded: () => Promise.resolve(),
+};
 
 export interface ApplierOptions {
   indexPrefix: string;
@@ -286,14 +294,15 @@ export class ChangeApplier {
   }
 
   /**
-   * Writes a batch of one partition. `earlierLanded` settles once the partition's earlier batches,
-   * which may still be in flight, have landed: a truncate or a TOAST restore waits for it.
+   * Writes a batch of one partition, in its place among the partition's batches still in flight
+   * (`order`, see BatchOrder): it writes nothing before the earlier ones have issued their writes
+   * and truncates, and a truncate or a TOAST restore waits for them to land.
    */
   async apply(
     records: SourceRecord[],
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
-    earlierLanded: () => Promise<void> = () => Promise.resolve(),
+    order: BatchOrder = ALONE,
   ): Promise<void> {
     // Keeps the group membership alive while a write waits on a slow or absent engine.
     const ticker = setInterval(() => void heartbeat().catch(() => undefined), 3000);
@@ -303,7 +312,7 @@ export class ChangeApplier {
         this.rebuilds.refreshIfStale(),
       );
       for (const target of vanished) this.mappedFields.delete(target);
-      await this.applyRecords(records, isRunning, heartbeat, earlierLanded);
+      await this.applyRecords(records, isRunning, heartbeat, order);
     } finally {
       clearInterval(ticker);
     }
@@ -313,7 +322,7 @@ export class ChangeApplier {
     records: SourceRecord[],
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
-    earlierLanded: () => Promise<void>,
+    order: BatchOrder,
   ): Promise<void> {
     const letters: DeadLetter[] = [];
     /**
@@ -359,11 +368,14 @@ export class ChangeApplier {
       await dispatch();
       while (inFlight.length > 0) await settleOldest();
       try {
-        await earlierLanded();
+        await order.earlierLanded();
       } catch (error) {
         throw new BatchAbortedError(error);
       }
     };
+
+    // An earlier batch's truncate, still to come, would replace the generation this batch writes to.
+    await order.earlierIssued();
 
     for (const record of records) {
       let decoded: Decoded | null;
@@ -485,6 +497,8 @@ export class ChangeApplier {
         pendingBytes += item.bytes;
       }
     }
+    // Every write of this batch is sent and its truncates are done: the next batch may write.
+    order.issued();
     await flush();
     if (letters.length > 0) {
       // publish() removes each letter once sent: a retry after a failure sends only the rest.

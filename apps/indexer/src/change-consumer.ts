@@ -476,6 +476,8 @@ export class ChangeConsumer {
     });
     consumer.on(CRASH, (event) => {
       if (this.consumer !== consumer) return;
+      // Its batches in flight give up: their commits could not reach a stopped consumer anyway.
+      void this.pipeline?.close();
       const error = event.payload.error;
       this.onConsumerFailure('crash', error instanceof Error ? error : new Error(String(error)));
     });
@@ -509,12 +511,12 @@ export class ChangeConsumer {
       headers: message.headers,
     }));
     const last = batch.messages[batch.messages.length - 1].offset;
-    await pipeline.submit(batch.topic, batch.partition, last, async (earlierLanded) => {
+    await pipeline.submit(batch.topic, batch.partition, last, async (order) => {
       await this.applier().apply(
         records,
         () => pipeline.open && payload.isRunning() && !payload.isStale(),
         () => payload.heartbeat(),
-        earlierLanded,
+        order,
       );
       // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
       if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) {

@@ -74,6 +74,54 @@ describe('decompressLz4Frame', () => {
   });
 });
 
+/** A frame of the given blocks (64 KB block size; no checksums), optionally with a content size. */
+function frameOf(blocks: { data: number[]; stored?: boolean }[], contentSize?: bigint): Buffer {
+  const header = [0x04, 0x22, 0x4d, 0x18, contentSize === undefined ? 0x60 : 0x68, 0x40];
+  const parts = [Buffer.from(header)];
+  if (contentSize !== undefined) {
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(contentSize);
+    parts.push(size);
+  }
+  parts.push(Buffer.from([0])); // header checksum, not verified
+  for (const block of blocks) {
+    const word = Buffer.alloc(4);
+    word.writeUInt32LE((block.data.length | (block.stored ? 0x80000000 : 0)) >>> 0);
+    parts.push(word, Buffer.from(block.data));
+  }
+  parts.push(Buffer.alloc(4));
+  return Buffer.concat(parts);
+}
+
+describe('decompressLz4Frame on frames that are not well formed', () => {
+  it('decodes a hand-built frame: literals, then an overlapping match, then literals', () => {
+    // 'a', match offset 1 length 4 → 'aaaaa', then 'b'.
+    const frame = frameOf([{ data: [0x10, 0x61, 0x01, 0x00, 0x10, 0x62] }]);
+    expect(decompressLz4Frame(frame).toString()).toBe('aaaaab');
+  });
+
+  it('refuses a block that ends inside a match offset, or with a match instead of literals', () => {
+    expect(() => decompressLz4Frame(frameOf([{ data: [0x10, 0x61, 0x01] }]))).toThrow(
+      /inside a match offset/,
+    );
+    expect(() => decompressLz4Frame(frameOf([{ data: [0x10, 0x61, 0x01, 0x00] }]))).toThrow(
+      /ends with a match/,
+    );
+    expect(() => decompressLz4Frame(frameOf([{ data: [0xf0, 0xff] }]))).toThrow(
+      /inside a literal length/,
+    );
+  });
+
+  it('allocates by what the blocks can hold, never by the size the header claims', () => {
+    const lying = frameOf([{ data: [0x61, 0x62, 0x63], stored: true }], 3n << 30n);
+    expect(() => decompressLz4Frame(lying)).toThrow(/3 bytes decoded, the header says 3221225472/);
+    const honest = frameOf([{ data: [0x61, 0x62, 0x63], stored: true }], 3n);
+    const decoded = decompressLz4Frame(honest);
+    expect(decoded.toString()).toBe('abc');
+    expect(decoded.buffer.byteLength).toBeLessThan(1 << 20);
+  });
+});
+
 describe('registerKafkaCodecs', () => {
   it('gives kafkajs an LZ4 codec that reads Kafka’s frames and refuses to write any', async () => {
     registerKafkaCodecs();

@@ -33,9 +33,10 @@ function decodeBlock(
     if (literals === 15) {
       let b: number;
       do {
+        if (s >= end) throw new Lz4FrameError('block ends inside a literal length');
         b = src[s++];
         literals += b;
-      } while (b === 255 && s < end);
+      } while (b === 255);
     }
     if (s + literals > end || d + literals > limit) throw new Lz4FrameError('literals overrun');
     if (literals < SHORT) {
@@ -46,16 +47,18 @@ function decodeBlock(
     s += literals;
     d += literals;
     // The last sequence of a block has literals only.
-    if (s >= end) break;
+    if (s === end) break;
+    if (s + 2 > end) throw new Lz4FrameError('block ends inside a match offset');
     const offset = src[s] | (src[s + 1] << 8);
     s += 2;
     let length = token & 15;
     if (length === 15) {
       let b: number;
       do {
+        if (s >= end) throw new Lz4FrameError('block ends inside a match length');
         b = src[s++];
         length += b;
-      } while (b === 255 && s < end);
+      } while (b === 255);
     }
     length += 4;
     let match = d - offset;
@@ -67,11 +70,16 @@ function decodeBlock(
     } else {
       for (let i = 0; i < length; i++) out[d++] = out[match++];
     }
+    if (s >= end) throw new Lz4FrameError('block ends with a match, not literals');
   }
   return d;
 }
 
-/** The decompressed bytes of one LZ4 frame. Checksums are not verified (Kafka checks CRCs). */
+/**
+ * The decompressed bytes of one LZ4 frame. Checksums are not verified (the broker checks the
+ * record batch's CRC when it is produced; kafkajs does not); a frame that is not well formed
+ * is an error, never garbage.
+ */
 export function decompressLz4Frame(frame: Buffer): Buffer {
   if (frame.length < 7 || frame.readUInt32LE(0) !== FRAME_MAGIC) {
     throw new Lz4FrameError('no frame magic number');
@@ -97,9 +105,12 @@ export function decompressLz4Frame(frame: Buffer): Buffer {
     const size = word & 0x7fffffff;
     p += 4 + size + (blockChecksums ? 4 : 0);
     if (p > frame.length) throw new Lz4FrameError('truncated block');
-    bound += word & 0x80000000 ? size : blockMax;
+    // A block expands at most ~255-fold (length bytes of 255): a frame of many tiny blocks
+    // claiming the largest block size must not make us allocate gigabytes.
+    bound += word & 0x80000000 ? size : Math.min(blockMax, size * 256);
   }
-  const out = Buffer.allocUnsafe(Math.max(bound, contentSize));
+  // Never what the header claims: the blocks bound what they can hold.
+  const out = Buffer.allocUnsafe(bound);
   let d = 0;
   for (p = first; ;) {
     const word = frame.readUInt32LE(p);
@@ -113,6 +124,9 @@ export function decompressLz4Frame(frame: Buffer): Buffer {
       d = decodeBlock(frame, p, p + size, out, d, Math.min(out.length, d + blockMax));
     }
     p += size + (blockChecksums ? 4 : 0);
+  }
+  if (hasContentSize && d !== contentSize) {
+    throw new Lz4FrameError(`${d} bytes decoded, the header says ${contentSize}`);
   }
   return out.subarray(0, d);
 }
