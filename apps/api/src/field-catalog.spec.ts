@@ -1,5 +1,5 @@
 import { parseSearchsyncConfig, tableSettings } from '@searchsync/config';
-import { FieldCatalog, isPathVisible, visibleSource } from './field-catalog';
+import { FieldCatalog, fieldRule, isPathVisible, visibleSource } from './field-catalog';
 
 const config = parseSearchsyncConfig([
   {
@@ -113,5 +113,49 @@ describe('FieldCatalog with hidden columns', () => {
     expect(catalog.isProjectable('address')).toBe(false);
     expect(catalog.isProjectable('address.city')).toBe(false);
     expect(catalog.isProjectable('secrets.key')).toBe(false);
+  });
+});
+
+describe('vector columns', () => {
+  const embedding = {
+    name: 'embedding',
+    type: 'vector',
+    subFields: {},
+    vector: { dims: 384, similarity: 'cosine' as const, field: 'copy_of_embedding' },
+  };
+
+  it('are knn fields only: no q, exact path or stored-only reason, their copy field kept', () => {
+    expect(fieldRule(embedding)).toEqual({
+      name: 'embedding',
+      type: 'vector',
+      kind: 'other',
+      fullText: false,
+      existsPath: 'embedding',
+      vector: { dims: 384, similarity: 'cosine', field: 'copy_of_embedding' },
+    });
+  });
+
+  it('are listed as the vector fields, projectable, never searched by q or highlighted', () => {
+    const catalog = new FieldCatalog([
+      { name: 'name', type: 'text', subFields: { keyword: 'keyword' } },
+      embedding,
+      { ...embedding, name: 'image', vector: { ...embedding.vector, field: 'copy_of_image' } },
+    ]);
+    expect(catalog.vectorFields.map((r) => r.name)).toEqual(['embedding', 'image']);
+    expect(catalog.fullTextFields).toEqual(['name']);
+    expect(catalog.textFields).toEqual(['name']);
+    expect(catalog.isProjectable('embedding')).toBe(true);
+    expect(catalog.field('embedding', 'fields').vector?.dims).toBe(384);
+    expect(new FieldCatalog([{ name: 'name', type: 'text', subFields: {} }]).vectorFields).toEqual(
+      [],
+    );
+  });
+
+  it('are left out when hidden, like any column', () => {
+    const catalog = new FieldCatalog([embedding], (p) =>
+      isPathVisible({ ...staff, exclude: ['embedding'] }, p),
+    );
+    expect(catalog.vectorFields).toEqual([]);
+    expect(catalog.isProjectable('embedding')).toBe(false);
   });
 });

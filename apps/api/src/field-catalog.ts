@@ -1,6 +1,11 @@
 import { epochMicrosToIso, timestampFilterBounds } from '@searchsync/change-events';
 import { isColumnVisible, type TableSettings } from '@searchsync/config';
-import type { FilterScalar, JsonObject, MappedField } from '@searchsync/search-engine';
+import type {
+  FilterScalar,
+  JsonObject,
+  MappedField,
+  VectorSimilarity,
+} from '@searchsync/search-engine';
 import { InvalidQueryError } from './api.errors';
 
 export type FieldKind = 'text' | 'keyword' | 'integer' | 'number' | 'date' | 'boolean' | 'other';
@@ -47,6 +52,12 @@ export interface FieldRule {
    * of it is indexed, so no filter — not even exists —, sort or aggregation could answer right.
    */
   storedOnly?: string;
+  /**
+   * A column indexed as a k-NN vector: `field` is the engine field of its vector copy. Only
+   * `knn` searches it; it is no filter, sort, aggregation or highlight field (the column itself
+   * is kept in `_source` as it is and indexed as nothing), but `fields` returns it.
+   */
+  vector?: { dims: number; similarity: VectorSimilarity; field: string };
 }
 
 const STORED_ONLY: Record<string, string> = {
@@ -58,6 +69,10 @@ const STORED_ONLY: Record<string, string> = {
 export function fieldRule(field: MappedField): FieldRule {
   const exact = field.subFields.exact === 'keyword' ? `${field.name}.exact` : undefined;
   const base = { name: field.name, type: field.type, existsPath: exact ?? field.name };
+  if (field.vector) {
+    const { dims, similarity, field: copy } = field.vector;
+    return { ...base, kind: 'other', fullText: false, vector: { dims, similarity, field: copy } };
+  }
   if (field.type === 'text' || field.type === 'match_only_text') {
     const keyword = Object.entries(field.subFields).find(([, t]) => KEYWORD_TYPES.has(t));
     return {
@@ -110,6 +125,19 @@ export function fieldRule(field: MappedField): FieldRule {
 export function storedOnlyError(rule: FieldRule, purpose: string): InvalidQueryError {
   return new InvalidQueryError(
     `${purpose}: field "${rule.name}" (${rule.type}) is stored but not searchable (${rule.storedOnly ?? 'not indexed'}), so it cannot be filtered, sorted or aggregated — exists included; read it with fields`,
+  );
+}
+
+/** `8 dimensions, cosine` */
+export function describeVector(vector: NonNullable<FieldRule['vector']>): string {
+  return `${vector.dims} dimensions, ${vector.similarity}`;
+}
+
+/** The 400 for a filter, sort, aggregation or highlight on a vector column. */
+export function vectorFieldError(rule: FieldRule, purpose: string): InvalidQueryError {
+  const about = rule.vector ? ` (${describeVector(rule.vector)})` : '';
+  return new InvalidQueryError(
+    `${purpose}: field "${rule.name}" is a vector column${about}: it cannot be filtered, sorted, aggregated or highlighted — exists included; search it with knn: { "field": "${rule.name}", "vector": [...] }, read it with fields`,
   );
 }
 
@@ -382,6 +410,11 @@ export class FieldCatalog {
 
   get textFields(): string[] {
     return this.all.filter((r) => r.kind === 'text').map((r) => r.name);
+  }
+
+  /** The columns `knn` can search. */
+  get vectorFields(): FieldRule[] {
+    return this.all.filter((r) => r.vector !== undefined);
   }
 
   field(name: unknown, purpose: string): FieldRule {

@@ -391,3 +391,250 @@ describe('compileSearch', () => {
     fails(() => parseSearchBody('q'), /body/);
   });
 });
+
+describe('knn (vector and hybrid search)', () => {
+  const copy = (column: string) => `copy_of_${column}`;
+  const vectors = new FieldCatalog([
+    { name: 'name', type: 'text', subFields: { keyword: 'keyword' } },
+    { name: 'price', type: 'double', subFields: {} },
+    { name: 'in_stock', type: 'boolean', subFields: {} },
+    {
+      name: 'embedding',
+      type: 'vector',
+      subFields: {},
+      vector: { dims: 4, similarity: 'cosine', field: copy('embedding') },
+    },
+    {
+      name: 'image',
+      type: 'vector',
+      subFields: {},
+      vector: { dims: 2, similarity: 'l2', field: copy('image') },
+    },
+    {
+      name: 'score_vec',
+      type: 'vector',
+      subFields: {},
+      vector: { dims: 2, similarity: 'dot_product', field: copy('score_vec') },
+    },
+  ]);
+  const v4 = [0.1, -0.2, 0.3, 0.4];
+  const body = (b: Record<string, unknown>) => compileSearch(vectors, parseSearchBody(b));
+  const knn = (k: Record<string, unknown>, rest: Record<string, unknown> = {}) =>
+    body({ knn: { field: 'embedding', vector: v4, ...k }, ...rest });
+
+  it('searches the vector copy of the column with k and numCandidates, by score, size k', () => {
+    const compiled = knn({});
+    expect(compiled.knn).toEqual({
+      field: 'copy_of_embedding',
+      vector: v4,
+      k: 10,
+      numCandidates: 100,
+    });
+    expect(compiled.text).toBeUndefined();
+    expect(compiled.filters).toEqual([]);
+    expect(compiled.sort).toEqual([{ field: '_score', order: 'desc' }]);
+    expect(compiled.size).toBe(10);
+    expect(knn({ k: 3 }).size).toBe(3);
+    // A plain search keeps its default size and sort.
+    expect(body({}).size).toBe(20);
+    expect(body({}).sort).toEqual([]);
+  });
+
+  it('defaults numCandidates to max(10 × k, 100), at most 10000, and takes one of at least k', () => {
+    expect(knn({ k: 1 }).knn?.numCandidates).toBe(100);
+    expect(knn({ k: 25 }).knn?.numCandidates).toBe(250);
+    expect(knn({ k: 1000 }).knn?.numCandidates).toBe(10_000);
+    expect(knn({ k: 5, numCandidates: 5 }).knn).toMatchObject({ k: 5, numCandidates: 5 });
+    expect(knn({ k: 5, numCandidates: 10_000 }).knn?.numCandidates).toBe(10_000);
+    fails(() => knn({ k: 50, numCandidates: 20 }), /knn.numCandidates: 20 is fewer than k \(50\)/);
+    for (const numCandidates of [0, 10_001, 1.5])
+      fails(
+        () => knn({ numCandidates }),
+        /^knn.numCandidates: must be an integer from 1 to 10000, at least k$/,
+      );
+  });
+
+  it('takes k as an integer from 1 to 1000', () => {
+    expect(knn({ k: 1000 }).knn?.k).toBe(1000);
+    for (const k of [0, -1, 1001, 2.5, '10', null])
+      fails(() => knn({ k }), /^knn.k: must be an integer from 1 to 1000 \(default 10\)$/);
+  });
+
+  it('refuses a field that is no vector column, naming the vector columns', () => {
+    const listed =
+      /its vector columns: embedding \(4 dimensions, cosine\), image \(2 dimensions, l2\), score_vec \(2 dimensions, dot_product\)$/;
+    fails(() => knn({ field: 'price' }), /knn.field: "price" is not a vector column/);
+    fails(() => knn({ field: 'price' }), listed);
+    fails(() => knn({ field: 'nosuchfield' }), listed);
+    fails(() => knn({ field: '' }), /knn.field/);
+    fails(() => body({ knn: { vector: v4 } }), /knn.field/);
+  });
+
+  it('says when the table has no vector columns at all', () => {
+    fails(
+      () => compileSearch(catalog, parseSearchBody({ knn: { field: 'name', vector: [1] } })),
+      /knn.field: this table has no vector columns; .*type: vector with dims/,
+    );
+  });
+
+  it('treats a hidden vector column as one that does not exist', () => {
+    const hidden = new FieldCatalog(
+      [
+        {
+          name: 'secret_vec',
+          type: 'vector',
+          subFields: {},
+          vector: { dims: 2, similarity: 'l2', field: copy('secret_vec') },
+        },
+        {
+          name: 'open_vec',
+          type: 'vector',
+          subFields: {},
+          vector: { dims: 2, similarity: 'l2', field: copy('open_vec') },
+        },
+      ],
+      (p) => p !== 'secret_vec',
+    );
+    const message = (field: string) => {
+      try {
+        compileSearch(hidden, parseSearchBody({ knn: { field, vector: [1, 2] } }));
+      } catch (error) {
+        return (error as Error).message.replace(field, '<field>');
+      }
+      throw new Error(`${field} was accepted`);
+    };
+    expect(message('secret_vec')).toBe(message('nosuchfield'));
+    expect(message('secret_vec')).toMatch(/its vector columns: open_vec \(2 dimensions, l2\)$/);
+  });
+
+  it('wants exactly dims finite numbers in the 32-bit float range', () => {
+    fails(
+      () => knn({ vector: [1, 2, 3] }),
+      /^knn.vector: 3 numbers given, embedding has 4 dimensions$/,
+    );
+    fails(() => knn({ vector: [1, 2, 3, 4, 5] }), /5 numbers given, embedding has 4 dimensions/);
+    fails(() => knn({ field: 'image', vector: [1] }), /1 number given, image has 2 dimensions/);
+    fails(() => knn({ vector: [] }), /knn.vector: must hold at least one number/);
+    fails(() => knn({ vector: [1, '2', 3, 4] }), /knn.vector.1: must be a finite number/);
+    fails(() => knn({ vector: [1, null, 3, 4] }), /knn.vector.1: must be a finite number/);
+    fails(() => knn({ vector: [1, Infinity, 3, 4] }), /knn.vector.1: must be a finite number/);
+    fails(() => knn({ vector: [1, NaN, 3, 4] }), /knn.vector.1: must be a finite number/);
+    fails(() => knn({ vector: '1,2,3,4' }), /knn.vector: must be an array of numbers/);
+    fails(() => knn({ vector: [1, 2, 1e39, 4] }), /knn.vector.2: 1e\+39 is beyond .*32-bit float/);
+    fails(() => knn({ vector: [1, 2, 3.4e38, 0] }), /knn.vector: its length overflows a 32-bit/);
+    expect(knn({ vector: [1, 2, 1e18, -1e18] }).knn?.vector).toEqual([1, 2, 1e18, -1e18]);
+    fails(() => knn({ field: 'embedding', vector: v4, extra: 1 }), /knn: Unrecognized key/i);
+  });
+
+  it('refuses a zero vector for cosine only', () => {
+    fails(
+      () => knn({ vector: [0, 0, 0, 0] }),
+      /knn.vector: embedding compares by cosine, and the cosine of a zero vector is undefined; give/,
+    );
+    // Zero as the engine's 32-bit floats hold it.
+    fails(() => knn({ vector: [1e-50, 0, 0, 0] }), /length zero in 32-bit floats/);
+    expect(knn({ vector: [0, 0, 0, 1e-10] }).knn?.vector).toEqual([0, 0, 0, 1e-10]);
+    expect(body({ knn: { field: 'image', vector: [0, 0] } }).knn?.field).toBe('copy_of_image');
+    expect(body({ knn: { field: 'score_vec', vector: [0, 0] } }).knn?.field).toBe(
+      'copy_of_score_vec',
+    );
+  });
+
+  it('applies knn.filters and filters both, in one list, saying which list a bad one is in', () => {
+    const compiled = knn(
+      { filters: [{ field: 'in_stock', op: 'eq', value: true }] },
+      { filters: [{ field: 'price', op: 'lt', value: 500 }] },
+    );
+    expect(compiled.filters).toEqual([
+      { kind: 'range', field: 'price', lt: 500 },
+      { kind: 'term', field: 'in_stock', value: true, negate: false },
+    ]);
+    expect(knn({ filters: [{ field: 'price', op: 'gte', value: 1 }] }).filters).toEqual([
+      { kind: 'range', field: 'price', gte: 1 },
+    ]);
+    fails(
+      () => knn({ filters: [{ field: 'price', op: 'eq', value: 'x' }] }),
+      /^knn.filters: field "price" \(double\) needs a number/,
+    );
+    fails(() => knn({ filters: [{ field: 'nope', op: 'exists' }] }), /^knn.filters: .*unknown/);
+    fails(() => knn({ filters: [{ field: 'price', op: 'regexp' }] }), /knn.filters.0.op/);
+  });
+
+  it('orders knn results by similarity only', () => {
+    fails(
+      () => knn({}, { sort: [{ field: 'price', order: 'asc' }] }),
+      /^sort: knn results are ordered by similarity \(score, highest first\); remove sort$/,
+    );
+    fails(() => knn({}, { sort: [{ field: '_score', order: 'asc' }] }), /remove sort/);
+    fails(() => knn({}, { q: 'x', sort: [{ field: 'name', order: 'desc' }] }), /remove sort/);
+    expect(knn({}, { sort: [{ field: '_score', order: 'desc' }] }).sort).toEqual([
+      { field: '_score', order: 'desc' },
+    ]);
+  });
+
+  it('with q is a hybrid query: text and knn, by score, highlighting the text fields', () => {
+    const compiled = knn({ k: 5 }, { q: ' espresso ', highlight: true, size: 20 });
+    expect(compiled.text).toEqual({ query: 'espresso', fields: ['name'] });
+    expect(compiled.knn).toMatchObject({ field: 'copy_of_embedding', k: 5 });
+    expect(compiled.sort).toEqual([{ field: '_score', order: 'desc' }]);
+    expect(compiled.highlight).toEqual({ fields: ['name'] });
+    // More than k: the other hits can only be text matches.
+    expect(compiled.size).toBe(20);
+    // Blank q is no text part: a plain knn search.
+    expect(knn({}, { q: '  ' }).text).toBeUndefined();
+  });
+
+  it('takes size 0 with aggregations (over the k nearest), a larger size, and projections', () => {
+    const compiled = knn(
+      { k: 50 },
+      { size: 0, aggregations: [{ name: 'p', type: 'stats', field: 'price' }] },
+    );
+    expect(compiled.size).toBe(0);
+    expect(compiled.knn?.k).toBe(50);
+    expect(compiled.aggregations).toEqual([{ name: 'p', type: 'stats', field: 'price' }]);
+    expect(knn({ k: 5 }, { size: 100 }).size).toBe(100);
+    expect(knn({}, { fields: ['name', 'embedding'] }).source).toEqual(['name', 'embedding']);
+    fails(() => knn({}, { size: 0 }), /size: 0 asks for aggregations only/);
+  });
+
+  it('gives cursors of one knn query a shape of their own', () => {
+    const plain = body({}).shape;
+    expect(plain).toEqual({ q: null, filters: [], sort: [] });
+    const a = knn({}).shape;
+    expect(a).not.toEqual(knn({ vector: [0.1, -0.2, 0.3, 0.5] }).shape);
+    expect(a).not.toEqual(knn({ k: 11 }).shape);
+    expect(a).toEqual(knn({}).shape);
+  });
+
+  it('refuses filters, sorts, aggregations and highlight on a vector column, exists included', () => {
+    for (const filter of [
+      { field: 'embedding', op: 'exists' },
+      { field: 'embedding', op: 'eq', value: 1 },
+      { field: 'image', op: 'in', value: [1, 2] },
+    ])
+      fails(
+        () => body({ filters: [filter] }),
+        /field "(embedding|image)" is a vector column \(\d dimensions, (cosine|l2)\): it cannot be filtered, sorted, aggregated or highlighted — exists included; search it with knn/,
+      );
+    fails(() => body({ sort: [{ field: 'embedding' }] }), /^sort: field "embedding" is a vector/);
+    fails(
+      () => body({ aggregations: [{ name: 'a', type: 'terms', field: 'embedding' }] }),
+      /aggregation "a" \(terms\): field "embedding" is a vector column/,
+    );
+    fails(
+      () => body({ highlight: { fields: ['embedding'] } }),
+      /highlight: field "embedding" is a vector column/,
+    );
+    fails(
+      () => compileSearch(vectors, parseSearchQuery({ filter: 'embedding:exists' })),
+      /vector column/,
+    );
+    // Not a q field, not highlighted by default.
+    expect(body({ q: 'x', highlight: true }).text?.fields).toEqual(['name']);
+    expect(body({ highlight: true }).highlight).toEqual({ fields: ['name'] });
+  });
+
+  it('is POST only: the GET form says where knn goes', () => {
+    fails(() => parseSearchQuery({ knn: 'x' }), /knn: the GET form takes no knn; .*POST/);
+  });
+});

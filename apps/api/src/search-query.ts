@@ -1,6 +1,7 @@
 import type {
   EngineAggregation,
   EngineFilter,
+  EngineKnn,
   EngineSort,
   FilterScalar,
 } from '@searchsync/search-engine';
@@ -9,11 +10,13 @@ import { InvalidQueryError } from './api.errors';
 import {
   coerceValue,
   dateAggregationBound,
+  describeVector,
   FILTER_OPS,
   millisecondRangeBound,
   storedOnlyError,
   timestampRangeBounds,
   timestampTerms,
+  vectorFieldError,
   type FieldCatalog,
   type FieldRule,
 } from './field-catalog';
@@ -35,6 +38,25 @@ export const DEFAULT_TERMS_BUCKETS = 10;
  * engine refuses the request (400).
  */
 export const MAX_HISTOGRAM_BUCKETS = 10_000;
+
+/** `knn.k` when not given; also the default `size` of a knn search. */
+export const DEFAULT_KNN_K = 10;
+export const MAX_KNN_K = 1000;
+/** Engines refuse more candidates than this (Elasticsearch's num_candidates limit). */
+export const MAX_KNN_CANDIDATES = 10_000;
+const MIN_DEFAULT_KNN_CANDIDATES = 100;
+/** OpenSearch's largest knn_vector; the dimension check against the field says the rest. */
+const MAX_KNN_DIMS = 16_000;
+/** Both engines index vectors as 32-bit floats. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Candidates each shard's graph search considers when the request names none: ten per
+ * neighbour asked for, at least 100 (recall stays high for small k), at most 10,000.
+ */
+export function defaultNumCandidates(k: number): number {
+  return Math.min(Math.max(k * 10, MIN_DEFAULT_KNN_CANDIDATES), MAX_KNN_CANDIDATES);
+}
 
 const CALENDAR_INTERVALS: Record<string, string> = {
   minute: '1m',
@@ -82,6 +104,27 @@ const aggregationSchema = z
   })
   .strict();
 
+function integerFrom1(max: number, more: string) {
+  const error = `must be an integer from 1 to ${max}${more}`;
+  return z.number({ error }).int(error).min(1, error).max(max, error);
+}
+
+const knnSchema = z
+  .object({
+    field: z.string().min(1).max(256),
+    vector: z
+      .array(z.number({ error: 'must be a finite number' }), {
+        error: 'must be an array of numbers (the query embedding)',
+      })
+      .min(1, 'must hold at least one number')
+      .max(MAX_KNN_DIMS, `must hold at most ${MAX_KNN_DIMS} numbers`),
+    // Defaults (k 10, numCandidates from k) are applied in compileSearch.
+    k: integerFrom1(MAX_KNN_K, ` (default ${DEFAULT_KNN_K})`).optional(),
+    numCandidates: integerFrom1(MAX_KNN_CANDIDATES, ', at least k').optional(),
+    filters: z.array(filterSchema).max(MAX_FILTERS).optional(),
+  })
+  .strict();
+
 /** The POST body of a table search. */
 export const searchBodySchema = z
   .object({
@@ -101,12 +144,14 @@ export const searchBodySchema = z
       ])
       .optional(),
     aggregations: z.array(aggregationSchema).max(MAX_AGGREGATIONS).optional(),
+    knn: knnSchema.optional(),
   })
   .strict();
 
 export type SearchSpec = z.infer<typeof searchBodySchema>;
 type FilterSpec = z.infer<typeof filterSchema>;
 type AggregationSpec = z.infer<typeof aggregationSchema>;
+type KnnSpec = z.infer<typeof knnSchema>;
 
 function zodMessage(error: z.ZodError): string {
   return error.issues
@@ -183,6 +228,10 @@ function rejectUnknown(query: RawQuery, allowed: string[]): void {
 
 /** `GET .../search?q=&filter=field:op:value&sort=field:order&size=&cursor=&fields=&highlight=`. */
 export function parseSearchQuery(query: RawQuery): SearchSpec {
+  if (query.knn !== undefined)
+    throw new InvalidQueryError(
+      'knn: the GET form takes no knn; send it in the JSON body of POST /v1/tables/{table}/search: { "knn": { "field", "vector", "k" } }',
+    );
   rejectUnknown(query, ['q', 'filter', 'sort', 'size', 'cursor', 'fields', 'highlight']);
   const q = single(query, 'q');
   if (q !== undefined && q.length > MAX_Q_LENGTH)
@@ -250,6 +299,7 @@ function compileFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter[
   const purpose = `filter ${filter.op}`;
   const rule = catalog.field(filter.field, purpose);
   const { op, value } = filter;
+  if (rule.vector) throw vectorFieldError(rule, purpose);
   if (rule.storedOnly) throw storedOnlyError(rule, purpose);
   if (op === 'exists') {
     let negate = false;
@@ -358,6 +408,7 @@ function compileSort(
 ): EngineSort[] {
   if (spec.field === '_score') return [{ field: '_score', order: spec.order }];
   const rule = catalog.field(spec.field, 'sort');
+  if (rule.vector) throw vectorFieldError(rule, 'sort');
   if (rule.storedOnly) throw storedOnlyError(rule, 'sort');
   if (!rule.exactPath)
     throw new InvalidQueryError(`sort: field "${rule.name}" (${rule.type}) is not sortable`);
@@ -378,6 +429,7 @@ function numericOrDate(rule: FieldRule, what: string): 'integer' | 'number' | 'd
 function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): EngineAggregation {
   const what = `aggregation "${spec.name}" (${spec.type})`;
   const rule = catalog.field(spec.field, what);
+  if (rule.vector) throw vectorFieldError(rule, what);
   const unused = (key: 'size' | 'interval' | 'ranges') => {
     if (spec[key] !== undefined) throw new InvalidQueryError(`${what}: "${key}" does not apply`);
   };
@@ -482,13 +534,91 @@ function compileAggregation(catalog: FieldCatalog, spec: AggregationSpec): Engin
   }
 }
 
+/** A filter of `knn.filters`: its errors say where it is. */
+function compileKnnFilter(catalog: FieldCatalog, filter: FilterSpec): EngineFilter[] {
+  try {
+    return compileFilter(catalog, filter);
+  } catch (error) {
+    if (error instanceof InvalidQueryError)
+      throw new InvalidQueryError(`knn.filters: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The squared length of a vector as the engine's 32-bit floats compute it. */
+function float32SquaredLength(vector: number[]): number {
+  let sum = 0;
+  for (const value of vector) {
+    const f = Math.fround(value);
+    sum = Math.fround(sum + Math.fround(f * f));
+  }
+  return sum;
+}
+
+/**
+ * `knn` checked against the table's vector columns: the engine field of the column's vector
+ * copy, a vector the field can take, k and the candidates. The filters are compiled with the
+ * request's others (see compileSearch).
+ */
+function compileKnn(catalog: FieldCatalog, spec: KnnSpec): EngineKnn {
+  const vectors = catalog.vectorFields;
+  // Unknown, hidden and non-vector fields get the same answer: it tells nothing about hidden ones.
+  const rule = vectors.find((r) => r.name === spec.field);
+  if (!rule?.vector) {
+    if (vectors.length === 0)
+      throw new InvalidQueryError(
+        'knn.field: this table has no vector columns; a column is searched with knn once searchsync.yaml gives it type: vector with dims (and similarity) and its index is rebuilt',
+      );
+    const list = vectors.map((r) => `${r.name} (${r.vector ? describeVector(r.vector) : ''})`);
+    throw new InvalidQueryError(
+      `knn.field: ${JSON.stringify(spec.field.slice(0, 64))} is not a vector column of this table; its vector columns: ${list.join(', ')}`,
+    );
+  }
+  const { dims, similarity, field } = rule.vector;
+  if (spec.vector.length !== dims)
+    throw new InvalidQueryError(
+      `knn.vector: ${spec.vector.length} number${spec.vector.length === 1 ? '' : 's'} given, ${rule.name} has ${dims} dimensions`,
+    );
+  const huge = spec.vector.findIndex((v) => Math.abs(v) > FLOAT32_MAX);
+  if (huge >= 0)
+    throw new InvalidQueryError(
+      `knn.vector.${huge}: ${spec.vector[huge]} is beyond the range of a 32-bit float (±3.4e38), which vectors are indexed as`,
+    );
+  const squaredLength = float32SquaredLength(spec.vector);
+  if (!Number.isFinite(squaredLength))
+    throw new InvalidQueryError(
+      'knn.vector: its length overflows a 32-bit float, so similarities would be infinite; scale it down (embeddings are usually of length about 1)',
+    );
+  if (similarity === 'cosine' && squaredLength === 0) {
+    const zeros = spec.vector.every((v) => v === 0);
+    throw new InvalidQueryError(
+      `knn.vector: ${rule.name} compares by cosine, and the cosine of a zero vector is undefined${zeros ? '' : ' (this one has length zero in 32-bit floats)'}; give a vector with at least one non-zero number`,
+    );
+  }
+  const k = spec.k ?? DEFAULT_KNN_K;
+  if (spec.numCandidates !== undefined && spec.numCandidates < k)
+    throw new InvalidQueryError(
+      `knn.numCandidates: ${spec.numCandidates} is fewer than k (${k}); give at least k, or leave it out (default: max(10 × k, 100), at most ${MAX_KNN_CANDIDATES})`,
+    );
+  return {
+    field,
+    vector: spec.vector,
+    k,
+    numCandidates: spec.numCandidates ?? defaultNumCandidates(k),
+  };
+}
+
 export interface CompiledSearch {
   text?: { query: string; fields: string[] };
+  /** The k nearest documents; with `text`, a hybrid query. */
+  knn?: EngineKnn;
   filters: EngineFilter[];
   sort: EngineSort[];
   source?: string[];
   highlight?: { fields: string[] };
   aggregations?: EngineAggregation[];
+  /** Hits per page: the request's, else k with knn, else DEFAULT_SIZE. */
+  size: number;
   /** What a cursor must belong to (everything that decides the order of hits). */
   shape: unknown;
 }
@@ -496,9 +626,19 @@ export interface CompiledSearch {
 /** Checks a search spec against one table's fields; only allowlisted constructs come out. */
 export function compileSearch(catalog: FieldCatalog, spec: SearchSpec): CompiledSearch {
   const q = spec.q?.trim();
-  const filters = (spec.filters ?? []).flatMap((f) => compileFilter(catalog, f));
-  const sort = (spec.sort ?? []).flatMap((s) => compileSort(catalog, s));
-  if (sort.length === 0 && q) sort.push({ field: '_score', order: 'desc' });
+  const knn = spec.knn ? compileKnn(catalog, spec.knn) : undefined;
+  // Both lists apply to every hit (and go inside the k-NN search as its pre-filter).
+  const filters = [
+    ...(spec.filters ?? []).flatMap((f) => compileFilter(catalog, f)),
+    ...(spec.knn?.filters ?? []).flatMap((f) => compileKnnFilter(catalog, f)),
+  ];
+  // The k nearest come by similarity; only that order is a sort of them.
+  if (knn && spec.sort?.some((s) => s.field !== '_score' || s.order !== 'desc'))
+    throw new InvalidQueryError(
+      'sort: knn results are ordered by similarity (score, highest first); remove sort',
+    );
+  const sort = knn ? [] : (spec.sort ?? []).flatMap((s) => compileSort(catalog, s));
+  if (sort.length === 0 && (q || knn)) sort.push({ field: '_score', order: 'desc' });
   const fields = spec.fields?.map((f) => {
     if (!catalog.isProjectable(f)) catalog.field(f, 'fields');
     return f;
@@ -509,6 +649,7 @@ export function compileSearch(catalog: FieldCatalog, spec: SearchSpec): Compiled
     const names = spec.highlight.fields ?? catalog.textFields;
     for (const name of names) {
       const rule = catalog.field(name, 'highlight');
+      if (rule.vector) throw vectorFieldError(rule, 'highlight');
       if (rule.kind !== 'text')
         throw new InvalidQueryError(
           `highlight: field "${rule.name}" (${rule.type}) is not a text field`,
@@ -522,11 +663,14 @@ export function compileSearch(catalog: FieldCatalog, spec: SearchSpec): Compiled
   if (duplicate) throw new InvalidQueryError(`aggregation name "${duplicate}" is used twice`);
   return {
     ...(q ? { text: { query: q, fields: catalog.fullTextFields } } : {}),
+    ...(knn ? { knn } : {}),
     filters,
     sort,
     ...(fields ? { source: fields } : {}),
     ...(highlight ? { highlight } : {}),
     ...(aggregations?.length ? { aggregations } : {}),
-    shape: { q: q ?? null, filters, sort },
+    size: spec.size ?? (knn ? knn.k : DEFAULT_SIZE),
+    // A cursor of one vector (or k) is not one of another; plain searches keep their shape.
+    shape: { q: q ?? null, filters, sort, ...(knn ? { knn } : {}) },
   };
 }

@@ -36,6 +36,10 @@ export class SearchController {
     const { rest, consistency } = takeConsistency(query);
     const values: Partial<Record<(typeof PARAMS)[number], string>> = {};
     for (const [name, value] of Object.entries(rest)) {
+      if (name === 'knn')
+        throw new InvalidQueryError(
+          'knn: cross-table search takes no knn (each table has its own vector columns); search one table with POST /v1/tables/{table}/search',
+        );
       if (!(PARAMS as readonly string[]).includes(name))
         throw new InvalidQueryError(
           `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; allowed: ${[...PARAMS, ...CONSISTENCY_PARAMS].join(', ')}`,

@@ -5,6 +5,7 @@ import {
   type AggregationResult,
   type BucketAggregationResult,
   type JsonObject,
+  type MappedField,
   type SearchEngine,
   type SearchPage,
   type SearchRequest,
@@ -30,11 +31,19 @@ import {
   type NotReplicatedColumn,
 } from './table-catalog.service';
 
+/** A field of `GET /v1/tables`; a vector column (type `vector`) says what `knn` needs. */
+export interface FieldSummary {
+  name: string;
+  type: string;
+  dims?: number;
+  similarity?: string;
+}
+
 export interface TableSummary {
   table: string;
   documents: number;
   /** The fields searchsync.yaml lets the API serve. */
-  fields: { name: string; type: string }[];
+  fields: FieldSummary[];
   notReplicated: NotReplicatedColumn[];
   needsRebuild: string | null;
 }
@@ -80,6 +89,23 @@ export function crossTableTextFields(tables: CatalogTable[]): string[] {
   return [...fields].filter((f) => !hidden.has(f));
 }
 
+/**
+ * A field as `GET /v1/tables` lists it. The engine's listing names a vector column's type only;
+ * its dims and similarity come from the table's mapping (the catalogue), when it has the column.
+ */
+export function fieldSummary(
+  field: { name: string; type: string; vector?: MappedField['vector'] },
+  mapped: ReadonlyMap<string, MappedField> | undefined,
+): FieldSummary {
+  const vector = field.vector ?? mapped?.get(field.name)?.vector;
+  if (field.type !== 'vector' && !vector) return { name: field.name, type: field.type };
+  return {
+    name: field.name,
+    type: 'vector',
+    ...(vector ? { dims: vector.dims, similarity: vector.similarity } : {}),
+  };
+}
+
 /** Reads of synced tables, each checked against the caller's access and the table's mapping. */
 @Injectable()
 export class SearchService {
@@ -120,10 +146,11 @@ export class SearchService {
         // A table created between the two reads is not in the catalogue yet: hide by the config.
         const entry = known.get(reference);
         const visible = entry?.visible ?? this.catalog.visibility(t);
+        const mapped = entry ? new Map(entry.fields.map((f) => [f.name, f])) : undefined;
         return {
           table: reference,
           documents: t.documents,
-          fields: t.fields.filter((f) => visible(f.name)),
+          fields: t.fields.filter((f) => visible(f.name)).map((f) => fieldSummary(f, mapped)),
           notReplicated: entry?.notReplicated ?? [],
           needsRebuild: entry?.needsRebuild ?? null,
         };
@@ -206,11 +233,12 @@ export class SearchService {
         filters: compiled.filters,
         sort: compiled.sort,
         ...(compiled.text ? { text: compiled.text } : {}),
+        ...(compiled.knn ? { knn: compiled.knn } : {}),
         ...(compiled.source ? { source: compiled.source } : {}),
         ...(compiled.highlight ? { highlight: compiled.highlight } : {}),
         ...(compiled.aggregations ? { aggregations: compiled.aggregations } : {}),
       },
-      spec,
+      { size: compiled.size, cursor: spec.cursor },
       { table: table.alias, ...(compiled.shape as object) },
     );
     return {

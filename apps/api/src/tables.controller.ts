@@ -129,7 +129,8 @@ export class TablesController {
   @Post(':table/search')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Search one table with filters, sort, highlight and aggregations in a JSON body',
+    summary:
+      'Search one table with filters, sort, highlight, aggregations and knn (vector or hybrid search) in a JSON body',
   })
   @ApiParam(TABLE_PARAM)
   @ApiBody({ type: SearchRequestDto })

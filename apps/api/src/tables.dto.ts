@@ -12,9 +12,22 @@ export class FieldDto {
   @ApiProperty({
     example: 'text',
     description:
-      'engine type: text, keyword, long, integer, double, date, boolean, object (json/jsonb: stored, not searchable), binary (bytea), …',
+      'engine type: text, keyword, long, integer, double, date, boolean, object (json/jsonb: stored, not searchable), binary (bytea), vector (a column searched with `knn`: not filterable, sortable or aggregatable; returned by `fields`), …',
   })
   type!: string;
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 384,
+    description: 'type vector: the number of elements a `knn.vector` must have',
+  })
+  dims?: number;
+  @ApiPropertyOptional({
+    enum: ['l2', 'cosine', 'dot_product'],
+    example: 'cosine',
+    description:
+      'type vector: how `knn` compares vectors (pgvector `<->`, `<=>`, `<#>`); cosine refuses a zero vector',
+  })
+  similarity?: 'l2' | 'cosine' | 'dot_product';
 }
 
 export class NotReplicatedColumnDto {
@@ -167,6 +180,45 @@ export class HighlightDto {
   fields?: string[];
 }
 
+export class KnnDto {
+  @ApiProperty({
+    example: 'embedding',
+    description: 'a vector column of the table (`type: vector` in GET /v1/tables)',
+  })
+  field!: string;
+  @ApiProperty({
+    type: [Number],
+    example: [0.12, -0.4, 0.33, 0.05],
+    description:
+      "the query embedding: exactly the field's `dims` finite numbers (32-bit float range); not all zeros for cosine",
+  })
+  vector!: number[];
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description:
+      'neighbours to find; also the default `size`. An index of several shards (`index.shards`) finds up to k on each shard',
+  })
+  k?: number;
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 10000,
+    description:
+      'candidates each shard considers (HNSW ef_search / num_candidates), at least k; default max(10 × k, 100), at most 10000. Higher: better recall, slower',
+  })
+  numCandidates?: number;
+  @ApiPropertyOptional({
+    type: [FilterDto],
+    example: [{ field: 'in_stock', op: 'eq', value: true }],
+    description:
+      'same syntax as `filters`, and the same effect: both lists apply to every hit (AND), the text matches of a hybrid query too. They filter during the k-NN search, so k neighbours that pass are found',
+  })
+  filters?: FilterDto[];
+}
+
 export class SearchRequestDto {
   @ApiPropertyOptional({
     example: 'espresso -decaf',
@@ -176,13 +228,19 @@ export class SearchRequestDto {
   q?: string;
   @ApiPropertyOptional({ type: [FilterDto], example: [{ field: 'price', op: 'lt', value: 500 }] })
   filters?: FilterDto[];
-  @ApiPropertyOptional({ type: [SortDto], example: [{ field: 'price', order: 'desc' }] })
+  @ApiPropertyOptional({
+    type: [SortDto],
+    example: [{ field: 'price', order: 'desc' }],
+    description:
+      'with `knn` only `_score` desc (the default) is accepted: knn results are ordered by similarity',
+  })
   sort?: SortDto[];
   @ApiPropertyOptional({
     minimum: 0,
     maximum: 1000,
     default: 20,
-    description: 'hits per page; 0 = aggregations only (needs `aggregations`, no `cursor`)',
+    description:
+      'hits per page; 0 = aggregations only (needs `aggregations`, no `cursor`). With `knn` the default is `knn.k`; a larger size adds only text matches (hybrid), the knn part gives at most k',
   })
   size?: number;
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page, same query' })
@@ -206,6 +264,18 @@ export class SearchRequestDto {
     ],
   })
   aggregations?: AggregationDto[];
+  @ApiPropertyOptional({
+    type: KnnDto,
+    description:
+      'vector search: the k documents nearest to `vector` in a vector column, among those the filters admit, by similarity. With `q` a hybrid query: documents matching q or among the k nearest, scored by the sum of both scores (highlight marks the q matches)',
+    example: {
+      field: 'embedding',
+      vector: [0.12, -0.4, 0.33, 0.05],
+      k: 10,
+      filters: [{ field: 'in_stock', op: 'eq', value: true }],
+    },
+  })
+  knn?: KnnDto;
 }
 
 export class HitDto {
@@ -355,7 +425,7 @@ export class HealthDto {
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'invalid request: unknown field, bad operator or value, bad cursor, size out of range',
+  400: 'invalid request: unknown field, bad operator or value, bad cursor, size out of range, knn not matching a vector column',
   401: 'missing or invalid API key',
   403: 'the API key may not read this table',
   404: 'unknown table or document',

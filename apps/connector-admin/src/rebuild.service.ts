@@ -391,6 +391,16 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
     settings: TableSettings,
   ): Promise<void> {
     const generations = this.infra.engine.generations;
+    const all = await generations.list(names);
+    // The indexer could not map some columns in the new generation (e.g. an analyzer this
+    // engine lacks): swapped in, those columns would silently stop being searchable.
+    const refused = all.find((g) => g.index === names.index)?.meta.mappingRefused as
+      { reason?: unknown } | undefined;
+    if (refused) {
+      throw new Error(
+        `${String(refused.reason)} — the live index is unchanged; fix the table's fields in searchsync.yaml and rebuild again`,
+      );
+    }
     await generations.applySettings(names.index, { refresh: settings.index.refresh ?? '1s' });
     await generations.refresh(names.index);
     const live = (await generations.list(names)).filter((g) => g.live && g.index !== names.index);

@@ -8,6 +8,7 @@ import {
   isUnavailableValue,
   sourceColumnType,
   propertiesFor,
+  vectorColumnsOf,
   type ChangeEvent,
   type ConnectSchema,
   type DocumentValue,
@@ -23,6 +24,8 @@ import {
   type BulkAction,
   type BulkItemResult,
   type SearchEngine,
+  type VectorColumn,
+  vectorOf,
 } from '@searchsync/search-engine';
 import {
   EMPTY_SEARCHSYNC_CONFIG,
@@ -220,6 +223,10 @@ function withoutHiddenColumns(event: UpsertEvent, settings: TableSettings): void
  * schema; schemas are never modified after decoding.
  */
 const columnKeys = new WeakMap<ConnectSchema, string>();
+const vectorPlans = new WeakMap<
+  ConnectSchema[],
+  { fields: TableSettings['fields']; vectors: readonly VectorColumn[] }
+>();
 const fingerprints = new WeakMap<ConnectSchema[], string>();
 
 /**
@@ -272,6 +279,8 @@ export class ChangeApplier {
   private readonly rebuilds: RebuildTargets;
   /** Tables already flagged for a rebuild, by alias and column set. */
   private readonly flagged = new Set<string>();
+  /** Vector columns already reported as unable to hold vectors. */
+  private readonly vectorWarnings = new Set<string>();
 
   constructor(
     private readonly engine: SearchEngine,
@@ -283,6 +292,50 @@ export class ChangeApplier {
   ) {
     this.writes = new WriteBlocks((blocked) => metrics.writesBlocked.set(blocked ? 1 : 0));
     this.rebuilds = new RebuildTargets(engine, options.indexPrefix);
+  }
+
+  /** The table's vector columns for this schema; computed once per schema (see columnKeys). */
+  private vectorColumns(event: UpsertEvent): readonly VectorColumn[] {
+    const fields = this.settingsOf(event.table).fields;
+    let byFields = vectorPlans.get(event.columns);
+    if (!byFields || byFields.fields !== fields) {
+      byFields = { fields, vectors: vectorColumnsOf(event.columns, fields) };
+      vectorPlans.set(event.columns, byFields);
+      this.warnVectorsNotHeld(event, fields, byFields.vectors);
+    }
+    return byFields.vectors;
+  }
+
+  /** A column configured as a vector that cannot hold one is said once, not ignored. */
+  private warnVectorsNotHeld(
+    event: UpsertEvent,
+    fields: TableSettings['fields'],
+    vectors: readonly VectorColumn[],
+  ): void {
+    for (const column of event.columns) {
+      const name = column.field ?? '';
+      if (fields[name]?.type !== 'vector' || vectors.some((v) => v.column === name)) continue;
+      const key = `${tableLabel(event.table)}.${name}\u0000${sourceColumnType(column) ?? column.type}`;
+      if (this.vectorWarnings.has(key)) continue;
+      this.vectorWarnings.add(key);
+      this.logger.warn(
+        `${tableLabel(event.table)}.${name} is configured as a vector but its type (${sourceColumnType(column) ?? column.type}) holds no vectors: it is indexed as its type maps it — use an array of numbers (real[], double precision[]) or a pgvector column`,
+      );
+    }
+  }
+
+  /** Rows whose vector value is none are indexed all the same; they are counted, by reason. */
+  private countVectorsNotIndexed(
+    event: UpsertEvent,
+    vectors: readonly VectorColumn[],
+    table: string,
+  ): void {
+    for (const vector of vectors) {
+      const found = vectorOf(event.document[vector.column], vector);
+      if (found && 'problem' in found) {
+        this.metrics.vectorsNotIndexed.inc({ table, column: vector.column, reason: found.problem });
+      }
+    }
   }
 
   private settingsOf(table: TableRef): TableSettings {
@@ -450,13 +503,16 @@ export class ChangeApplier {
           // Serialized here, per record, so that a value the engine client could not serialize
           // is this record's dead letter; a bulk request failing later is then never the data's.
           bytes += Buffer.byteLength(JSON.stringify(event.document));
+          const vectors = this.vectorColumns(event);
           action = {
             type: 'index',
             index: names.alias,
             id: event.id,
             version: event.version,
             document: event.document,
+            ...(vectors.length > 0 ? { vectors } : {}),
           };
+          if (vectors.length > 0) this.countVectorsNotIndexed(event, vectors, table);
         } else {
           action = { type: 'delete', index: names.alias, id: event.id, version: event.version };
         }
@@ -693,9 +749,21 @@ export class ChangeApplier {
         return false;
       }
       if (isRetryable(error) || engineOutage(error)) throw error;
-      this.logger.warn(
-        `mapping of ${target} not extended (values stay in _source): ${describe(error)}`,
-      );
+      // The generation would go live without these fields searchable (e.g. an analyzer the
+      // engine lacks): the rebuild must fail, not swap it in. The admin reads this before the swap.
+      const reason = `the engine refused the mapping of ${missing.map((c) => c.field ?? '').join(', ')}: ${describe(error)}`;
+      this.logger.warn(`${target}: ${reason}; the rebuild filling it will fail`);
+      // A failure to say so is retried with the whole mapping (the caller retries outages).
+      try {
+        await this.engine.setTableMeta(target, {
+          mappingRefused: { reason, at: new Date().toISOString() },
+        });
+      } catch (flagError) {
+        if (!isMissingIndex(flagError)) throw flagError;
+        this.rebuilds.forget(target);
+        this.mappedFields.delete(target);
+        return false;
+      }
     }
     const fields = known ?? new Set<string>();
     for (const column of missing) fields.add(mappedColumnKey(column));

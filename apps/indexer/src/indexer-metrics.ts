@@ -52,6 +52,13 @@ export class IndexerMetrics {
     registers: [this.registry],
   });
 
+  readonly vectorsNotIndexed = new Counter({
+    name: 'searchsync_indexer_vectors_not_indexed_total',
+    help: 'Values of vector columns that are no vector (wrong length, NULL or non-finite elements, zero length for cosine): the row is indexed, the value kept in _source, knn does not find it',
+    labelNames: ['table', 'column', 'reason'],
+    registers: [this.registry],
+  });
+
   readonly toastUnresolved = new Counter({
     name: 'searchsync_indexer_toast_unresolved_total',
     help: 'Unchanged TOAST columns that had no stored value to keep (the column was left out)',

@@ -72,6 +72,10 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
     case 'io.debezium.data.Bits':
     case 'io.debezium.data.geometry.Point':
       return KEYWORD;
+    case 'io.debezium.data.SparseDoubleVector':
+    case 'io.debezium.data.SparseVector':
+      // Its text form: a keyword would refuse long ones, and nothing filters on it.
+      return JSON_VALUE;
     case 'io.debezium.data.Json':
       // hstore arrives as JSON but is converted to its text form.
       return sourceColumnType(schema)?.replace(/^_/, '') === 'hstore' ? TEXT : JSON_VALUE;
@@ -147,9 +151,71 @@ export function fieldMapping(schema: ConnectSchema): FieldMapping {
  * shape as the config library's FieldSettings, declared here so that this library stands alone.
  */
 export interface ColumnSearchSettings {
-  type?: 'text' | 'keyword';
+  type?: 'text' | 'keyword' | 'vector';
   analyzer?: string;
   searchAnalyzer?: string;
+  /** `type: vector` */
+  dims?: number;
+  similarity?: 'l2' | 'cosine' | 'dot_product';
+}
+
+/** A column whose values are indexed as k-NN vectors (as the search engine library reads it). */
+export interface VectorColumnSettings {
+  column: string;
+  dims: number;
+  similarity: 'l2' | 'cosine' | 'dot_product';
+}
+
+const NUMERIC_ELEMENT_TYPES = new Set(['int8', 'int16', 'int32', 'int64', 'float', 'double']);
+
+/**
+ * Whether a column's values can be vectors: a one-dimensional array of numbers (real[],
+ * double precision[], integer arrays, numeric[] as exact strings). Multi-dimensional arrays
+ * share the schema; their values are refused one by one, never the row.
+ */
+export function canHoldVectors(schema: ConnectSchema): boolean {
+  // pgvector's vector and halfvec (Debezium 3.0+): arrays of double / float, without dimensions.
+  if (schema.name === 'io.debezium.data.DoubleVector') return true;
+  if (schema.name === 'io.debezium.data.FloatVector') return true;
+  if (schema.type !== 'array' || !schema.items) return false;
+  if (NUMERIC_ELEMENT_TYPES.has(schema.items.type)) return true;
+  const pgType = sourceColumnType(schema)?.replace(/^_/, '');
+  return pgType === 'numeric' || pgType === 'decimal';
+}
+
+/** The table's columns configured as vectors that can hold them, in column order. */
+export function vectorColumnsOf(
+  columns: ConnectSchema[],
+  fields: Record<string, ColumnSearchSettings> = {},
+): VectorColumnSettings[] {
+  const out: VectorColumnSettings[] = [];
+  for (const column of columns) {
+    const name = column.field ?? '';
+    const settings = Object.hasOwn(fields, name) ? fields[name] : undefined;
+    if (settings?.type !== 'vector' || settings.dims === undefined) continue;
+    if (!canHoldVectors(column)) continue;
+    out.push({ column: name, dims: settings.dims, similarity: settings.similarity ?? 'l2' });
+  }
+  return out;
+}
+
+/** OpenSearch's names for the similarities (our mappings are written in its terms). */
+const SPACE_TYPE: Record<VectorColumnSettings['similarity'], string> = {
+  l2: 'l2',
+  cosine: 'cosinesimil',
+  dot_product: 'innerproduct',
+};
+
+/**
+ * A vector column's mapping: a k-NN vector. The search engine library keeps the column's value
+ * in `_source` as it is and indexes the vector in a copy field (so no value refuses the row).
+ */
+export function vectorFieldMapping(vector: VectorColumnSettings): FieldMapping {
+  return {
+    type: 'knn_vector',
+    dimension: vector.dims,
+    method: { name: 'hnsw', space_type: SPACE_TYPE[vector.similarity] },
+  };
 }
 
 /** Natural mappings a configured type may replace: scalar leaves, never objects or binaries. */
@@ -177,8 +243,9 @@ export function configuredFieldMapping(
 ): FieldMapping {
   if (!settings) return natural;
   let mapping = natural;
+  // A vector on a column that cannot hold vectors keeps its natural mapping (the indexer says so).
   if (
-    settings.type &&
+    (settings.type === 'text' || settings.type === 'keyword') &&
     settings.type !== natural.type &&
     OVERRIDABLE_TYPES.has(String(natural.type))
   )
@@ -196,9 +263,12 @@ export function propertiesFor(
   columns: ConnectSchema[],
   fields: Record<string, ColumnSearchSettings> = {},
 ): { [column: string]: FieldMapping } {
+  const vectors = new Map(vectorColumnsOf(columns, fields).map((v) => [v.column, v]));
   return Object.fromEntries(
     columns.map((column) => {
       const name = column.field ?? '';
+      const vector = vectors.get(name);
+      if (vector) return [name, vectorFieldMapping(vector)];
       const configured = Object.hasOwn(fields, name) ? fields[name] : undefined;
       return [name, configuredFieldMapping(fieldMapping(column), configured)];
     }),

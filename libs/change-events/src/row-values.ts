@@ -77,6 +77,7 @@ export type RowValueKind =
   | 'uuid'
   | 'point'
   | 'vector'
+  | 'sparsevec'
   | 'hstore'
   | 'text';
 
@@ -113,6 +114,8 @@ const KIND_OF: Record<string, RowValueKind> = {
   uuid: 'uuid',
   point: 'point',
   vector: 'vector',
+  halfvec: 'vector',
+  sparsevec: 'sparsevec',
   hstore: 'hstore',
 };
 
@@ -164,6 +167,8 @@ function schemaOf(kind: RowValueKind, typmod: number): ConnectSchema {
       return { type: 'struct', name: 'io.debezium.data.geometry.Point' };
     case 'vector':
       return { type: 'array', items: { type: 'double' } };
+    case 'sparsevec':
+      return { type: 'struct', name: 'io.debezium.data.SparseDoubleVector' };
     case 'numeric':
     case 'money':
     case 'bytea':
@@ -219,6 +224,7 @@ function scalarWire(kind: RowValueKind, x: string): string {
     case 'uuid':
     case 'point':
     case 'vector':
+    case 'sparsevec':
       return `${x}::text`;
     case 'numeric':
       // Debezium's names for the special numeric values.
@@ -279,6 +285,20 @@ function pointWire(text: string): { x: LosslessNumber; y: LosslessNumber } {
   return { x: new LosslessNumber(match[1]), y: new LosslessNumber(match[2]) };
 }
 
+/** pgvector's sparsevec text `{1:0.5,7:2}/10` as Debezium sends it: dimensions + index pairs. */
+function sparseVectorWire(text: string): { dimensions: number; vector: [number, number][] } {
+  const match = /^\{([^}]*)\}\/(\d+)$/.exec(text);
+  if (!match) throw new ChangeEventDecodeError(`"${text}" is not a sparsevec`);
+  const vector = match[1]
+    .split(',')
+    .filter((pair) => pair.length > 0)
+    .map((pair): [number, number] => {
+      const [index, value] = pair.split(':');
+      return [Number(index), Number(value)];
+    });
+  return { dimensions: Number(match[2]), vector };
+}
+
 /** The wire value of one selected text, as Debezium's JSON converter would deliver it. */
 function wireValue(kind: RowValueKind, text: string): unknown {
   switch (kind) {
@@ -300,6 +320,8 @@ function wireValue(kind: RowValueKind, text: string): unknown {
       return pointWire(text);
     case 'vector':
       return parse(text);
+    case 'sparsevec':
+      return sparseVectorWire(text);
     case 'numeric':
     case 'money':
     case 'date':
@@ -415,6 +437,7 @@ function canonicalScalar(kind: RowValueKind, value: unknown): string {
     case 'bytea':
     case 'uuid':
     case 'point':
+    case 'sparsevec':
     case 'text':
       return stableJson(value);
   }

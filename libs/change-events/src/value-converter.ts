@@ -176,6 +176,30 @@ export function convertValue(schema: ConnectSchema, value: unknown, field: strin
   return convertPresent(schema, value, field, sourceColumnType(schema));
 }
 
+/**
+ * pgvector's sparsevec in its PostgreSQL text form (`{1:0.5,7:2}/10`, indices ascending), as
+ * "other types" are: Debezium sends `{dimensions, vector}` whose map JsonConverter writes as
+ * `[index, value]` pairs in no particular order.
+ */
+function sparseVectorText(value: unknown, field: string): string {
+  const struct = value as { dimensions?: unknown; vector?: unknown } | null;
+  const dimensions = Number(struct?.dimensions);
+  const raw = struct?.vector;
+  const pairs: [number, number][] = Array.isArray(raw)
+    ? raw.map((pair) => {
+        const [index, element] = pair as [unknown, unknown];
+        return [Number(index), Number(element)];
+      })
+    : raw !== null && typeof raw === 'object'
+      ? Object.entries(raw).map(([index, element]) => [Number(index), Number(element)])
+      : [];
+  if (!Number.isInteger(dimensions) || pairs.some(([index]) => !Number.isInteger(index))) {
+    throw new ChangeEventDecodeError(`field "${field}": not a sparse vector`);
+  }
+  pairs.sort(([a], [b]) => a - b);
+  return `{${pairs.map(([index, element]) => `${index}:${element}`).join(',')}}/${dimensions}`;
+}
+
 function convertPresent(
   schema: ConnectSchema,
   value: unknown,
@@ -215,6 +239,10 @@ function convertPresent(
       );
     case 'io.debezium.data.Uuid':
       return textOf(value, field).toLowerCase();
+    // SparseVector: Debezium 3.0.0–3.0.7's name for the same struct.
+    case 'io.debezium.data.SparseDoubleVector':
+    case 'io.debezium.data.SparseVector':
+      return sparseVectorText(value, field);
     case undefined:
     default:
       break;

@@ -311,9 +311,69 @@ describe('parseSearchsyncConfig', () => {
       const problem = problemOf('tables:\n  film:\n    fields:\n      rating: { type: txt }\n');
       expect(problem).toMatchObject({ line: 4, column: 23 });
       expect(problem.message).toBe(
-        'public.film fields.rating.type: "txt" is not a field type — use text or keyword ' +
+        'public.film fields.rating.type: "txt" is not a field type — use text, keyword or vector ' +
           '(did you mean "text"?)',
       );
+    });
+
+    it('reads a vector field with its dimensions and similarity', () => {
+      const config = parse(
+        'tables:\n  docs:\n    fields:\n      embedding: { type: vector, dims: 384, similarity: cosine }\n      other: { type: vector, dims: 3 }\n',
+      );
+      expect(config.tables.get('public.docs')?.fields).toEqual({
+        embedding: { type: 'vector', dims: 384, similarity: 'cosine' },
+        other: { type: 'vector', dims: 3 },
+      });
+    });
+
+    it('asks a vector for its dimensions', () => {
+      expect(
+        problemOf('tables:\n  docs:\n    fields:\n      embedding: { type: vector }\n'),
+      ).toMatchObject({
+        line: 4,
+        column: 7,
+        message:
+          'public.docs fields.embedding: type vector needs dims, the number of elements of every vector (e.g. dims: 384)',
+      });
+    });
+
+    it.each([
+      ['dims: 0', /dims: 0 is out of range — give a whole number from 1 to 4096/],
+      ['dims: 5000', /dims: 5000 is out of range/],
+      ['dims: 2.5', /dims: 2\.5 is not a whole number/],
+      [
+        'dims: 3, similarity: cosin',
+        /similarity: "cosin" is not a vector similarity — use l2, cosine, dot_product \(did you mean "cosine"\?\)/,
+      ],
+      [
+        'dims: 3, analyzer: english',
+        /analyzer is set but the type is vector, and vectors are not analyzed/,
+      ],
+    ])('refuses a vector with %s', (extra, message) => {
+      expect(
+        problemOf(`tables:\n  docs:\n    fields:\n      embedding: { type: vector, ${extra} }\n`)
+          .message,
+      ).toMatch(message);
+    });
+
+    it('refuses dims or similarity on a field that is not a vector', () => {
+      expect(
+        problemOf('tables:\n  docs:\n    fields:\n      embedding: { dims: 3 }\n').message,
+      ).toBe(
+        'public.docs fields.embedding: dims applies to vectors only — add type: vector, or remove dims',
+      );
+      expect(
+        problemOf('tables:\n  docs:\n    fields:\n      title: { type: text, similarity: l2 }\n')
+          .message,
+      ).toBe(
+        'public.docs fields.title: similarity applies to vectors only, and the type is text — use type: vector, or remove similarity',
+      );
+    });
+
+    it('needs a rebuild when a vector field changes', () => {
+      const vector = (dims: number) =>
+        mappingFingerprint(settings({ fields: { embedding: { type: 'vector', dims } } }));
+      expect(vector(3)).not.toBe(vector(4));
     });
 
     it('rejects an unknown analyzer, with a suggestion and the list', () => {

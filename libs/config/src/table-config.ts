@@ -15,12 +15,15 @@ import {
 import { TableConfigInvalidError, type TableConfigProblem } from './config.errors';
 import {
   FIELD_TYPES,
+  VECTOR_DIMS,
+  VECTOR_SIMILARITIES,
   type ConfigLocation,
   type FieldSettings,
   type FieldType,
   type IndexSettings,
   type SearchsyncConfig,
   type TableSettings,
+  type VectorSimilarity,
 } from './table-config.types';
 
 /** Analyzers every supported engine ships without plugins: built-in and language analyzers. */
@@ -71,7 +74,7 @@ export const BUILT_IN_ANALYZERS: readonly string[] = [
 
 const TOP_LEVEL_KEYS = ['tables', 'views'] as const;
 const TABLE_KEYS = ['exclude', 'include', 'fields', 'index'] as const;
-const FIELD_KEYS = ['type', 'analyzer', 'searchAnalyzer'] as const;
+const FIELD_KEYS = ['type', 'analyzer', 'searchAnalyzer', 'dims', 'similarity'] as const;
 const INDEX_KEYS = ['shards', 'replicas', 'refresh'] as const;
 const SHARDS = { min: 1, max: 1024 };
 const REPLICAS = { min: 0, max: 15 };
@@ -134,9 +137,9 @@ export function mappingFingerprint(settings: TableSettings): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }
 
-function sortedEntries(field: FieldSettings): [string, string][] {
+function sortedEntries(field: FieldSettings): [string, string | number][] {
   return Object.entries(field)
-    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -421,7 +424,7 @@ function readFieldSettings(ctx: FileContext, where: string, field: MapEntry): Fi
     report(
       ctx,
       field.keyNode,
-      `${where}: no settings — give type, analyzer or searchAnalyzer, or remove the entry`,
+      `${where}: no settings — give type, analyzer or searchAnalyzer (or type: vector with dims), or remove the entry`,
     );
     return null;
   }
@@ -437,9 +440,16 @@ function readFieldSettings(ctx: FileContext, where: string, field: MapEntry): Fi
       case 'searchAnalyzer':
         settings.searchAnalyzer = readAnalyzer(ctx, `${where}.searchAnalyzer`, entry);
         break;
+      case 'dims':
+        settings.dims = readInteger(ctx, `${where}.dims`, entry, VECTOR_DIMS);
+        break;
+      case 'similarity':
+        settings.similarity = readSimilarity(ctx, `${where}.similarity`, entry);
+        break;
     }
   }
   checkAnalyzedType(ctx, where, settings, entries);
+  checkVectorSettings(ctx, where, field, settings, entries);
   return stripUndefined(settings);
 }
 
@@ -465,6 +475,70 @@ function checkAnalyzedType(
   }
 }
 
+/** A vector needs its dimensions; dims and similarity mean nothing on other types. */
+function checkVectorSettings(
+  ctx: FileContext,
+  where: string,
+  field: MapEntry,
+  settings: FieldSettings,
+  entries: MapEntry[],
+): void {
+  const given = (key: string) => entries.find((entry) => entry.key === key);
+  if (settings.type === 'vector') {
+    if (!given('dims')) {
+      report(
+        ctx,
+        field.keyNode,
+        `${where}: type vector needs dims, the number of elements of every vector (e.g. dims: 384)`,
+      );
+    }
+    for (const key of ['analyzer', 'searchAnalyzer']) {
+      const entry = given(key);
+      if (entry) {
+        report(
+          ctx,
+          entry.keyNode,
+          `${where}: ${key} is set but the type is vector, and vectors are not analyzed — remove ${key}`,
+        );
+      }
+    }
+    return;
+  }
+  for (const key of ['dims', 'similarity']) {
+    const entry = given(key);
+    if (entry && given('type') === undefined) {
+      report(
+        ctx,
+        entry.keyNode,
+        `${where}: ${key} applies to vectors only — add type: vector, or remove ${key}`,
+      );
+    } else if (entry && settings.type !== undefined) {
+      report(
+        ctx,
+        entry.keyNode,
+        `${where}: ${key} applies to vectors only, and the type is ${settings.type} — use type: vector, or remove ${key}`,
+      );
+    }
+  }
+}
+
+function readSimilarity(
+  ctx: FileContext,
+  where: string,
+  entry: MapEntry,
+): VectorSimilarity | undefined {
+  const value = scalarValue(entry.value);
+  const similarity = VECTOR_SIMILARITIES.find((candidate) => candidate === value);
+  if (similarity !== undefined) return similarity;
+  report(
+    ctx,
+    valueOrKey(entry),
+    `${where}: ${describe(value)} is not a vector similarity — use ${VECTOR_SIMILARITIES.join(', ')}` +
+      didYouMean(value, VECTOR_SIMILARITIES),
+  );
+  return undefined;
+}
+
 function readFieldType(ctx: FileContext, where: string, entry: MapEntry): FieldType | undefined {
   const value = scalarValue(entry.value);
   const type = FIELD_TYPES.find((candidate) => candidate === value);
@@ -472,7 +546,7 @@ function readFieldType(ctx: FileContext, where: string, entry: MapEntry): FieldT
   report(
     ctx,
     valueOrKey(entry),
-    `${where}.type: ${describe(value)} is not a field type — use ${FIELD_TYPES.join(' or ')}` +
+    `${where}.type: ${describe(value)} is not a field type — use ${FIELD_TYPES.slice(0, -1).join(', ')} or ${FIELD_TYPES[FIELD_TYPES.length - 1]}` +
       didYouMean(value, FIELD_TYPES),
   );
   return undefined;

@@ -4,8 +4,18 @@
  */
 
 /** Field types a column may be given instead of the one its PostgreSQL type maps to. */
-export const FIELD_TYPES = ['text', 'keyword'] as const;
+export const FIELD_TYPES = ['text', 'keyword', 'vector'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
+
+/**
+ * How vectors are compared for `knn`: pgvector's `<->` (l2), `<=>` (cosine) and `<#>` (inner
+ * product), named the same on every engine.
+ */
+export const VECTOR_SIMILARITIES = ['l2', 'cosine', 'dot_product'] as const;
+export type VectorSimilarity = (typeof VECTOR_SIMILARITIES)[number];
+
+/** Dimensions a vector field may have: Elasticsearch indexes at most 4096. */
+export const VECTOR_DIMS = { min: 1, max: 4096 } as const;
 
 /** Per column: how it is searched. Values in `_source` never change. */
 export interface FieldSettings {
@@ -14,6 +24,10 @@ export interface FieldSettings {
   analyzer?: string;
   /** Analyzer for queries on this field; defaults to `analyzer`. */
   searchAnalyzer?: string;
+  /** `type: vector`: the number of elements every vector of the column has. */
+  dims?: number;
+  /** `type: vector`: how `knn` compares vectors (default l2). */
+  similarity?: VectorSimilarity;
 }
 
 /** Index settings of a table. `shards` needs a rebuild; `replicas` and `refresh` apply live. */

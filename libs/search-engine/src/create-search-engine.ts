@@ -205,10 +205,14 @@ async function connectOpenSearch(
   try {
     const dialect: EngineDialect = serverless
       ? openSearchDialect({ version: 'serverless', serverless, knn: false })
-      : openSearchDialect({
-          version: version ?? (await serverVersion(http)),
-          knn: await hasKnnPlugin(http),
-        });
+      : await (async () => {
+          const knn = await hasKnnPlugin(http);
+          return openSearchDialect({
+            version: version ?? (await serverVersion(http)),
+            knn,
+            vectors: knn,
+          });
+        })();
     return { http, dialect };
   } catch (error) {
     await http.close().catch(() => undefined);

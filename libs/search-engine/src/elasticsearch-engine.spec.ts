@@ -3,6 +3,7 @@ import { createSearchEngine, detectDistribution } from './create-search-engine';
 import { ElasticsearchEngine } from './elasticsearch-engine';
 import { elasticsearchDialect, TIEBREAK_FIELD, translateMapping } from './engine-dialect';
 import type { SearchEngine } from './search-engine';
+import { VECTOR_FIELD_PREFIX, vectorFieldOf } from './vector-fields';
 import {
   SearchEngineNotFoundError,
   SearchEngineRequestError,
@@ -281,7 +282,7 @@ describe('ElasticsearchEngine', () => {
       attrs: { type: 'flattened' },
       [TIEBREAK_FIELD]: { type: 'keyword', index: false, doc_values: true },
     });
-    expect(mappings._source).toEqual({ excludes: [TIEBREAK_FIELD] });
+    expect(mappings._source).toEqual({ excludes: [TIEBREAK_FIELD, `${VECTOR_FIELD_PREFIX}*`] });
     const results = await engine.bulk([
       { type: 'index', index: 'i', id: '1', version: 5n, document: { a: 1 } },
       { type: 'delete', index: 'i', id: '2', version: 6n },
@@ -334,7 +335,14 @@ describe('ElasticsearchEngine', () => {
         o: { type: 'object', properties: { f: { type: 'flat_object' } } },
       }),
     ).toEqual({
-      v: { type: 'dense_vector', dims: 3, index: true, similarity: 'l2_norm' },
+      v: { type: 'object', enabled: false },
+      [vectorFieldOf('v')]: {
+        type: 'dense_vector',
+        dims: 3,
+        index: true,
+        similarity: 'l2_norm',
+        index_options: { type: 'hnsw' },
+      },
       o: { type: 'object', properties: { f: { type: 'flattened' } } },
     });
   });

@@ -4,6 +4,7 @@ import { TIEBREAK_FIELD } from './engine-dialect';
 import { ElasticsearchEngine } from './elasticsearch-engine';
 import { OpenSearchEngine } from './opensearch-engine';
 import type { SearchRequest } from './search-engine';
+import { VECTOR_FIELD_PREFIX, vectorFieldOf } from './vector-fields';
 import {
   redactCredentials,
   SearchEngineRequestError,
@@ -320,15 +321,24 @@ describe('new indices carry what the engine needs', () => {
     expect(bodies['2.19.6']).toMatchObject({
       settings: { 'index.knn': true },
       mappings: {
-        _source: { excludes: [TIEBREAK_FIELD] },
+        _source: { excludes: [TIEBREAK_FIELD, `${VECTOR_FIELD_PREFIX}*`] },
         properties: {
-          v: { type: 'knn_vector', dimension: 2, method: { engine: 'lucene', space_type: 'l2' } },
+          v: { type: 'object', enabled: false },
+          [vectorFieldOf('v')]: {
+            type: 'knn_vector',
+            dimension: 2,
+            method: { engine: 'lucene', space_type: 'l2' },
+          },
         },
       },
     });
     expect(bodies['9.5.3']).toMatchObject({
       settings: { 'index.mapping.exclude_source_vectors': false },
-      mappings: { properties: { v: { type: 'dense_vector', dims: 2, similarity: 'l2_norm' } } },
+      mappings: {
+        properties: {
+          [vectorFieldOf('v')]: { type: 'dense_vector', dims: 2, similarity: 'l2_norm' },
+        },
+      },
     });
   });
 });

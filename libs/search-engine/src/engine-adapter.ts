@@ -2,7 +2,7 @@ import {
   TIEBREAK_FIELD,
   tableIndexMappings,
   translateMapping,
-  withoutTiebreak,
+  withoutInternalFields,
   type EngineDialect,
 } from './engine-dialect';
 import type { EngineHttp, EngineRequestParams } from './engine-transport';
@@ -316,7 +316,7 @@ export class SearchEngineAdapter implements SearchEngine {
         'GET',
         `/${encodeURIComponent(alias)}/_doc/${encodeURIComponent(id)}`,
       );
-      return body.found ? (withoutTiebreak(body._source) ?? {}) : null;
+      return body.found ? (withoutInternalFields(body._source) ?? {}) : null;
     } catch (error) {
       if (!(error instanceof SearchEngineError) || error.statusCode !== 404) throw error;
       if (options.requireIndex && isMissingIndex(error)) throw error;
@@ -339,7 +339,7 @@ export class SearchEngineAdapter implements SearchEngine {
       hits: page.hits.map(({ id, score, source }) => ({
         id,
         score,
-        source: withoutTiebreak(source),
+        source: withoutInternalFields(source),
       })),
     };
   }
@@ -347,7 +347,8 @@ export class SearchEngineAdapter implements SearchEngine {
   async searchPage(request: SearchRequest): Promise<SearchPage> {
     const target = searchTarget(request);
     const tiebreak = await this.tiebreakFor(request, target);
-    const body = buildSearchBody(request, tiebreak, target.indexFilter);
+    const { dialect } = await this.engine();
+    const body = buildSearchBody(request, tiebreak, target.indexFilter, dialect);
     const path = target.wide ? target.path : request.indices.map(encodeURIComponent).join(',');
     let raw: RawSearchResponse;
     try {
@@ -365,7 +366,7 @@ export class SearchEngineAdapter implements SearchEngine {
       throw tiebreakRefused(error, tiebreak, request.indices);
     }
     const page = parseSearchResponse(request, raw, aliasResolver(request));
-    for (const hit of page.hits) hit.source = withoutTiebreak(hit.source);
+    for (const hit of page.hits) hit.source = withoutInternalFields(hit.source);
     return page;
   }
 
@@ -433,7 +434,11 @@ export class SearchEngineAdapter implements SearchEngine {
           table: t.table,
           alias: t.alias,
           documents: count.count,
-          fields: t.fields.map(({ name, type }) => ({ name, type })),
+          fields: t.fields.map(({ name, type, vector }) => ({
+            name,
+            type,
+            ...(vector ? { vector } : {}),
+          })),
         };
       }),
     );
@@ -463,7 +468,7 @@ export class SearchEngineAdapter implements SearchEngine {
         yield page.hits.hits.map((hit) => ({
           id: hit._id,
           score: null,
-          source: withoutTiebreak(hit._source),
+          source: withoutInternalFields(hit._source),
         }));
         if (!scrollId) break;
         page = await this.request<ScrollPage>('POST', '/_search/scroll', {

@@ -1,4 +1,5 @@
 import { TIEBREAK_FIELD } from './engine-dialect';
+import { vectorCopies } from './vector-fields';
 import {
   isRetryableStatus,
   MAPPING_REFUSED,
@@ -36,23 +37,29 @@ export function bulkLine(action: BulkAction): string {
   const requireAlias = action.type === 'index' ? ',"require_alias":true' : '';
   const id = JSON.stringify(action.id);
   const meta = `{"${action.type}":{"_index":${JSON.stringify(action.index)},"_id":${id},"version":${action.version.toString()},"version_type":"external_gte"${requireAlias}}}`;
-  return action.type === 'index'
-    ? `${meta}\n${documentWithTiebreak(action.document, id)}\n`
-    : `${meta}\n`;
+  if (action.type === 'delete') return `${meta}\n`;
+  const copies = action.vectors?.length ? vectorCopies(action.document, action.vectors) : {};
+  return `${meta}\n${documentWithOurFields(action.document, id, copies)}\n`;
 }
 
 /**
- * The document with the tie-break field (its id, for sorting) appended; the index mapping
- * keeps it out of the stored `_source`.
+ * The document with the tie-break field (its id, for sorting) and the vector copies appended;
+ * the index mapping keeps them out of the stored `_source`.
  */
-function documentWithTiebreak(document: JsonObject, id: string): string {
-  // No column can be named like it (longer than any PostgreSQL identifier); should a document
-  // carry it anyway, the id wins rather than sending a duplicate key.
-  if (Object.prototype.hasOwnProperty.call(document, TIEBREAK_FIELD))
-    return JSON.stringify({ ...document, [TIEBREAK_FIELD]: JSON.parse(id) as string });
+function documentWithOurFields(document: JsonObject, id: string, copies: JsonObject): string {
+  // No column can be named like them (longer than any PostgreSQL identifier); should a document
+  // carry one anyway, ours wins rather than sending a duplicate key.
+  const ours = Object.keys(copies);
+  if (
+    Object.prototype.hasOwnProperty.call(document, TIEBREAK_FIELD) ||
+    ours.some((field) => Object.prototype.hasOwnProperty.call(document, field))
+  ) {
+    return JSON.stringify({ ...document, ...copies, [TIEBREAK_FIELD]: JSON.parse(id) as string });
+  }
   const json = JSON.stringify(document);
-  const field = `"${TIEBREAK_FIELD}":${id}`;
-  return json === '{}' ? `{${field}}` : `${json.slice(0, -1)},${field}}`;
+  let fields = `"${TIEBREAK_FIELD}":${id}`;
+  if (ours.length > 0) fields += `,${JSON.stringify(copies).slice(1, -1)}`;
+  return json === '{}' ? `{${fields}}` : `${json.slice(0, -1)},${fields}}`;
 }
 
 /** Whether an engine failure says the index or alias named does not exist. */

@@ -2,13 +2,17 @@ import {
   elasticsearchDialect,
   hasVectorField,
   openSearchDialect,
-  sourceWithoutTiebreak,
+  sourceWithoutInternalFields,
   tableIndexMappings,
   TIEBREAK_FIELD,
   TIEBREAK_MAPPING,
   translateMapping,
-  withoutTiebreak,
+  withoutInternalFields,
 } from './engine-dialect';
+import { VECTOR_FIELD_PREFIX, vectorFieldOf } from './vector-fields';
+
+const VECTOR_COPIES = `${VECTOR_FIELD_PREFIX}*`;
+const STORED_ONLY = { type: 'object', enabled: false };
 
 describe('TIEBREAK_FIELD', () => {
   it('cannot be a PostgreSQL column: longer than 63 bytes, no dot, no leading underscore', () => {
@@ -35,7 +39,8 @@ describe('translateMapping', () => {
   it('keeps OpenSearch types, forcing the lucene engine on every vector field', () => {
     expect(translateMapping(openSearchDialect(), ours)).toEqual({
       attrs: { type: 'flat_object' },
-      embedding: {
+      embedding: STORED_ONLY,
+      [vectorFieldOf('embedding')]: {
         type: 'knn_vector',
         dimension: 4,
         method: { name: 'hnsw', space_type: 'innerproduct', engine: 'lucene' },
@@ -58,7 +63,8 @@ describe('translateMapping', () => {
         v: { type: 'knn_vector', dimension: 2, method: { name: 'hnsw', engine: 'faiss' } },
       }),
     ).toEqual({
-      v: {
+      v: STORED_ONLY,
+      [vectorFieldOf('v')]: {
         type: 'knn_vector',
         dimension: 2,
         method: { name: 'hnsw', space_type: 'l2', engine: 'lucene' },
@@ -66,13 +72,35 @@ describe('translateMapping', () => {
     });
   });
 
+  it('maps a vector column as stored only, its copy as the vector; a copy stays a vector', () => {
+    const once = translateMapping(openSearchDialect(), { v: { type: 'knn_vector', dimension: 3 } });
+    // The live mapping read back and translated again (a truncate's new generation) is unchanged.
+    expect(translateMapping(openSearchDialect(), once)).toEqual(once);
+    expect(Object.keys(once)).toEqual(['v', vectorFieldOf('v')]);
+  });
+
   it('names Elasticsearch types', () => {
     expect(translateMapping(elasticsearchDialect(), ours)).toEqual({
       attrs: { type: 'flattened' },
-      embedding: { type: 'dense_vector', dims: 4, index: true, similarity: 'max_inner_product' },
+      embedding: STORED_ONLY,
+      [vectorFieldOf('embedding')]: {
+        type: 'dense_vector',
+        dims: 4,
+        index: true,
+        similarity: 'max_inner_product',
+        index_options: { type: 'hnsw' },
+      },
       address: {
         type: 'object',
-        properties: { geo: { type: 'dense_vector', dims: 2, similarity: 'cosine', index: true } },
+        properties: {
+          geo: {
+            type: 'dense_vector',
+            dims: 2,
+            similarity: 'cosine',
+            index: true,
+            index_options: { type: 'hnsw' },
+          },
+        },
       },
       name: ours.name,
     });
@@ -107,30 +135,32 @@ describe('table index mappings', () => {
       tableIndexMappings(elasticsearchDialect(), { a: { type: 'flat_object' } }, { x: 1 }),
     ).toEqual({
       dynamic: false,
-      _source: { excludes: [TIEBREAK_FIELD] },
+      _source: { excludes: [TIEBREAK_FIELD, VECTOR_COPIES] },
       properties: { a: { type: 'flattened' }, [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
       _meta: { x: 1 },
     });
   });
 
   it('keep the live _source settings of a copied index', () => {
-    expect(sourceWithoutTiebreak({ excludes: ['big'], includes: ['*'] })).toEqual({
-      excludes: ['big', TIEBREAK_FIELD],
+    expect(sourceWithoutInternalFields({ excludes: ['big'], includes: ['*'] })).toEqual({
+      excludes: ['big', TIEBREAK_FIELD, VECTOR_COPIES],
       includes: ['*'],
     });
-    expect(sourceWithoutTiebreak({ excludes: [TIEBREAK_FIELD] })).toEqual({
-      excludes: [TIEBREAK_FIELD],
+    expect(sourceWithoutInternalFields({ excludes: [TIEBREAK_FIELD] })).toEqual({
+      excludes: [TIEBREAK_FIELD, VECTOR_COPIES],
     });
-    expect(sourceWithoutTiebreak(undefined)).toEqual({ excludes: [TIEBREAK_FIELD] });
+    expect(sourceWithoutInternalFields(undefined)).toEqual({
+      excludes: [TIEBREAK_FIELD, VECTOR_COPIES],
+    });
   });
 
   it('strip the field from a stored source of an older index', () => {
-    const source = { a: 1, [TIEBREAK_FIELD]: '1' };
-    expect(withoutTiebreak(source)).toEqual({ a: 1 });
-    expect(source).toEqual({ a: 1, [TIEBREAK_FIELD]: '1' });
+    const source = { a: 1, [TIEBREAK_FIELD]: '1', [vectorFieldOf('a')]: [1] };
+    expect(withoutInternalFields(source)).toEqual({ a: 1 });
+    expect(source).toEqual({ a: 1, [TIEBREAK_FIELD]: '1', [vectorFieldOf('a')]: [1] });
     const clean = { a: 1 };
-    expect(withoutTiebreak(clean)).toBe(clean);
-    expect(withoutTiebreak(undefined)).toBeUndefined();
+    expect(withoutInternalFields(clean)).toBe(clean);
+    expect(withoutInternalFields(undefined)).toBeUndefined();
   });
 });
 

@@ -10,3 +10,4 @@ export * from './search-engine';
 export * from './search-engine.errors';
 export * from './table-generations';
 export * from './table-index';
+export * from './vector-fields';

@@ -1,4 +1,5 @@
-import { TIEBREAK_FIELD } from './engine-dialect';
+import { TIEBREAK_FIELD, vectorSpec, type EngineDialect } from './engine-dialect';
+import { columnOfVectorField, vectorFieldOf } from './vector-fields';
 import type {
   AggregationResult,
   EngineAggregation,
@@ -118,11 +119,39 @@ function aggregationBody(agg: EngineAggregation): JsonObject {
   }
 }
 
+/**
+ * The k nearest documents among those the filters admit: the filters go inside the k-NN clause,
+ * so the graph search looks for k neighbours that pass them (a filter applied afterwards would
+ * leave fewer than k, or none). With text too (hybrid), a document matches either way and
+ * scores the sum; the filters then bound the text matches as well.
+ */
+function knnSearchQuery(
+  knn: NonNullable<SearchRequest['knn']>,
+  must: JsonObject[],
+  filter: JsonObject[],
+  mustNot: JsonObject[],
+  dialect: Pick<EngineDialect, 'knnQuery'> | undefined,
+): JsonObject {
+  if (!dialect) throw new Error('a k-NN search needs the engine dialect');
+  const admitted = mustNot.length ? [...filter, { bool: { must_not: mustNot } }] : filter;
+  const nearest = dialect.knnQuery({ ...knn, filter: admitted });
+  if (must.length === 0) return nearest;
+  return {
+    bool: {
+      should: [...must, nearest],
+      minimum_should_match: 1,
+      ...(filter.length ? { filter } : {}),
+      ...(mustNot.length ? { must_not: mustNot } : {}),
+    },
+  };
+}
+
 /** The search body for a validated request; shared by the OpenSearch and Elasticsearch adapters. */
 export function buildSearchBody(
   request: SearchRequest,
   tiebreak: TiebreakOptions,
   indexFilter?: JsonObject,
+  dialect?: Pick<EngineDialect, 'knnQuery'>,
 ): JsonObject {
   const must: JsonObject[] = [];
   const filter: JsonObject[] = indexFilter ? [indexFilter] : [];
@@ -146,8 +175,9 @@ export function buildSearchBody(
     const { clause, negate } = filterClause(f);
     (negate ? mustNot : filter).push(clause);
   }
-  const query =
-    must.length + filter.length + mustNot.length === 0
+  const query = request.knn
+    ? knnSearchQuery(request.knn, must, filter, mustNot, dialect)
+    : must.length + filter.length + mustNot.length === 0
       ? { match_all: {} }
       : {
           bool: {
@@ -323,6 +353,21 @@ export function parseSearchResponse(
   return page;
 }
 
+/** A column indexed as a vector (it has a copy field) as the catalogue shows it. */
+function vectorColumnField(properties: JsonObject, column: string): MappedField | null {
+  const field = vectorFieldOf(column);
+  const raw = properties[field];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const spec = vectorSpec(raw as JsonObject);
+  if (!spec) return null;
+  return {
+    name: column,
+    type: 'vector',
+    subFields: {},
+    vector: { dims: spec.dims, similarity: spec.similarity, field },
+  };
+}
+
 /**
  * Leaf fields of a mapping with their sub-fields, objects flattened to dotted paths. The
  * tie-break field is ours, not the table's: never in the catalogue.
@@ -330,7 +375,12 @@ export function parseSearchResponse(
 export function mappedFields(properties: JsonObject | undefined, prefix = ''): MappedField[] {
   const out: MappedField[] = [];
   for (const [name, raw] of Object.entries(properties ?? {})) {
-    if (prefix === '' && name === TIEBREAK_FIELD) continue;
+    if (prefix === '' && (name === TIEBREAK_FIELD || columnOfVectorField(name) !== null)) continue;
+    const copy = prefix === '' ? vectorColumnField(properties ?? {}, name) : null;
+    if (copy) {
+      out.push(copy);
+      continue;
+    }
     const spec = raw as {
       type?: string;
       properties?: JsonObject;

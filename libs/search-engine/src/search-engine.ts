@@ -1,10 +1,19 @@
 import type { TableGenerations, TableIndexOptions } from './table-generations';
 import type { TableIndexNames, TableName } from './table-index';
+import type { VectorColumn, VectorSimilarity } from './vector-fields';
 
 export type JsonObject = { [key: string]: unknown };
 
 export type BulkAction =
-  | { type: 'index'; index: string; id: string; version: bigint; document: JsonObject }
+  | {
+      type: 'index';
+      index: string;
+      id: string;
+      version: bigint;
+      document: JsonObject;
+      /** The table's vector columns: their values are also indexed as k-NN vectors. */
+      vectors?: readonly VectorColumn[];
+    }
   | { type: 'delete'; index: string; id: string; version: bigint };
 
 export interface BulkItemResult {
@@ -40,7 +49,7 @@ export interface EngineInfo {
 export interface IndexedTable extends TableName {
   alias: string;
   documents: number;
-  fields: { name: string; type: string }[];
+  fields: Pick<MappedField, 'name' | 'type' | 'vector'>[];
 }
 
 export interface SearchHit {
@@ -109,9 +118,12 @@ export interface SearchEngine {
 /** One mapped field of a table: its dotted path, engine type and indexed sub-fields. */
 export interface MappedField {
   name: string;
+  /** The engine's type; `vector` for a column indexed as a k-NN vector. */
   type: string;
   /** Sub-fields by name with their type, e.g. `{ keyword: 'keyword' }` for text. */
   subFields: Record<string, string>;
+  /** For a vector column: its dimensions, similarity and the field its copy is indexed in. */
+  vector?: { dims: number; similarity: VectorSimilarity; field: string };
 }
 
 /** A table as its index mapping describes it; no document count (cheap to fetch). */
@@ -176,6 +188,14 @@ export type EngineAggregation =
   | { name: string; type: 'cardinality'; field: string };
 
 /** A search built from validated parts only; adapters turn it into their DSL. */
+export interface EngineKnn {
+  field: string;
+  vector: number[];
+  k: number;
+  /** Candidates each shard considers (HNSW's ef_search / num_candidates), at least k. */
+  numCandidates: number;
+}
+
 export interface SearchRequest {
   /** Our own aliases, never user input. */
   indices: string[];
@@ -185,6 +205,12 @@ export interface SearchRequest {
    */
   wideTarget?: { pattern: string; concreteIndices: string[] };
   text?: { query: string; fields: string[] };
+  /**
+   * The `k` documents nearest to `vector` in a vector copy field (MappedField.vector.field),
+   * among those the filters admit. With `text` too, a hybrid query: documents matching either,
+   * scored by the sum of both scores.
+   */
+  knn?: EngineKnn;
   filters: EngineFilter[];
   /** User sort; the adapter appends the tie-breakers that make paging stable. */
   sort: EngineSort[];

@@ -5,6 +5,7 @@ import {
   TIEBREAK_MAPPING,
 } from './engine-dialect';
 import { SearchEngineNotFoundError } from './search-engine.errors';
+import { VECTOR_FIELD_PREFIX, vectorFieldOf } from './vector-fields';
 import {
   buildingAlias,
   liveAlias,
@@ -133,7 +134,7 @@ describe('TableGenerations', () => {
         settings: { number_of_shards: 2, refresh_interval: '-1' },
         mappings: {
           dynamic: false,
-          _source: { excludes: [TIEBREAK_FIELD] },
+          _source: { excludes: [TIEBREAK_FIELD, `${VECTOR_FIELD_PREFIX}*`] },
           properties: { [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
           _meta: { searchsync: { schema: 'public', table: 'film', config: 'abc' } },
         },
@@ -163,7 +164,14 @@ describe('TableGenerations', () => {
     expect(esBody.settings).toEqual({ 'index.mapping.exclude_source_vectors': false });
     expect(esBody.mappings.properties).toEqual({
       attrs: { type: 'flattened' },
-      embedding: { type: 'dense_vector', dims: 3, index: true, similarity: 'cosine' },
+      embedding: { type: 'object', enabled: false },
+      [vectorFieldOf('embedding')]: {
+        type: 'dense_vector',
+        dims: 3,
+        index: true,
+        similarity: 'cosine',
+        index_options: { type: 'hnsw' },
+      },
       [TIEBREAK_FIELD]: TIEBREAK_MAPPING,
     });
     const os = transport({});
@@ -174,7 +182,7 @@ describe('TableGenerations', () => {
     expect(osBody.settings).toEqual({ 'index.knn': true });
     expect(osBody.mappings.properties).toMatchObject({
       attrs: { type: 'flat_object' },
-      embedding: {
+      [vectorFieldOf('embedding')]: {
         type: 'knn_vector',
         dimension: 3,
         method: { name: 'hnsw', space_type: 'cosinesimil', engine: 'lucene' },
@@ -218,7 +226,7 @@ describe('TableGenerations', () => {
           mappings: {
             dynamic: false,
             // The live _source settings are kept, the tie-break field excluded and mapped.
-            _source: { excludes: ['blob', TIEBREAK_FIELD] },
+            _source: { excludes: ['blob', TIEBREAK_FIELD, `${VECTOR_FIELD_PREFIX}*`] },
             properties: { ...properties, [TIEBREAK_FIELD]: TIEBREAK_MAPPING },
             _meta: {
               searchsync: { schema: 'public', table: 'film', config: 'abc', lastGeneration: 7 },
