@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import type { StackPaths } from './stack-paths';
 
@@ -69,6 +77,11 @@ export function resolveJars(
     const log = join(paths.logs, `maven-${component}.log`);
     writeFileSync(log, `${result.stdout}\n${result.stderr}`);
     throw new JarResolutionError(`Maven could not resolve the ${component} jars; see ${log}`);
+  }
+  // A class-data archive recorded with the former jars would be ignored at every start from now
+  // on (the JVM checks the class path): dropped, the next start records one for these jars.
+  for (const entry of readdirSync(output)) {
+    if (entry.endsWith('.jsa')) rmSync(join(output, entry), { force: true });
   }
   writeFileSync(stamp, hash);
   say(`✓ ${component} jars resolved in ${((Date.now() - began) / 1000).toFixed(0)}s`);
