@@ -223,7 +223,23 @@ describe('searchsync.yaml: language analysis', () => {
     });
     if (!probe.ok) {
       expect(stackEngine).toBe('elasticsearch');
-      console.log(`skipped on ${stackEngine}: the engine has no english analyzer`);
+      // The rebuild must fail, saying why, and leave the live index as it was — never go live
+      // with the column unmapped (unsearchable) as if it had worked.
+      writeTableConfig(
+        table,
+        `tables:\n  ${table}:\n    fields:\n      title: { analyzer: english }\n`,
+      );
+      await eventually(
+        () => tableInfo(table),
+        (t) => typeof t?.needsRebuild === 'string',
+        { what: 'the table reported as needing a rebuild' },
+      );
+      const refused = await rebuild(table);
+      expect(refused.state).toBe('failed');
+      expect(refused.error).toMatch(/refused the mapping of .*title.*english/);
+      const still = await apiGet<SearchBody>(`/v1/tables/${table}/search?q=astronaut`);
+      expect(still.body.total).toBe(2);
+      removeTableConfig(table);
       return;
     }
     const before = await apiGet<SearchBody>(`/v1/tables/${table}/search?q=astronauts`);
