@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { resolveJars } from './maven-jars';
 import type { StackPaths } from './stack-paths';
-import type { StackEngine, StackSettings } from './stack-settings';
+import { engineLabel, type StackEngine, type StackSettings } from './stack-settings';
 import type { ServiceSpec } from './supervisor';
 
 export interface JavaDirs {
@@ -180,7 +180,14 @@ function prepareEngine(
   const java = findElasticsearchJava(settings);
   // The launcher is compiled for Java 21 by that JDK's javac when Maven runs on an older one.
   const javaHome = dirname(dirname(realpathSync(whichJava(java))));
-  const dir = resolveJars(paths, 'elasticsearch', say, { 'es.javaHome': javaHome });
+  const version = settings.elasticsearchVersion;
+  const dir = resolveJars(
+    paths,
+    'elasticsearch',
+    say,
+    { 'es.javaHome': javaHome, ...(version ? { 'elasticsearch.version': version } : {}) },
+    version ? `elasticsearch-${version}` : undefined,
+  );
   return { name: 'elasticsearch', dir, java };
 }
 
@@ -205,7 +212,7 @@ function engineServiceSpec(
   settings: StackSettings,
   engine: JavaDirs['engine'],
 ): ServiceSpec {
-  const state = paths.data(engine.name);
+  const state = paths.data(engineLabel(settings));
   for (const dir of ['data', 'logs', 'tmp']) mkdirSync(join(state, dir), { recursive: true });
   const health = {
     healthy: () =>

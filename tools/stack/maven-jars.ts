@@ -46,11 +46,13 @@ export function resolveJars(
   component: string,
   say: (line: string) => void,
   properties: Record<string, string> = {},
+  outputName: string = component,
 ): string {
   const source = join(paths.root, 'deploy', 'local', component);
-  const output = join(paths.jars, component);
+  const output = join(paths.jars, outputName);
   const stamp = join(output, '.resolved');
-  const hash = componentHash(source);
+  // The properties count: the same pom with another release is another set of jars.
+  const hash = `${componentHash(source)}${JSON.stringify(Object.entries(properties).sort())}`;
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return output;
   mkdirSync(output, { recursive: true });
   say(`… resolving ${component} jars with Maven (first start downloads them)`);

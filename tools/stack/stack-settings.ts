@@ -9,6 +9,11 @@ export type StackEngine = (typeof STACK_ENGINES)[number];
 export interface StackSettings {
   /** SEARCHSYNC_ENGINE: which engine runs on the search port. */
   engine: StackEngine;
+  /**
+   * SEARCHSYNC_ELASTICSEARCH_VERSION: the Elasticsearch release the local node is built from
+   * (Maven Central's server jars); null: the one deploy/local/elasticsearch/pom.xml names (9.x).
+   */
+  elasticsearchVersion: string | null;
   databaseUrl: string;
   /** True when DATABASE_URL names an existing server: we start no PostgreSQL of our own. */
   externalDatabase: boolean;
@@ -45,10 +50,35 @@ function engine(env: NodeJS.ProcessEnv): StackEngine {
   return known;
 }
 
+function elasticsearchVersion(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.SEARCHSYNC_ELASTICSEARCH_VERSION;
+  if (raw === undefined || raw === '') return null;
+  if (!/^\d+\.\d+\.\d+$/.test(raw)) {
+    throw new Error(
+      `SEARCHSYNC_ELASTICSEARCH_VERSION=${raw} is not a release number: use e.g. 8.19.21 or 9.5.3`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * The engine as a name for what differs per engine and release: its data directory and the
+ * indexer's consumer group (a node of another release starts empty, so its group starts over).
+ */
+export function engineLabel(
+  settings: Pick<StackSettings, 'engine' | 'elasticsearchVersion'>,
+): string {
+  return settings.engine === 'elasticsearch' && settings.elasticsearchVersion
+    ? `elasticsearch-${settings.elasticsearchVersion}`
+    : settings.engine;
+}
+
 export function readStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
   const pgPort = port(env, 'SEARCHSYNC_PG_PORT', 55432);
+  const chosen = engine(env);
   return {
-    engine: engine(env),
+    engine: chosen,
+    elasticsearchVersion: chosen === 'elasticsearch' ? elasticsearchVersion(env) : null,
     databaseUrl: env.DATABASE_URL || `postgres://postgres@127.0.0.1:${pgPort}/app`,
     externalDatabase: Boolean(env.DATABASE_URL),
     pgPort,
@@ -96,7 +126,7 @@ export function appEnvironment(
     INDEXER_GROUP_ID:
       settings.engine === 'opensearch'
         ? 'searchsync-indexer'
-        : `searchsync-indexer-${settings.engine}`,
+        : `searchsync-indexer-${engineLabel(settings)}`,
     CONNECT_URL: `http://127.0.0.1:${settings.connectPort}`,
     SEARCHSYNC_TOPIC_PREFIX: settings.topicPrefix,
     API_PORT: String(settings.apiPort),
