@@ -317,7 +317,16 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
       if (operations !== null)
         Object.assign(progress, fillProgress(progress, operations, (Date.now() - began) / 1000));
       const current = this.resyncs.get(handle.id);
-      if (current.state === 'completed') return;
+      if (current.state === 'completed') {
+        // A small table is re-read within one step: what it wrote meanwhile is still progress
+        // to report while the indexer catches up.
+        const last = await this.infra.engine.generations
+          .indexedOperations(names.index)
+          .catch(() => null);
+        if (last !== null)
+          Object.assign(progress, fillProgress(progress, last, (Date.now() - began) / 1000));
+        return;
+      }
       const seen = `${operations}|${current.state}|${current.lastProcessedKey}|${current.rowsScanned}`;
       if (seen !== lastSeen) {
         lastSeen = seen;
