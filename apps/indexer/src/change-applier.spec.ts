@@ -1193,3 +1193,93 @@ describe('ChangeApplier: table configuration and rebuilds', () => {
     });
   });
 });
+
+describe('ChangeApplier: vector columns', () => {
+  /** A pgvector `vector(3)` row as Debezium 3.6 sends it (libs/change-events fixtures). */
+  const vectorRecords = (
+    JSON.parse(
+      readFileSync(
+        join(
+          __dirname,
+          '..',
+          '..',
+          '..',
+          'libs',
+          'change-events',
+          'src',
+          'fixtures',
+          'pgvector.records.json',
+        ),
+        'utf8',
+      ),
+    ) as { topic: string; key: string; value: string }[]
+  )
+    .filter((r) => r.topic.endsWith('.emb_vector'))
+    .map((r, i): SourceRecord => ({
+      topic: r.topic,
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from(r.key),
+      value: Buffer.from(r.value),
+    }));
+  const config = (dims: number): SearchsyncConfig => ({
+    files: ['test.yaml'],
+    tables: new Map([
+      [
+        'public.emb_vector',
+        {
+          exclude: [],
+          include: null,
+          fields: { embedding: { type: 'vector', dims } },
+          index: {},
+        },
+      ],
+    ]),
+    locations: new Map(),
+  });
+
+  it('writes the configured vector columns for the engine to copy', async () => {
+    const engine = new RecordingEngine();
+    const { publisher, apply } = applierWith(engine, { config: config(3) });
+    await apply(vectorRecords);
+    expect(publisher.letters).toEqual([]);
+    const written = engine.written.find((a) => a.type === 'index');
+    expect(written).toMatchObject({
+      document: { id: 1, embedding: [0.1, -0.25, 3] },
+      vectors: [{ column: 'embedding', dims: 3, similarity: 'l2' }],
+    });
+  });
+
+  it('writes a row again without vector copies when the index refuses them, never dead-letters it for them', async () => {
+    const engine = new RecordingEngine();
+    // As an index built for other dims refuses the copy (the configuration changed, its rebuild
+    // not done yet).
+    engine.itemRejection = (action) =>
+      action.type === 'index' && action.vectors
+        ? {
+            status: 400,
+            outcome: 'rejected',
+            reason:
+              'document_parsing_exception: The [dense_vector] field [searchsync_knn_vector_copy…embedding] in doc [1] has a different number of dimensions [3] than defined in the mapping [4]',
+          }
+        : undefined;
+    const { publisher, apply } = applierWith(engine, { config: config(3) });
+    await apply(vectorRecords);
+    expect(publisher.letters).toEqual([]);
+    const written = engine.written.filter((a) => a.type === 'index');
+    expect(written).toHaveLength(1);
+    expect(written[0]).not.toHaveProperty('vectors');
+    expect(written[0]).toMatchObject({ document: { embedding: [0.1, -0.25, 3] } });
+  });
+
+  it('still dead-letters a row the index refuses without vector copies', async () => {
+    const engine = new RecordingEngine();
+    engine.itemRejection = (action) =>
+      action.type === 'index'
+        ? { status: 400, outcome: 'rejected', reason: 'document_parsing_exception: bad value' }
+        : undefined;
+    const { publisher, apply } = applierWith(engine, { config: config(3) });
+    await apply(vectorRecords);
+    expect(publisher.letters).toHaveLength(1);
+  });
+});

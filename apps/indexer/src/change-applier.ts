@@ -955,6 +955,25 @@ export class ChangeApplier {
           return;
         }
         const reason = result.reason ?? `status ${result.status}`;
+        if (result.outcome === 'rejected' && item.action.type === 'index' && item.action.vectors) {
+          // The index's vector fields may not be the configuration's (dims or similarity changed,
+          // its rebuild not done yet): the row is written again without vector copies, kept
+          // exactly, and found by knn once rebuilt. Only a refusal without copies is its own.
+          const { vectors, ...plain } = item.action;
+          item.action = plain;
+          for (const vector of vectors) {
+            this.metrics.vectorsNotIndexed.inc({
+              table,
+              column: vector.column,
+              reason: 'refused by the index (rebuild pending?)',
+            });
+          }
+          this.logger.warn(
+            `${table}: a row with vector copies was refused (${reason}); written again without them`,
+          );
+          retry.push(item);
+          return;
+        }
         if (result.outcome === 'rejected') {
           this.deadLetter(
             letters,

@@ -5,7 +5,7 @@ import { convertValue, type DocumentValue } from './value-converter';
 
 /**
  * Reading a PostgreSQL row the way the indexer reads a change event, so verify uses the very
- * same conversion code (ARCHITECTURE.md, "Document values"). Each column is selected in the wire
+ * same conversion code (docs/values.md, "Document values"). Each column is selected in the wire
  * form Debezium emits for it under our connector settings (epoch days and microseconds, decimal
  * strings, base64, JSON text, ISO intervals, its sentinels for infinities) and goes through
  * `convertValue` with the Connect schema Debezium gives that column. Whatever the indexer does

@@ -165,7 +165,7 @@ export function sourceColumnType(schema: ConnectSchema): string | undefined {
 
 /**
  * Converts one field of a Debezium row to its document value, following the value table in
- * docs/values.md (ARCHITECTURE.md "Document values"). The Debezium logical type name wins over
+ * docs/values.md (the "Document values" contract). The Debezium logical type name wins over
  * the physical Connect type. Never throws for a value Debezium can deliver from PostgreSQL;
  * it throws ChangeEventDecodeError only for records that do not match their own schema.
  */

@@ -335,9 +335,13 @@ export function parseSearchResponse(
     sort: hit.sort ?? [],
     ...(hit.highlight ? { highlight: hit.highlight } : {}),
   }));
+  const counted = typeof total === 'number' ? total : (total?.value ?? hits.length);
+  // OpenSearch's k-NN plugin before 3.5 hands Lucene max(k, ef_search) as its k, so a k-NN
+  // query matches up to numCandidates documents per shard: the k nearest are what was asked.
+  const nearestOnly = request.knn !== undefined && request.text === undefined;
   const page: SearchPage = {
-    total: typeof total === 'number' ? total : (total?.value ?? hits.length),
-    totalRelation: typeof total === 'number' ? 'eq' : (total?.relation ?? 'eq'),
+    total: nearestOnly ? Math.min(counted, request.knn?.k ?? counted) : counted,
+    totalRelation: nearestOnly || typeof total === 'number' ? 'eq' : (total?.relation ?? 'eq'),
     tookMs: raw.took,
     timedOut: raw.timed_out === true,
     hits,

@@ -5,7 +5,7 @@ import {
   TIEBREAK_FIELD,
   translateMapping,
 } from './engine-dialect';
-import { buildSearchBody, mappedFields } from './search-dsl';
+import { buildSearchBody, mappedFields, parseSearchResponse } from './search-dsl';
 import type { SearchRequest } from './search-engine';
 import {
   columnOfVectorField,
@@ -57,7 +57,14 @@ describe('vectorOf', () => {
 
   it('refuses a zero vector for cosine only', () => {
     expect(vectorOf([0, 0, 0], cosine)).toEqual({ problem: 'zero length for cosine similarity' });
-    expect(vectorOf([0, 0, 1e-30], cosine)).toEqual({ vector: [0, 0, 1e-30] });
+    expect(vectorOf([0, 0, 1e-3], cosine)).toEqual({ vector: [0, 0, 1e-3] });
+    // Zero in 32-bit floats, where the engines compute the length.
+    expect(vectorOf([0, 0, 1e-30], cosine)).toEqual({
+      problem: 'zero length for cosine similarity',
+    });
+    expect(vectorOf([1e-46, 0, 0], cosine)).toEqual({
+      problem: 'zero length for cosine similarity',
+    });
   });
 
   it('copies only the values that are vectors', () => {
@@ -198,5 +205,22 @@ describe('an OpenSearch without the k-NN plugin', () => {
     expect(translateMapping(dialect, { v: { type: 'knn_vector', dimension: 3 } })).toEqual({
       v: { type: 'object', enabled: false },
     });
+  });
+});
+
+describe('the total of a k-NN search', () => {
+  it('is at most k, whatever number of candidates the engine matched', () => {
+    const request: SearchRequest = {
+      indices: ['a'],
+      filters: [],
+      sort: [],
+      size: 10,
+      trackTotalHitsUpTo: 10_000,
+      knn: { field: vectorFieldOf('v'), vector: [1, 2, 3], k: 10, numCandidates: 100 },
+    };
+    const raw = { took: 1, hits: { total: { value: 100, relation: 'eq' as const }, hits: [] } };
+    expect(parseSearchResponse(request, raw, (i) => i).total).toBe(10);
+    const hybrid = { ...request, text: { query: 'x', fields: ['t'] } };
+    expect(parseSearchResponse(hybrid, raw, (i) => i).total).toBe(100);
   });
 });

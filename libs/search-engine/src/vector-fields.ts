@@ -69,10 +69,14 @@ export function vectorOf(
     if (!Number.isFinite(number)) return { problem: 'an element that is not a finite number' };
     if (Math.abs(number) > FLOAT32_MAX) return { problem: 'beyond the 32-bit float range' };
     vector[i] = number;
-    magnitude += number * number;
+    // In 32-bit floats, as the engines compute it: [1e-30, 0, 0] has no length there.
+    const single = Math.fround(number);
+    magnitude = Math.fround(magnitude + Math.fround(single * single));
   }
   // Engines compute lengths (cosine, dot products) in 32-bit floats: an overflow is refused.
-  if (magnitude > FLOAT32_MAX) return { problem: 'beyond the 32-bit float range' };
+  if (!Number.isFinite(magnitude) || magnitude > FLOAT32_MAX) {
+    return { problem: 'beyond the 32-bit float range' };
+  }
   // Cosine divides by the length: both engines refuse a zero vector in such a field.
   if (column.similarity === 'cosine' && magnitude === 0) {
     return { problem: 'zero length for cosine similarity' };
