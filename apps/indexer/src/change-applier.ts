@@ -223,6 +223,7 @@ function withoutHiddenColumns(event: UpsertEvent, settings: TableSettings): void
  * schema; schemas are never modified after decoding.
  */
 const columnKeys = new WeakMap<ConnectSchema, string>();
+const NO_VECTORS: readonly VectorColumn[] = Object.freeze([]);
 const vectorPlans = new WeakMap<
   ConnectSchema[],
   { fields: TableSettings['fields']; vectors: readonly VectorColumn[] }
@@ -297,6 +298,8 @@ export class ChangeApplier {
   /** The table's vector columns for this schema; computed once per schema (see columnKeys). */
   private vectorColumns(event: UpsertEvent): readonly VectorColumn[] {
     const fields = this.settingsOf(event.table).fields;
+    // Most tables configure no vector: nothing to compute (their settings may be fresh objects).
+    if (!Object.values(fields).some((field) => field.type === 'vector')) return NO_VECTORS;
     let byFields = vectorPlans.get(event.columns);
     if (!byFields || byFields.fields !== fields) {
       byFields = { fields, vectors: vectorColumnsOf(event.columns, fields) };

@@ -21,6 +21,11 @@ describe('vector columns', () => {
     expect(canHoldVectors(arrayOf('i', 'int32', '_INT4'))).toBe(true);
     expect(canHoldVectors(scores)).toBe(true);
     expect(canHoldVectors(tags)).toBe(false);
+    const dates: ConnectSchema = {
+      ...arrayOf('days', 'int32', '_DATE'),
+      items: { type: 'int32', name: 'io.debezium.time.Date' },
+    };
+    expect(canHoldVectors(dates)).toBe(false);
     expect(canHoldVectors(title)).toBe(false);
   });
 

@@ -178,6 +178,8 @@ export function canHoldVectors(schema: ConnectSchema): boolean {
   if (schema.name === 'io.debezium.data.DoubleVector') return true;
   if (schema.name === 'io.debezium.data.FloatVector') return true;
   if (schema.type !== 'array' || !schema.items) return false;
+  // date[], timestamp[], time[] are numbers on the wire (io.debezium.time.*), not vectors.
+  if (schema.items.name !== undefined) return false;
   if (NUMERIC_ELEMENT_TYPES.has(schema.items.type)) return true;
   const pgType = sourceColumnType(schema)?.replace(/^_/, '');
   return pgType === 'numeric' || pgType === 'decimal';

@@ -173,17 +173,22 @@ export function elasticsearchDialect(options: { version?: string } = {}): Engine
     distribution: 'elasticsearch',
     ...(options.version !== undefined ? { version: options.version } : {}),
     objectType: 'flattened',
-    vectorField: (spec) => ({
-      // An OpenSearch field's other parameters (method, mode, data_type) do not exist here.
-      index: true,
-      similarity: ELASTICSEARCH_SIMILARITY[spec.similarity],
-      // Float HNSW, not the default int8 quantization: its approximate scores cost recall
-      // (measured on 8.19: recall@10 0.65 for max_inner_product, 0.80 for l2; 9.5: 0.99).
-      index_options: { type: 'hnsw' },
-      ...(spec.original.type === 'dense_vector' ? spec.original : {}),
-      type: 'dense_vector',
-      dims: spec.dims,
-    }),
+    // The knn query with `k` is 8.15+ (max_inner_product 8.11+): older releases get no vector
+    // fields, so their rows index and `knn` says the column is no vector, instead of failing.
+    vectorField: (spec) =>
+      options.version !== undefined && (major < 8 || (major === 8 && minor < 15))
+        ? null
+        : {
+            // An OpenSearch field's other parameters (method, mode, data_type) do not exist here.
+            index: true,
+            similarity: ELASTICSEARCH_SIMILARITY[spec.similarity],
+            // Float HNSW, not the default int8 quantization: its approximate scores cost recall
+            // (measured on 8.19: recall@10 0.65 for max_inner_product, 0.80 for l2; 9.5: 0.99).
+            index_options: { type: 'hnsw' },
+            ...(spec.original.type === 'dense_vector' ? spec.original : {}),
+            type: 'dense_vector',
+            dims: spec.dims,
+          },
     knnQuery: ({ field, vector, k, numCandidates, filter }) => {
       const only = filterOf(filter);
       return {

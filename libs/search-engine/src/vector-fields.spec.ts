@@ -224,3 +224,15 @@ describe('the total of a k-NN search', () => {
     expect(parseSearchResponse(hybrid, raw, (i) => i).total).toBe(100);
   });
 });
+
+describe('an Elasticsearch older than 8.15', () => {
+  it('gets no vector fields (its knn query has no k), the column stored only', () => {
+    const properties = { v: { type: 'knn_vector', dimension: 3 } };
+    expect(translateMapping(elasticsearchDialect({ version: '8.14.3' }), properties)).toEqual({
+      v: { type: 'object', enabled: false },
+    });
+    expect(
+      Object.keys(translateMapping(elasticsearchDialect({ version: '8.19.21' }), properties)),
+    ).toEqual(['v', vectorFieldOf('v')]);
+  });
+});
