@@ -5,6 +5,7 @@ import type {
   EngineSort,
   FilterScalar,
 } from '@searchsync/search-engine';
+import { FLOAT32_MAX } from '@searchsync/search-engine';
 import { z } from 'zod';
 import { InvalidQueryError } from './api.errors';
 import {
@@ -47,8 +48,6 @@ export const MAX_KNN_CANDIDATES = 10_000;
 const MIN_DEFAULT_KNN_CANDIDATES = 100;
 /** OpenSearch's largest knn_vector; the dimension check against the field says the rest. */
 const MAX_KNN_DIMS = 16_000;
-/** Both engines index vectors as 32-bit floats. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * Candidates each shard's graph search considers when the request names none: ten per

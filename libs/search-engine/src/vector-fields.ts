@@ -42,7 +42,7 @@ export type VectorValueProblem =
   | 'zero length for cosine similarity';
 
 /** The largest 32-bit float: engines store vector elements as such, and refuse overflows. */
-const FLOAT32_MAX = 3.4028234663852886e38;
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * The vector a column value stands for, or why it is none. NULL has no vector and no problem.
