@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { buildSearchBody, tableIndexNames } from '@searchsync/search-engine';
 import { Client } from 'pg';
+import { sleep } from '@searchsync/retry';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -25,8 +26,6 @@ const searchUrl =
   process.env.SEARCH_URL ?? `http://127.0.0.1:${process.env.SEARCHSYNC_SEARCH_PORT ?? 9200}`;
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/app';
 const prefix = process.env.SEARCHSYNC_INDEX_PREFIX ?? 'searchsync';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -27,7 +27,7 @@ export class BenchHttpError extends BenchError {
   }
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '@searchsync/retry';
 
 export interface MachineInfo {
   cpus: number;

@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
+import { sleep } from '@searchsync/retry';
 
 const rows = Number(process.argv[2] ?? 20000);
 const root = resolve(__dirname, '..', '..');
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/app';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const searchUrl = process.env.SEARCH_URL ?? 'http://127.0.0.1:9200';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { admin, search } from './support/admin';
 import { apiGet, database, eventually, stackService, uniqueTable } from './support/stack';
+import { sleep } from '@searchsync/retry';
 
 /**
  * Rows of the rebuilt table. The issue's figure (200,000 under 200 writes/s) is one variable
@@ -33,8 +34,6 @@ interface VerifyBody {
   extra: string[];
   mismatched: string[];
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The table's index generations as OpenSearch lists them. */
 async function generationsOf(table: string): Promise<string[]> {

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep, waitUntil } from '@searchsync/retry';
 import { readHeld, setHeld, StackControlError, writeHeld } from './stack-control';
 import { StackPaths } from './stack-paths';
 import { isAlive, readStackState } from './stack-state';
 import { Supervisor, type ServiceSpec } from './supervisor';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * `./searchsync stop|start <part>` end to end, in one process. Jest's sandboxed `process` cannot
@@ -79,7 +78,7 @@ describe('setHeld', () => {
   it('starts a part again that was stopped while a crash restart was under way', async () => {
     answering = false;
     process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
-    for (let i = 0; i < 200 && pids().length < 2; i++) await sleep(20);
+    await waitUntil(() => pids().length >= 2, 4000, 20);
     expect(pids()).toHaveLength(2);
 
     await setHeld(paths, 'sleeper', true, options(10_000));

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitUntil } from '@searchsync/retry';
 import type { StackPaths } from './stack-paths';
 import { isAlive, readStackState, type ServiceRecord } from './stack-state';
 
@@ -29,8 +30,6 @@ export function readHeld(paths: StackPaths): Set<string> {
 export function writeHeld(paths: StackPaths, held: Set<string>): void {
   writeFileSync(heldFile(paths), JSON.stringify([...held].sort()));
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class StackControlError extends Error {
   constructor(message: string) {
@@ -66,9 +65,8 @@ export async function setHeld(
   else held.delete(part);
   writeHeld(paths, held);
   notify(state.supervisorPid);
-  const deadline = Date.now() + timeoutMs;
   let record: ServiceRecord | undefined;
-  while (Date.now() < deadline) {
+  const done = () => {
     const current = readStackState(paths.stateFile);
     if (
       !current ||
@@ -80,13 +78,12 @@ export async function setHeld(
       );
     }
     record = current.services[part];
-    if (hold && record?.state === 'held') return;
-    if (!hold && record?.state === 'running') return;
     if (!hold && record?.state === 'failed') {
       throw new StackControlError(`${part} failed to start again; see ${record.log}`);
     }
-    await sleep(200);
-  }
+    return record?.state === (hold ? 'held' : 'running');
+  };
+  if (await waitUntil(done, timeoutMs, 200)) return;
   throw new StackControlError(
     `${part} did not become ${hold ? 'held' : 'running'} within ${timeoutMs / 1000}s${describe(record)}`,
   );

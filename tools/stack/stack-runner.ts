@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { sleep, waitUntil } from '@searchsync/retry';
 import { checkLogicalReplication, LocalPostgres } from './local-postgres';
 import { javaServiceSpecs, prepareJavaServices } from './java-services';
 import { appServiceSpecs } from './app-services';
@@ -20,7 +21,6 @@ import { isAlive, readStackState, type StackState } from './stack-state';
 import { readHeld, setHeld, writeHeld } from './stack-control';
 import { signalGroup, Supervisor } from './supervisor';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (line: string) => console.log(line);
 
 /** The supervisor of a running stack, if any. */
@@ -188,17 +188,14 @@ export async function down(paths: StackPaths): Promise<number> {
   if (supervisor) {
     say(`stopping the stack (supervisor pid ${supervisor})…`);
     process.kill(supervisor, 'SIGTERM');
-    const deadline = Date.now() + 90_000;
-    while (isAlive(supervisor) && Date.now() < deadline) await sleep(300);
+    await waitUntil(() => !isAlive(supervisor), 90_000, 300);
     if (isAlive(supervisor)) process.kill(supervisor, 'SIGKILL');
   }
   let leftovers = markedProcesses(paths);
   if (leftovers.length > 0) {
     say(`stopping ${leftovers.length} leftover process(es) of this stack: ${leftovers.join(', ')}`);
     for (const pid of leftovers) signalGroup(pid, 'SIGTERM');
-    const deadline = Date.now() + 20_000;
-    while ((leftovers = leftovers.filter(isAlive)).length > 0 && Date.now() < deadline)
-      await sleep(300);
+    await waitUntil(() => (leftovers = leftovers.filter(isAlive)).length === 0, 20_000, 300);
     for (const pid of leftovers) signalGroup(pid, 'SIGKILL');
   }
   if (!supervisor && leftovers.length === 0) say('searchsync is not running.');

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '@searchsync/retry';
 import { readHeld, writeHeld } from './stack-control';
 import { StackPaths } from './stack-paths';
 import { isAlive, readStackState, type ServiceRecord } from './stack-state';
 import { Supervisor, type ServiceSpec, type SupervisorTiming } from './supervisor';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,6 +32,12 @@ describe('Supervisor', () => {
       : [];
   const record = (): ServiceRecord | undefined => readStackState(paths.stateFile)?.services.sleeper;
   const alive = () => pids().filter((pid) => isAlive(pid));
+  /** The waits the supervisor announced before its restarts, in ms, in order. */
+  const restartWaits = (): number[] =>
+    lines
+      .map((line) => /; restarting in (\d+(?:\.\d+)?)s$/.exec(line)?.[1])
+      .filter((wait): wait is string => wait !== undefined)
+      .map((wait) => Math.round(Number(wait) * 1000));
 
   /**
    * A node process that records its pid, exits with code 3 at once while the fail flag exists,
@@ -115,12 +120,19 @@ describe('Supervisor', () => {
     expect(supervisor.pidOf('sleeper')).not.toBe(pid);
     expect(record()?.restarts).toBe(1);
     expect(record()?.lastExit).toMatch(/signal SIGKILL$/);
-    expect(lines).toContain('! sleeper exited (signal SIGKILL); restarting in 0.1s');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^! sleeper exited \(signal SIGKILL\); restarting in [\d.]+s$/),
+    );
+    // The first wait of the house backoff from 100 ms: jittered, at most 1.4 times it.
+    expect(restartWaits()).toHaveLength(1);
+    expect(restartWaits()[0]).toBeLessThanOrEqual(140);
     expect(lines).toContain('✓ sleeper restarted');
   });
 
   it('crash, then hold while the restart is pending, then release: running', async () => {
-    const supervisor = make({ restartBaseMs: 1000 });
+    // A wait of 1 s, the cap: the jittered first wait from 10 s is (almost) always past it, so
+    // the restart stays pending long enough for the hold to come first.
+    const supervisor = make({ restartBaseMs: 10_000, restartMaxMs: 1000 });
     await supervisor.start(sleeper());
     process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
     await waitFor('the crash', () => record()?.state === 'restarting');
@@ -185,7 +197,8 @@ describe('Supervisor', () => {
   });
 
   it('a release while a restart is pending lets that one restart run, and no other', async () => {
-    const supervisor = make({ restartBaseMs: 500 });
+    // A pending restart of 500 ms (the cap; see above).
+    const supervisor = make({ restartBaseMs: 10_000, restartMaxMs: 500 });
     await supervisor.start(sleeper());
     process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
     await waitFor('the crash', () => record()?.state === 'restarting');
@@ -201,20 +214,24 @@ describe('Supervisor', () => {
     expect(record()?.restarts).toBe(1);
   });
 
-  it('a restart that never becomes healthy is stopped and retried with growing backoff', async () => {
-    const supervisor = make();
+  it('a restart that never becomes healthy is stopped and retried with growing backoff, capped', async () => {
+    const supervisor = make({ restartMaxMs: 250 });
     await supervisor.start(sleeper({ startTimeoutMs: 300, stopTimeoutMs: 1000 }));
     answering = false;
     process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
-    await waitFor('three restarts', () => (record()?.restarts ?? 0) >= 3);
+    await waitFor('five restarts', () => (record()?.restarts ?? 0) >= 5);
     expect(lines).toEqual(
       expect.arrayContaining([
-        '! sleeper exited (signal SIGKILL); restarting in 0.1s',
+        expect.stringMatching(/^! sleeper exited \(signal SIGKILL\); restarting in [\d.]+s$/),
         expect.stringMatching(/^! sleeper did not become healthy within 0\.3s after restart/),
-        '! sleeper exited (signal SIGTERM); restarting in 0.2s',
-        '! sleeper exited (signal SIGTERM); restarting in 0.4s',
+        expect.stringMatching(/^! sleeper exited \(signal SIGTERM\); restarting in [\d.]+s$/),
       ]),
     );
+    // From 100 ms, doubling on average: by the fourth or fifth wait it is at the cap, never past.
+    const waits = restartWaits();
+    expect(waits.length).toBeGreaterThanOrEqual(5);
+    expect(waits[0]).toBeLessThanOrEqual(140);
+    expect(Math.max(...waits)).toBe(250);
     // Every unhealthy attempt was stopped before the next one started.
     expect(alive().length).toBeLessThanOrEqual(1);
 
@@ -222,6 +239,24 @@ describe('Supervisor', () => {
     await waitFor('the service to answer', () => record()?.state === 'running');
     expect(lines).toContain('✓ sleeper restarted');
     expect(alive()).toEqual([supervisor.pidOf('sleeper')]);
+  });
+
+  it('a service that ran long enough before it died starts again from the first wait', async () => {
+    const supervisor = make({ restartMaxMs: 250, freshBackoffAfterMs: 400 });
+    await supervisor.start(sleeper({ startTimeoutMs: 300, stopTimeoutMs: 1000 }));
+    answering = false;
+    process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
+    await waitFor('five restarts', () => (record()?.restarts ?? 0) >= 5);
+    expect(Math.max(...restartWaits())).toBe(250);
+    answering = true;
+    await waitFor('the service to answer', () => record()?.state === 'running');
+
+    await sleep(600); // healthy for longer than freshBackoffAfterMs
+    const before = restartWaits().length;
+    process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
+    await waitFor('the next restart', () => restartWaits().length > before);
+    expect(restartWaits()[before]).toBeLessThanOrEqual(140);
+    await waitFor('the service to run', () => record()?.state === 'running');
   });
 
   it('a release whose process exits at once keeps retrying with backoff until it runs', async () => {
@@ -235,7 +270,9 @@ describe('Supervisor', () => {
     expect(record()?.state).not.toBe('held');
     expect(record()?.state).not.toBe('failed');
     expect(record()?.lastExit).toMatch(/code 3$/);
-    expect(lines).toContain('! sleeper exited (code 3); restarting in 0.1s');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^! sleeper exited \(code 3\); restarting in [\d.]+s$/),
+    );
 
     rmSync(failFlag());
     await waitFor('the service to run', () => record()?.state === 'running');
@@ -269,7 +306,8 @@ describe('Supervisor', () => {
   });
 
   it('stopping everything cancels a pending restart', async () => {
-    const supervisor = make({ restartBaseMs: 300 });
+    // A pending restart of 300 ms (the cap; see above).
+    const supervisor = make({ restartBaseMs: 10_000, restartMaxMs: 300 });
     await supervisor.start(sleeper());
     process.kill(supervisor.pidOf('sleeper') as number, 'SIGKILL');
     await waitFor('the crash', () => record()?.state === 'restarting');

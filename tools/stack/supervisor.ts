@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { BackoffSchedule, sleep } from '@searchsync/retry';
 import type { StackPaths } from './stack-paths';
 import { isAlive, writeStackState, type ServiceRecord, type StackState } from './stack-state';
 
@@ -30,8 +31,6 @@ export class ServiceStartError extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Resolves true when `promise` settles within `ms`, false otherwise; leaves no timer behind. */
 function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -48,7 +47,10 @@ function isRunning(child: ChildProcess): boolean {
 }
 
 export interface SupervisorTiming {
-  /** Delay before the first restart; doubled for each further consecutive failure. */
+  /**
+   * Delay before the first restart; further consecutive failures wait longer (the house
+   * backoff of @searchsync/retry: exponential, jittered), never more than restartMaxMs.
+   */
   restartBaseMs: number;
   restartMaxMs: number;
   /** A service that was healthy this long before it died starts again from the first delay. */
@@ -91,8 +93,8 @@ interface Running {
   initial: boolean;
   /** When the current process last answered its health check; null while it has not. */
   healthySince: number | null;
-  /** Failed runs in a row, for the backoff. */
-  failures: number;
+  /** The waits between restarts after failed runs in a row; reset by a long healthy run. */
+  backoff: BackoffSchedule;
   restartTimer: NodeJS.Timeout | null;
 }
 
@@ -193,11 +195,8 @@ export class Supervisor {
     const { record, spec } = entry;
     const healthyFor = entry.healthySince === null ? 0 : Date.now() - entry.healthySince;
     entry.healthySince = null;
-    entry.failures = healthyFor > this.timing.freshBackoffAfterMs ? 1 : entry.failures + 1;
-    const delay = Math.min(
-      this.timing.restartMaxMs,
-      this.timing.restartBaseMs * 2 ** Math.min(entry.failures - 1, 5),
-    );
+    if (healthyFor > this.timing.freshBackoffAfterMs) entry.backoff.reset();
+    const delay = entry.backoff.next();
     record.state = 'restarting';
     record.restarts += 1;
     this.save();
@@ -281,7 +280,10 @@ export class Supervisor {
       generation: 0,
       initial: true,
       healthySince: null,
-      failures: 0,
+      backoff: new BackoffSchedule({
+        initialDelayMs: this.timing.restartBaseMs,
+        maxDelayMs: this.timing.restartMaxMs,
+      }),
       restartTimer: null,
     };
     this.running.set(spec.name, entry);
@@ -403,7 +405,7 @@ export class Supervisor {
         record.state = 'starting';
         record.heldSince = null;
         // Started on request: the backoff starts afresh.
-        entry.failures = 0;
+        entry.backoff.reset();
         this.save();
         await this.launch(entry, 'release');
       }

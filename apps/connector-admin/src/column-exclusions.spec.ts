@@ -9,6 +9,7 @@ import {
   sameExclusions,
   splitExcludeList,
   tablePrefixes,
+  waitForRestart,
   withManagedExclusions,
   type ExcludedColumn,
   type ExclusionBackend,
@@ -299,5 +300,45 @@ describe('ensureColumnExclusions with dropped tables', () => {
     );
     expect(outcome.state).toBe('unchanged');
     expect(applied).toHaveLength(0);
+  });
+});
+
+describe('waitForRestart', () => {
+  /** A connector whose task states follow `states`, one per status call, the last one kept. */
+  const connector = (states: string[]) => {
+    let calls = 0;
+    return {
+      calls: () => calls,
+      status: () => {
+        const state = states[Math.min(calls, states.length - 1)];
+        calls += 1;
+        return Promise.resolve({ state: 'RUNNING', tasks: [{ state }] });
+      },
+    };
+  };
+
+  it('waits for the task to leave RUNNING, then to run again', async () => {
+    const backend = connector(['RUNNING', 'RESTARTING', 'UNASSIGNED', 'RUNNING']);
+    await expect(waitForRestart(backend, 'c', { settleMs: 5_000, timeoutMs: 5_000 })).resolves.toBe(
+      true,
+    );
+    // RUNNING (still the old task), RESTARTING (left), UNASSIGNED, RUNNING (the new task).
+    expect(backend.calls()).toBe(4);
+  });
+
+  it('a restart too quick to be seen: RUNNING throughout the settle time is enough', async () => {
+    const backend = connector(['RUNNING']);
+    const began = Date.now();
+    await expect(waitForRestart(backend, 'c', { settleMs: 300, timeoutMs: 5_000 })).resolves.toBe(
+      true,
+    );
+    expect(Date.now() - began).toBeGreaterThanOrEqual(250);
+  });
+
+  it('says false when the task does not run again in time', async () => {
+    const backend = connector(['FAILED']);
+    await expect(waitForRestart(backend, 'c', { settleMs: 100, timeoutMs: 300 })).resolves.toBe(
+      false,
+    );
   });
 });

@@ -22,6 +22,7 @@ import {
   tableSettings,
   type SearchsyncConfig,
 } from '@searchsync/config';
+import { waitUntil } from '@searchsync/retry';
 import type { PoolClient } from 'pg';
 
 export const EXCLUDE_KEY = 'column.exclude.list';
@@ -347,8 +348,6 @@ export interface ExclusionBackend {
   status(name: string): Promise<{ state: string; tasks: { state: string }[] }>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * A config change restarts the connector's task asynchronously: wait to see it leave RUNNING
  * (or for a few seconds, when the restart was too quick to be seen), then until it runs again,
@@ -367,14 +366,8 @@ export async function waitForRestart(
       view.tasks.every((t) => t.state === 'RUNNING')
     );
   };
-  const left = Date.now() + (options.settleMs ?? 5000);
-  while (Date.now() < left && (await running())) await sleep(250);
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
-    if (await running()) return true;
-    await sleep(500);
-  }
-  return false;
+  await waitUntil(async () => !(await running()), options.settleMs ?? 5000, 250);
+  return waitUntil(running, options.timeoutMs ?? 60_000, 500);
 }
 
 /** What a change of our entries adds and removes, each added entry with its reason. */

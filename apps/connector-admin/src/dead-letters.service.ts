@@ -10,6 +10,7 @@ import {
   decodeChangeEvent,
   type ChangeEvent,
 } from '@searchsync/change-events';
+import { sleep, waitUntil } from '@searchsync/retry';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -228,7 +229,6 @@ export async function planReplay(
 
 const READY_TIMEOUT_MS = 10_000;
 const FETCH_TIMEOUT_MS = 30_000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Key values (PostgreSQL input text) from a document id: the id itself, or a JSON array. */
 function keyValuesOf(id: string, keyCount: number): (string | null)[] | null {
@@ -525,16 +525,13 @@ export class DeadLettersService implements OnApplicationBootstrap, OnModuleDestr
       ends.filter(
         (e) => (this.positions.get(`${e.topic}:${e.partition}`) ?? e.low) < Math.max(e.high, e.low),
       );
-    while (behind().length > 0) {
-      if (Date.now() >= deadline) {
-        const total = ends.reduce((sum, e) => sum + e.high - e.low, 0);
-        const missing = behind().reduce(
-          (sum, e) => sum + e.high - (this.positions.get(`${e.topic}:${e.partition}`) ?? e.low),
-          0,
-        );
-        throw new DeadLettersNotReadError(total - missing, total);
-      }
-      await sleep(100);
+    if (!(await waitUntil(() => behind().length === 0, deadline - Date.now(), 100))) {
+      const total = ends.reduce((sum, e) => sum + e.high - e.low, 0);
+      const missing = behind().reduce(
+        (sum, e) => sum + e.high - (this.positions.get(`${e.topic}:${e.partition}`) ?? e.low),
+        0,
+      );
+      throw new DeadLettersNotReadError(total - missing, total);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { redactText, type ConnectorBackend, type ConnectorView } from '@searchsync/connect-client';
+import { BackoffSchedule } from '@searchsync/retry';
 import { ADMIN_CONFIG, CONNECTOR_BACKEND, type AdminConfig } from './admin-config';
 import { AdminMetrics } from './admin-metrics';
 
@@ -24,6 +25,8 @@ export interface HealEvent {
 
 interface Patient {
   attempts: number;
+  /** The waits between its restarts: the house backoff from ADMIN_HEAL_BACKOFF_MS, capped. */
+  backoff: BackoffSchedule;
   failedSince: number;
   nextAttemptAt: number;
   gaveUp: boolean;
@@ -32,14 +35,10 @@ interface Patient {
 
 const EVENTS_KEPT = 100;
 
-/** The backoff before restart `attempt` (1-based): base · 2^(attempt-1), capped. */
-export function healBackoffMs(attempt: number, baseMs: number, capMs: number): number {
-  return Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 20));
-}
-
 /**
- * Watches connector and task states; restarts what FAILED with exponential backoff and a cap,
- * records every step, and gives up loudly after ADMIN_HEAL_MAX_ATTEMPTS.
+ * Watches connector and task states; restarts what FAILED at once, then with exponential backoff
+ * (jittered, so that tasks failing together are not restarted together) up to a cap, records
+ * every step, and gives up loudly after ADMIN_HEAL_MAX_ATTEMPTS.
  */
 @Injectable()
 export class HealerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -137,6 +136,10 @@ export class HealerService implements OnApplicationBootstrap, OnModuleDestroy {
     if (!patient) {
       const fresh: Patient = {
         attempts: 0,
+        backoff: new BackoffSchedule({
+          initialDelayMs: this.config.ADMIN_HEAL_BACKOFF_MS,
+          maxDelayMs: this.config.ADMIN_HEAL_BACKOFF_MAX_MS,
+        }),
         failedSince: now,
         nextAttemptAt: now,
         gaveUp: false,
@@ -177,13 +180,7 @@ export class HealerService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     patient.attempts += 1;
     patient.lastRestartAt = now;
-    patient.nextAttemptAt =
-      now +
-      healBackoffMs(
-        patient.attempts,
-        this.config.ADMIN_HEAL_BACKOFF_MS,
-        this.config.ADMIN_HEAL_BACKOFF_MAX_MS,
-      );
+    patient.nextAttemptAt = now + patient.backoff.next();
     try {
       if (task === null || !this.backend.capabilities.restartTasks) {
         await this.backend.restart(connector, { includeTasks: true, onlyFailed: true });

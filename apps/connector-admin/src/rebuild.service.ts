@@ -25,6 +25,7 @@ import {
   type TableIndexNames,
   type TableName,
 } from '@searchsync/search-engine';
+import { sleep } from '@searchsync/retry';
 import { caughtUp } from '@searchsync/stream-position';
 import { ADMIN_CONFIG, TABLE_CONFIG, type AdminConfig } from './admin-config';
 import { AdminError } from './admin.errors';
@@ -49,8 +50,6 @@ export class RebuildNotFoundError extends AdminError {
     super(`no rebuild of ${table} since the admin started`, 404);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How often rebuilds look at their progress. */
 const STEP_MS = 1000;

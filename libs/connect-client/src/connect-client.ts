@@ -1,3 +1,4 @@
+import { retryPolicy, type RetryPolicy } from '@searchsync/retry';
 import axios, { AxiosError, type AxiosInstance, type Method } from 'axios';
 import {
   ConnectConflictError,
@@ -20,12 +21,10 @@ import type {
 export interface ConnectClientOptions {
   /** Attempts for retryable failures (409 during rebalances, unreachable worker). */
   attempts?: number;
-  /** First backoff delay; doubles each attempt. */
+  /** First backoff delay; later ones grow with the house backoff (@searchsync/retry). */
   backoffMs?: number;
   timeoutMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Classifies a failed Connect REST call: conflict (retryable), not found, or the rest. */
 export function toConnectError(error: unknown, what: string): ConnectError {
@@ -48,8 +47,7 @@ export function toConnectError(error: unknown, what: string): ConnectError {
 /** Typed client for the Kafka Connect REST API with its conflict semantics. */
 export class ConnectClient {
   private readonly http: AxiosInstance;
-  private readonly attempts: number;
-  private readonly backoffMs: number;
+  private readonly retry: RetryPolicy;
 
   constructor(baseURL: string, options: ConnectClientOptions = {}) {
     // Connect answers 415 to a body-less POST that axios would label as form data.
@@ -58,8 +56,14 @@ export class ConnectClient {
       timeout: options.timeoutMs ?? 30_000,
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     });
-    this.attempts = options.attempts ?? 6;
-    this.backoffMs = options.backoffMs ?? 250;
+    this.retry = retryPolicy({
+      initialDelayMs: options.backoffMs ?? 250,
+      maxRetries: (options.attempts ?? 6) - 1,
+      // 5xx from Connect is usually a request that failed inside the worker: not retried.
+      retryable: (error) =>
+        error instanceof ConnectConflictError ||
+        (error instanceof ConnectUnavailableError && error.statusCode === undefined),
+    });
   }
 
   private async call<T>(
@@ -68,21 +72,14 @@ export class ConnectClient {
     data?: unknown,
   ): Promise<{ status: number; data: T }> {
     const what = `${method.toUpperCase()} ${url}`;
-    for (let attempt = 1; ; attempt++) {
+    return this.retry.execute(async () => {
       try {
         const response = await this.http.request<T>({ method, url, data });
         return { status: response.status, data: response.data };
       } catch (error) {
-        const connectError = toConnectError(error, what);
-        // 5xx from Connect is usually a request that failed inside the worker: not retried.
-        const retry =
-          connectError instanceof ConnectConflictError ||
-          (connectError instanceof ConnectUnavailableError &&
-            connectError.statusCode === undefined);
-        if (!retry || attempt >= this.attempts) throw connectError;
-        await sleep(this.backoffMs * 2 ** (attempt - 1));
+        throw toConnectError(error, what);
       }
-    }
+    });
   }
 
   private async request<T>(method: Method, url: string, data?: unknown): Promise<T> {

@@ -11,6 +11,7 @@ import {
   type CreateConnectorRequest,
   type DescribeConnectorResponse,
 } from '@aws-sdk/client-kafkaconnect';
+import { retryPolicy, type RetryPolicy } from '@searchsync/retry';
 import {
   ConnectCapabilityError,
   ConnectConflictError,
@@ -41,12 +42,12 @@ export interface MskConnectBackendOptions {
   region?: string;
   /** Without it, connectors are created by Terraform and the admin only updates them. */
   createSpec?: MskCreateSpec;
+  /** Attempts for conflicts and throttling (409, 429). */
   attempts?: number;
+  /** First backoff delay; later ones grow with the house backoff (@searchsync/retry). */
   backoffMs?: number;
   client?: KafkaConnectClient;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STATUS_OF: Record<string, number> = {
   BadRequestException: 400,
@@ -82,13 +83,15 @@ export class MskConnectBackend implements ConnectorBackend {
   readonly kind = 'msk-connect' as const;
   readonly capabilities: BackendCapabilities;
   private readonly client: KafkaConnectClient;
-  private readonly attempts: number;
-  private readonly backoffMs: number;
+  private readonly retry: RetryPolicy;
 
   constructor(private readonly options: MskConnectBackendOptions = {}) {
     this.client = options.client ?? new KafkaConnectClient({ region: options.region });
-    this.attempts = options.attempts ?? 5;
-    this.backoffMs = options.backoffMs ?? 500;
+    this.retry = retryPolicy({
+      initialDelayMs: options.backoffMs ?? 500,
+      maxRetries: (options.attempts ?? 5) - 1,
+      retryable: (error) => error instanceof ConnectConflictError,
+    });
     this.capabilities = {
       create: options.createSpec !== undefined,
       pauseResume: true,
@@ -100,16 +103,14 @@ export class MskConnectBackend implements ConnectorBackend {
     };
   }
 
-  private async send<T>(what: string, work: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  private send<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.retry.execute(async () => {
       try {
         return await work();
       } catch (error) {
-        const mapped = toMskError(error, what);
-        if (!(mapped instanceof ConnectConflictError) || attempt >= this.attempts) throw mapped;
-        await sleep(this.backoffMs * 2 ** (attempt - 1));
+        throw toMskError(error, what);
       }
-    }
+    });
   }
 
   private unsupported(capability: string): never {

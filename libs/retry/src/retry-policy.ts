@@ -8,6 +8,9 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 
+/** What `retryPolicy` returns; named here so that callers need not import cockatiel. */
+export type { RetryPolicy };
+
 /**
  * The one backoff shape of searchsync: exponential from `initialDelayMs`, capped at
  * `maxDelayMs`, with decorrelated jitter (cockatiel's default, Polly's battle-tested choice) so
@@ -28,8 +31,9 @@ function backoffFactory(settings: BackoffSettings): IBackoffFactory<unknown> {
 
 /**
  * A sequence of retry delays for loops that retry on their own terms (a consumer re-created, a
- * batch written again while heartbeating): `next()` is the wait before the next attempt,
- * `reset()` after a success starts again from the first delay.
+ * batch written again while heartbeating, a process or a connector task restarted): `next()` is
+ * the wait before the next attempt, in whole milliseconds (they end up in log lines), `reset()`
+ * after a success starts again from the first delay.
  */
 export class BackoffSchedule {
   private current: IBackoff<unknown> | null = null;
@@ -41,7 +45,7 @@ export class BackoffSchedule {
 
   next(): number {
     this.current = (this.current ?? this.factory).next(undefined);
-    return this.current.duration;
+    return Math.round(this.current.duration);
   }
 
   reset(): void {
@@ -49,7 +53,15 @@ export class BackoffSchedule {
   }
 }
 
-export interface RetryOptions extends BackoffSettings {
+export interface RetryOptions {
+  /** The first retry waits about this long. */
+  initialDelayMs: number;
+  /**
+   * No single wait is longer. Default: the wait a plain doubling would reach before the last
+   * retry (`initialDelayMs · 2^(maxRetries-1)`), so that a retry budget written as "attempts
+   * and a first delay" keeps the worst case it had.
+   */
+  maxDelayMs?: number;
   /** Retries after the first attempt; 0 runs it once. */
   maxRetries: number;
   /** Whether a failure is worth another attempt; others are thrown at once. */
@@ -61,8 +73,20 @@ export interface RetryOptions extends BackoffSettings {
  * `execute(fn, signal)` stops waiting when the signal aborts. The last failure is thrown as it is.
  */
 export function retryPolicy(options: RetryOptions): RetryPolicy {
+  const maxRetries = Math.max(0, Math.floor(options.maxRetries));
   return retry(
     handleWhen((error) => options.retryable(error)),
-    { maxAttempts: options.maxRetries, backoff: backoffFactory(options) },
+    {
+      maxAttempts: maxRetries,
+      backoff: backoffFactory({
+        initialDelayMs: options.initialDelayMs,
+        maxDelayMs: options.maxDelayMs ?? defaultMaxDelayMs(options.initialDelayMs, maxRetries),
+      }),
+    },
   );
+}
+
+/** `initialDelayMs · 2^(maxRetries-1)`, never below the first delay (exponent bounded). */
+function defaultMaxDelayMs(initialDelayMs: number, maxRetries: number): number {
+  return initialDelayMs * 2 ** Math.min(Math.max(maxRetries - 1, 0), 20);
 }

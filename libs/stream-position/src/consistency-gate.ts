@@ -1,3 +1,4 @@
+import { sleep } from '@searchsync/retry';
 import type { Admin } from 'kafkajs';
 import { groupOffsets, pendingRecords, topicEnds, type PartitionOffset } from './applied-offsets';
 import { formatLsn } from './lsn';
@@ -70,7 +71,6 @@ export interface ConsistencyGateDeps {
 }
 
 const POLL_MS = 20;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Read-your-writes: waits until every change committed before an LSN is searchable.

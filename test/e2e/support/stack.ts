@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { sleep } from '@searchsync/retry';
 
 export function stackUrls() {
   return {
@@ -51,8 +52,6 @@ export async function apiGet<T = Record<string, unknown>>(path: string): Promise
   });
   return { status: response.status, body: (await response.json()) as T };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Polls until `probe` returns a value that `done` accepts; the bounded wait of every pipeline
