@@ -9,8 +9,8 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import { BatchPipeline } from './batch-pipeline';
-import type { ChangeApplier, SourceRecord } from './change-applier';
+import { BatchPipeline, type ChangeApplier, type SourceRecord } from '@searchsync/indexing';
+import { BackoffSchedule } from '@searchsync/retry';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
 
@@ -22,7 +22,10 @@ export interface ChangeConsumerOptions {
   /** `schema.table` names to consume; empty for all. */
   includeTables: string[];
   topicRefreshMs: number;
-  /** First delay before a crashed consumer is re-created; doubles per failure up to 30 s. */
+  /**
+   * First delay before a crashed consumer is re-created; jittered, growing with failures close
+   * together up to RESTART_MAX_DELAY_MS.
+   */
   restartBackoffMs?: number;
   /** A consumer that has not joined its group for this long is re-created. */
   joinTimeoutMs?: number;
@@ -42,6 +45,12 @@ export class ConsumerJoinTimeoutError extends Error {
 
 /** A consumer that commits this long after its last failure starts its backoff afresh. */
 const HEALTHY_AFTER_MS = 30_000;
+
+/** Failures this far apart are not a series: the backoff starts afresh. */
+const QUIET_AFTER_MS = 120_000;
+
+/** Longest wait before a failed consumer is re-created. */
+const RESTART_MAX_DELAY_MS = 30_000;
 
 /** A replaced consumer gets this long to leave its group before it is abandoned. */
 const DISCONNECT_TIMEOUT_MS = 15_000;
@@ -113,11 +122,12 @@ export class ChangeConsumer {
   private detail = 'starting';
   private lastError: string | undefined;
   /**
-   * Recent failures, the backoff exponent: forgotten after a quiet two minutes, or once a batch
-   * is committed 30 s after the last failure (the consumer demonstrably works again).
+   * Recent failures and the backoff they have reached: forgotten after a quiet two minutes, or
+   * once a batch is committed 30 s after the last failure (the consumer demonstrably works again).
    */
   private failures = 0;
   private lastFailureAt = 0;
+  private readonly restartBackoff: BackoffSchedule;
   private restarts = 0;
   readonly producer: Producer;
   /** One admin client for the process: topic refreshes and lag run every few seconds. */
@@ -135,6 +145,10 @@ export class ChangeConsumer {
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => this.onKafkaLog(entry),
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.restartBackoff = new BackoffSchedule({
+      initialDelayMs: options.restartBackoffMs ?? 1000,
+      maxDelayMs: RESTART_MAX_DELAY_MS,
     });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({ allowAutoTopicCreation: true, idempotent: true });
@@ -353,13 +367,10 @@ export class ChangeConsumer {
     if (this.stopping) return;
     // Not reset by a successful join: a consumer that joins and then crashes on every batch
     // must back off too.
-    if (Date.now() - this.lastFailureAt > 120_000) this.failures = 0;
+    if (Date.now() - this.lastFailureAt > QUIET_AFTER_MS) this.forgetFailures();
     this.lastFailureAt = Date.now();
     this.failures += 1;
-    const delay = Math.min(
-      30_000,
-      (this.options.restartBackoffMs ?? 1000) * 2 ** Math.min(this.failures - 1, 5),
-    );
+    const delay = this.restartBackoff.next();
     this.lastError = `${cause}: ${error.name}: ${error.message}`;
     this.logger.error(
       `Kafka consumer stopped (${this.lastError}); no changes are indexed until it is re-created in ${delay} ms`,
@@ -375,6 +386,12 @@ export class ChangeConsumer {
       this.metrics.consumerRestarts.inc({ cause });
       void this.recreateAfterFailure(cause);
     }, delay);
+  }
+
+  /** The consumer works again: the next failure waits the shortest delay. */
+  private forgetFailures(): void {
+    this.failures = 0;
+    this.restartBackoff.reset();
   }
 
   /**
@@ -520,7 +537,7 @@ export class ChangeConsumer {
       );
       // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
       if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) {
-        this.failures = 0;
+        this.forgetFailures();
       }
     });
     // The next fetch starts after this batch; its offset is committed only once it and every

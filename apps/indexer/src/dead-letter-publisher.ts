@@ -1,27 +1,7 @@
 import type { IHeaders, Message, Producer } from 'kafkajs';
-import { DEAD_LETTER_HEADERS, type DeadLetterClass } from '@searchsync/change-events';
+import { DEAD_LETTER_HEADERS } from '@searchsync/change-events';
+import type { DeadLetter, DeadLetterSink } from '@searchsync/indexing';
 import type { IndexerMetrics } from './indexer-metrics';
-
-export interface DeadLetter {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  /** What went wrong, with the fix. */
-  reason: string;
-  reasonClass: DeadLetterClass;
-  /** `schema.table`, or empty when the record did not say. */
-  table: string;
-  /** The dead letter the failed record was a replay of (header `searchsync.replay.of`). */
-  replayOf?: string;
-}
-
-/** `schema.table` from a `<prefix>.<schema>.<table>` topic (the prefix has no dots). */
-export function tableOfTopic(topic: string): string {
-  const parts = topic.split('.');
-  return parts.length === 3 ? `${parts[1]}.${parts[2]}` : '';
-}
 
 /** One chunk of dead letters is at most this big: a broker's default request limit is 1 MB. */
 const CHUNK_BYTES = 512 * 1024;
@@ -32,7 +12,7 @@ const isTooLarge = (error: unknown) =>
   );
 
 /** Sends records that cannot be indexed to the dead-letter topic, with why and where from. */
-export class DeadLetterPublisher {
+export class DeadLetterPublisher implements DeadLetterSink {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,

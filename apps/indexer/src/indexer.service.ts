@@ -10,13 +10,12 @@ import {
   type IndexerConfig,
   type SearchsyncConfigWatcher,
 } from '@searchsync/config';
+import { ChangeApplier, type WriteStatus } from '@searchsync/indexing';
 import type { SearchEngine } from '@searchsync/search-engine';
-import { ChangeApplier } from './change-applier';
 import { ChangeConsumer, type ConsumerStatus } from './change-consumer';
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { FaultInjection } from './fault-injection';
 import { IndexerMetrics } from './indexer-metrics';
-import type { WriteStatus } from './write-status';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
 export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');

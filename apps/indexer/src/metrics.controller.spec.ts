@@ -1,9 +1,9 @@
 import { ServiceUnavailableException } from '@nestjs/common';
+import type { WriteStatus } from '@searchsync/indexing';
 import type { ConsumerStatus } from './change-consumer';
 import { IndexerMetrics } from './indexer-metrics';
 import type { IndexerService } from './indexer.service';
 import { MetricsController } from './metrics.controller';
-import type { WriteStatus } from './write-status';
 
 const consuming: ConsumerStatus = {
   consuming: true,

@@ -7,10 +7,10 @@ import {
   Post,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import type { WriteStatus } from '@searchsync/indexing';
 import type { ConsumerStatus } from './change-consumer';
 import { IndexerMetrics } from './indexer-metrics';
 import { IndexerService } from './indexer.service';
-import type { WriteStatus } from './write-status';
 
 export interface IndexerHealth {
   status: 'ok' | 'not_consuming' | 'writes_blocked';
