@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { sleep } from '@searchsync/retry';
+// Not @searchsync/retry: Jest's globalSetup loads this file without the path aliases.
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export function stackUrls() {
   return {
