@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
-# One image for the three apps (api, connector-admin, indexer) and the compose one-shot that
-# registers the connector. The entry point is `node`; the command names the app:
+# One image for the three apps (api, connector-admin, indexer) and the pipeline bootstrap (the
+# compose one-shot `register` and the Helm chart's database-setup Job: publication, signal and
+# heartbeat tables, connector). The entry point is `node`; the command names the program:
 #   docker run searchsync dist/apps/api/src/main.js              (the default)
 #   docker run searchsync dist/apps/connector-admin/src/main.js
 #   docker run searchsync dist/apps/indexer/src/main.js
-#   docker run searchsync deploy/compose/register-connector.mjs
+#   docker run searchsync dist/tools/pipeline-bootstrap/main.js
 # The table configuration (searchsync.yaml, docs/configuration.md) is read from the *.yaml files
 # of /etc/searchsync: mount a directory there (docker-compose mounts ./config, the Helm chart a
 # ConfigMap). Nothing mounted: no configuration, every table synced as it is.
@@ -21,11 +22,13 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY libs ./libs
 COPY apps ./apps
+COPY tools/pipeline-bootstrap ./tools/pipeline-bootstrap
 RUN node node_modules/typescript/bin/tsc -b tsconfig.build.json \
   && node node_modules/tsc-alias/dist/bin/index.js -p tsconfig.build.json \
   && test -f dist/apps/api/src/main.js \
   && test -f dist/apps/connector-admin/src/main.js \
-  && test -f dist/apps/indexer/src/main.js
+  && test -f dist/apps/indexer/src/main.js \
+  && test -f dist/tools/pipeline-bootstrap/main.js
 
 # --- production dependencies only (the base image brings Node 24 itself) ---------------------
 FROM ${NODE_IMAGE} AS prod-deps
@@ -49,8 +52,8 @@ WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The connector template the bootstrap renders (and the admin's templates directory).
 COPY connectors ./connectors
-COPY deploy/compose/register-connector.mjs ./deploy/compose/register-connector.mjs
 # The base image's non-root user `node`, numerically (uid/gid 1000) so that Kubernetes'
 # runAsNonRoot can verify it. Nothing is written to the root file system, so the apps run with
 # a read-only root (compose `read_only`, Kubernetes `readOnlyRootFilesystem`).

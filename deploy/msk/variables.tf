@@ -301,7 +301,7 @@ variable "database_security_group_id" {
 
 variable "rds_parameter_group_family" {
   type        = string
-  description = "RDS parameter group family of the database, e.g. postgres16 (PostgreSQL 15 or newer: the publication uses FOR TABLES IN SCHEMA)."
+  description = "RDS parameter group family of the database, e.g. postgres16 (PostgreSQL 15 or newer, the versions searchsync supports)."
   default     = "postgres16"
 
   validation {

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { adminEnvSchema, apiEnvSchema, indexerEnvSchema } from '@searchsync/config';
+import { BOOTSTRAP_ENV } from '@searchsync/pipeline-bootstrap';
 
 /**
  * The table configuration's paths (searchsync.yaml, docs/configuration.md): read by every app
- * and by register-connector.mjs through @searchsync/config's configPaths, not an env schema.
+ * and by the pipeline bootstrap through @searchsync/config's configPaths, not an env schema.
  */
 export const TABLE_CONFIG_ENV = 'SEARCHSYNC_CONFIG';
 /** Where the image (ENV), docker-compose (./config) and the chart (a ConfigMap) put it. */
@@ -62,24 +63,23 @@ export const REQUIRED_SHARED_ENV = [
 ] as const;
 
 /**
- * Variables read by deploy/compose/register-connector.mjs and the connector template
- * (connectors/debezium-postgres.json), which may be set beside an app's own.
+ * The pipeline bootstrap (libs/pipeline-bootstrap, its CLI tools/pipeline-bootstrap/main.ts):
+ * docker-compose's `register` one-shot and the chart's database-setup Job run it from the image.
+ */
+export const BOOTSTRAP_ENTRY = 'dist/tools/pipeline-bootstrap/main.js';
+export const BOOTSTRAP_SOURCE_DIR = 'tools/pipeline-bootstrap';
+export const BOOTSTRAP_SOURCE = `${BOOTSTRAP_SOURCE_DIR}/main.ts`;
+
+/**
+ * Variables the bootstrap reads (its own schema) besides the connector template's, plus the
+ * apps' shared ones a deployment passes to every container alike (compose's `x-app-env`).
  */
 export const REGISTER_ENV = [
-  'DATABASE_URL',
-  'CONNECT_URL',
-  'SEARCH_URL',
-  'SEARCHSYNC_SCHEMAS',
-  'SEARCHSYNC_TOPIC_PREFIX',
+  ...BOOTSTRAP_ENV,
+  TABLE_CONFIG_ENV,
   'SEARCHSYNC_INDEX_PREFIX',
-  'SEARCHSYNC_DEMO',
-  'SEARCHSYNC_SEARCH_SINGLE_NODE',
-  'SEARCHSYNC_REGISTER_CONNECTOR',
-  'SEARCHSYNC_CONNECTOR_NAME',
-  'ADMIN_CONNECTOR_NAME',
   'KAFKA_BROKERS',
   'LOG_LEVEL',
-  TABLE_CONFIG_ENV,
 ] as const;
 
 /** The TypeScript source of an app's entry point, which must exist for the entry to build. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { renderConnectorTemplate } from '@searchsync/connect-client';
 import {
   APPS,
+  BOOTSTRAP_ENTRY,
   REQUIRED_SHARED_ENV,
   SECRET_NAME,
   TABLE_CONFIG_DIR,
@@ -465,6 +466,25 @@ function checkTableConfig(objects: Manifest[]): Problems {
   return problems;
 }
 
+/**
+ * The database-setup Job runs the pipeline bootstrap from the app image, the same program as
+ * docker-compose's `register`, with the database and the switch that says who owns the connector.
+ */
+function checkDatabaseSetupJob(job: Manifest): Problems {
+  const where = describe(job);
+  const container = asRecord(asArray(at(job, 'spec', 'template', 'spec', 'containers'))[0]);
+  const problems: Problems = [];
+  const args = asArray(at(container, 'args'));
+  if (args[0] !== BOOTSTRAP_ENTRY)
+    problems.push(
+      `${where}: runs ${String(args[0])}, expected the pipeline bootstrap ${BOOTSTRAP_ENTRY}`,
+    );
+  const env = new Set(asArray(at(container, 'env')).map((e) => asString(at(e, 'name'))));
+  for (const name of ['DATABASE_URL', 'SEARCHSYNC_SCHEMAS', 'SEARCHSYNC_REGISTER_CONNECTOR'])
+    if (!env.has(name)) problems.push(`${where}: env ${name} is missing`);
+  return problems;
+}
+
 /** Every policy problem of one rendering of the chart. */
 export function checkRenderedChart(
   root: string,
@@ -483,6 +503,7 @@ export function checkRenderedChart(
     problems.push(
       ...checkContainerSecurity(describe(job), asRecord(at(job, 'spec', 'template', 'spec'))),
     );
+    if (component(job) === 'database-setup') problems.push(...checkDatabaseSetupJob(job));
   }
   const names = objects.map((o) => `${String(o.kind)}/${String(at(o, 'metadata', 'name'))}`);
   const duplicates = names.filter((n, i) => names.indexOf(n) !== i);

@@ -185,6 +185,22 @@ describe('the checks of a rendered chart fail when something required is gone', 
       /expected one ServiceMonitor, found 0/,
     ],
     [
+      'the pipeline bootstrap in the database-setup Job',
+      (o) =>
+        (byComponent(o, 'Job', 'database-setup').spec.template.spec.containers[0].args = [
+          'deploy/compose/register-connector.mjs',
+        ]),
+      /database-setup.*expected the pipeline bootstrap dist\/tools\/pipeline-bootstrap\/main\.js/,
+    ],
+    [
+      'the connector switch of the database-setup Job',
+      (o) => {
+        const job = byComponent(o, 'Job', 'database-setup').spec.template.spec.containers[0];
+        job.env = job.env.filter((e: any) => e.name !== 'SEARCHSYNC_REGISTER_CONNECTOR');
+      },
+      /database-setup.*env SEARCHSYNC_REGISTER_CONNECTOR is missing/,
+    ],
+    [
       'a required variable',
       (o) =>
         (container(o, 'indexer').env = container(o, 'indexer').env.filter(

@@ -177,7 +177,7 @@ describe('docker-compose.yml', () => {
     [
       'the registration not run',
       (s) => (s.register.command = ['dist/apps/api/src/main.js']),
-      /register: must run deploy\/compose\/register-connector\.mjs/,
+      /register: must run the pipeline bootstrap, dist\/tools\/pipeline-bootstrap\/main\.js/,
     ],
     [
       'an unknown registration variable',

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import {
   APPS,
+  BOOTSTRAP_ENTRY,
+  BOOTSTRAP_SOURCE,
   REGISTER_ENV,
   REQUIRED_SHARED_ENV,
   TABLE_CONFIG_DIR,
@@ -14,7 +16,6 @@ import { asArray, asRecord, asString, at, isRecord, text, type Problems } from '
 import { CONNECT_PROPERTIES, localStackVersions, parseProperties } from './dockerfile-checks';
 
 export const COMPOSE_FILE = 'docker-compose.yml';
-export const REGISTER_SCRIPT = 'deploy/compose/register-connector.mjs';
 
 /** `${VAR}`, `${VAR:-default}` and `${VAR-default}` as compose substitutes them with `env`. */
 export function interpolate(value: unknown, env: Record<string, string> = {}): unknown {
@@ -226,9 +227,7 @@ export function checkCompose(root: string, compose: Record<string, unknown>): Pr
   const postgres = services.postgres;
   const pgMajor = Number(/^postgres:(\d+)/.exec(String(at(postgres, 'image')))?.[1]);
   if (!(pgMajor >= 15))
-    problems.push(
-      `postgres: image ${String(at(postgres, 'image'))}, PostgreSQL 15+ needed (FOR TABLES IN SCHEMA publications)`,
-    );
+    problems.push(`postgres: image ${String(at(postgres, 'image'))}, PostgreSQL 15+ needed`);
   if (!command(postgres).includes('wal_level=logical'))
     problems.push('postgres: must run with -c wal_level=logical');
   const pgEnv = environment(postgres);
@@ -326,9 +325,10 @@ export function checkCompose(root: string, compose: Record<string, unknown>): Pr
   // The one-shot registration
   const register = services.register;
   const templateVars = placeholders(readConnectorTemplate(root)).map((p) => p.variable);
-  if (!command(register).includes(REGISTER_SCRIPT))
-    problems.push(`register: must run ${REGISTER_SCRIPT}`);
-  if (!existsSync(join(root, REGISTER_SCRIPT))) problems.push(`${REGISTER_SCRIPT} does not exist`);
+  if (!command(register).includes(BOOTSTRAP_ENTRY))
+    problems.push(`register: must run the pipeline bootstrap, ${BOOTSTRAP_ENTRY}`);
+  if (!existsSync(join(root, BOOTSTRAP_SOURCE)))
+    problems.push(`${BOOTSTRAP_SOURCE} (the source of ${BOOTSTRAP_ENTRY}) does not exist`);
   if ((text(at(register, 'restart')) || 'no') !== 'no')
     problems.push('register: a one-shot must not restart');
   const registerDeps = dependsOn(register);
@@ -339,7 +339,7 @@ export function checkCompose(root: string, compose: Record<string, unknown>): Pr
   for (const name of Object.keys(environment(register))) {
     if (!(REGISTER_ENV as readonly string[]).includes(name) && !templateVars.includes(name)) {
       problems.push(
-        `register: env ${name} is read neither by ${REGISTER_SCRIPT} nor by the connector template`,
+        `register: env ${name} is read neither by the pipeline bootstrap nor by the connector template`,
       );
     }
   }

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { COMPOSE_FILE } from './compose-checks';
 
 export interface ComposeCli {
@@ -37,32 +36,18 @@ export function findComposeCli(): ComposeCli | undefined {
 }
 
 /**
- * On a CI machine (root, apt-get, no stdin): install Debian's docker-compose package, which
- * only needs the package lists already on the machine; about 10 s. Never runs
- * `apt-get update` and gives up after 2 minutes. SEARCHSYNC_DEPLOY_CHECK_INSTALL=0 disables it.
+ * How to get a compose CLI. Checks never install anything on the machine they run on: CI
+ * installs Debian's package beforehand (.ci/run), everyone else as they see fit.
  */
-export function installComposeCli(): { ok: boolean; reason: string } {
-  if (process.env.SEARCHSYNC_DEPLOY_CHECK_INSTALL === '0')
-    return { ok: false, reason: 'installing is disabled (SEARCHSYNC_DEPLOY_CHECK_INSTALL=0)' };
-  if (process.platform !== 'linux' || process.getuid?.() !== 0)
-    return { ok: false, reason: 'not root on Linux, so nothing is installed' };
-  if (!existsSync('/usr/bin/apt-get')) return { ok: false, reason: 'no apt-get on this machine' };
-  const result = spawnSync(
-    'apt-get',
-    ['install', '-y', '-q', '--no-install-recommends', 'docker-compose'],
-    {
-      encoding: 'utf8',
-      timeout: 120_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    },
+export const COMPOSE_INSTALL =
+  'apt-get install -y --no-install-recommends docker-compose (Debian; or the Docker Compose plugin)';
+
+/** A skip nobody can miss in a long log: what did not run, why, and what to install. */
+export function skipBanner(what: string, why: string, install: string): string {
+  const bar = '!'.repeat(78);
+  return [bar, `!! SKIPPED: ${what}`, `!! ${why}`, `!! To run it, install: ${install}`, bar].join(
+    '\n',
   );
-  if (result.status === 0) return { ok: true, reason: 'installed Debian package docker-compose' };
-  const why = (result.stderr || result.stdout || String(result.error ?? ''))
-    .trim()
-    .split('\n')
-    .pop();
-  return { ok: false, reason: `apt-get install docker-compose failed: ${why ?? 'unknown error'}` };
 }
 
 /** `<compose> -f docker-compose.yml config -q`: the compose tool's own validation of the file. */

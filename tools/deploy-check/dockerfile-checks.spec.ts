@@ -68,6 +68,12 @@ describe('the app Dockerfile', () => {
     ['dev dependencies in the runtime image', 'npm ci --omit=dev', 'npm ci', /--omit=dev/],
     ['no connector templates', 'COPY connectors ./connectors', '', /COPY connectors/],
     [
+      'no pipeline bootstrap in the build',
+      'COPY tools/pipeline-bootstrap ./tools/pipeline-bootstrap',
+      '',
+      /the build stage must COPY tools\/pipeline-bootstrap/,
+    ],
+    [
       'a file that does not exist',
       'nest-cli.json ./',
       'nest-cli.json missing.json ./',
@@ -115,6 +121,9 @@ describe('the app Dockerfile', () => {
     ).toMatch(/must exclude \.env/);
     expect(checkAppDockerfile(root, dockerfile, [...dockerignore, 'libs']).join('\n')).toMatch(
       /COPY libs is excluded by \.dockerignore/,
+    );
+    expect(checkAppDockerfile(root, dockerfile, [...dockerignore, 'tools']).join('\n')).toMatch(
+      /COPY tools\/pipeline-bootstrap is excluded by \.dockerignore/,
     );
   });
 });

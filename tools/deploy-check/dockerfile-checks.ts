@@ -1,6 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { APPS, TABLE_CONFIG_DIR, TABLE_CONFIG_ENV } from './app-facts';
+import {
+  APPS,
+  BOOTSTRAP_ENTRY,
+  BOOTSTRAP_SOURCE_DIR,
+  TABLE_CONFIG_DIR,
+  TABLE_CONFIG_ENV,
+} from './app-facts';
 import type { Problems } from './data-access';
 
 export interface Instruction {
@@ -140,6 +146,46 @@ export function readDockerignore(root: string): string[] {
 
 // --- the app image ----------------------------------------------------------------------------
 
+/** The sources `COPY` brings from the context into a stage (the last argument is the target). */
+function contextSources(stage: Stage): string[] {
+  return stage.instructions
+    .filter((i) => i.instruction === 'COPY' && !/--from=/.test(i.args))
+    .flatMap((i) =>
+      i.args
+        .split(/\s+/)
+        .filter((p) => !p.startsWith('--'))
+        .slice(0, -1),
+    )
+    .map((source) => source.replace(/^\.\//, '').replace(/\/+$/, ''));
+}
+
+/**
+ * The pipeline bootstrap (compose's `register`, the chart's Job) is compiled into dist with the
+ * apps: tsconfig.build.json must include tools/, and the stage that runs `tsc -b` must have its
+ * sources (tools/ itself or tools/pipeline-bootstrap).
+ */
+export function checkBootstrapBuild(root: string, all: Stage[]): Problems {
+  const problems: Problems = [];
+  const buildConfig = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as {
+    include?: string[];
+  };
+  if (!(buildConfig.include ?? []).some((dir) => dir.replace(/\/.*$/, '') === 'tools'))
+    problems.push(
+      `tsconfig.build.json: include must hold tools (${BOOTSTRAP_ENTRY} is built from it)`,
+    );
+  const build = all.find((stage) =>
+    stage.instructions.some(
+      (i) => i.instruction === 'RUN' && /tsc\S*\s+-b\s+tsconfig\.build\.json/.test(i.args),
+    ),
+  );
+  const sources = build ? contextSources(build) : [];
+  if (!sources.some((s) => s === 'tools' || s === BOOTSTRAP_SOURCE_DIR))
+    problems.push(
+      `Dockerfile: the build stage must COPY ${BOOTSTRAP_SOURCE_DIR} (${BOOTSTRAP_ENTRY}, run by compose's register and the chart's Job)`,
+    );
+  return problems;
+}
+
 const NODE_24 = /^node:24([.-]|$)/;
 
 /** Problems of the repository's app Dockerfile (with its .dockerignore). */
@@ -195,10 +241,10 @@ export function checkAppDockerfile(root: string, text: string, dockerignore: str
   }
   if (!runtimeCopies.some((c) => fromStage(c) && /\/dist\b/.test(c.args)))
     problems.push('Dockerfile: the runtime image does not copy dist/ from the build stage');
-  for (const needed of ['connectors', 'deploy/compose/register-connector.mjs']) {
-    if (!runtimeCopies.some((c) => !fromStage(c) && c.args.split(/\s+/).includes(needed)))
-      problems.push(`Dockerfile: the runtime image must COPY ${needed}`);
-  }
+  // The connector template the pipeline bootstrap renders, and the admin's templates directory.
+  if (!runtimeCopies.some((c) => !fromStage(c) && c.args.split(/\s+/).includes('connectors')))
+    problems.push('Dockerfile: the runtime image must COPY connectors');
+  problems.push(...checkBootstrapBuild(root, all));
 
   // Every file copied from the context exists and is not excluded by .dockerignore.
   for (const stage of all) {

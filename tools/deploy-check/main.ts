@@ -1,6 +1,7 @@
 /**
  * `npm run check:deploy`: every offline validation of docker-compose.yml, the Dockerfiles, the
- * Helm chart and the Terraform module (see docs/deploy.md, "How the deployment is checked").
+ * Helm chart and the Terraform module, and the variable tables of the docs (see docs/deploy.md,
+ * "How the deployment is checked").
  * Prints one line per check and every problem found; exits 1 when there is any.
  */
 import { readFileSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { join } from 'node:path';
 import { checkRenderedChart } from './chart-checks';
 import { CHART_SCENARIOS, REJECTED_VALUES } from './chart-scenarios';
 import { COMPOSE_FILE, checkCompose, loadCompose } from './compose-checks';
-import { composeConfig, findComposeCli, installComposeCli } from './compose-cli';
+import { COMPOSE_INSTALL, composeConfig, findComposeCli, skipBanner } from './compose-cli';
 import type { Problems } from './data-access';
+import { checkEnvDocs } from './env-docs';
 import {
   CONNECT_DOCKERFILE,
   CONNECT_PROPERTIES,
@@ -66,24 +68,23 @@ async function main(): Promise<number> {
     problems: checkCompose(root, loadCompose(read(COMPOSE_FILE))),
   }));
   await check(`${COMPOSE_FILE}: compose config -q`, () => {
-    let cli = findComposeCli();
-    let installed = '';
+    const cli = findComposeCli();
     if (!cli) {
-      const install = installComposeCli();
-      if (install.ok) {
-        cli = findComposeCli();
-        installed = ` (${install.reason})`;
-      }
-      if (!cli) {
-        return {
-          problems: [],
-          skipped: true,
-          note: `skipped: neither \`docker compose\` nor \`docker-compose\` is available and ${install.reason}; the structural checks above still ran`,
-        };
-      }
+      console.log(
+        skipBanner(
+          `${COMPOSE_FILE}: compose config -q (the structural checks above still ran)`,
+          'neither `docker compose` nor `docker-compose` is available',
+          COMPOSE_INSTALL,
+        ),
+      );
+      return {
+        problems: [],
+        skipped: true,
+        note: `skipped: no compose CLI (install: ${COMPOSE_INSTALL})`,
+      };
     }
     const result = composeConfig(root, cli);
-    return { problems: result.ok ? [] : [result.output], note: `${cli.version}${installed}` };
+    return { problems: result.ok ? [] : [result.output], note: cli.version };
   });
 
   // --- Helm ------------------------------------------------------------------------------------
@@ -150,6 +151,12 @@ async function main(): Promise<number> {
         note: `${Object.keys(module.files).length} files, ${resources} resources, ${Object.keys(module.variable).length} variables, ${Object.keys(module.output).length} outputs`,
       };
     },
+  );
+
+  // --- Docs ------------------------------------------------------------------------------------
+  await check(
+    'README.md + docs/deploy.md: a table row for every variable of the apps, the bootstrap and the connector template',
+    () => ({ problems: checkEnvDocs(root) }),
   );
 
   const failed = results.filter((r) => r.outcome.problems.length > 0);

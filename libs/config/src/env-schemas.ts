@@ -13,8 +13,8 @@ const list = (fallback: string) =>
     );
 
 /**
- * Variables every app reads. Each one is documented here once; the README table is generated
- * from the same names.
+ * Variables every app reads. Each one is documented here once; the README's table is kept by
+ * hand, and tools/deploy-check/env-docs.spec.ts fails when one of these has no row there.
  */
 export const sharedEnvSchema = z.object({
   /** PostgreSQL that is being synced. */
