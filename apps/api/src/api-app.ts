@@ -2,6 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { createLogRoot, isLoopbackHost, requestLogging, sendHttpError } from '@searchsync/app-kit';
 import { searchConnection, SearchsyncConfigWatcher, type ApiConfig } from '@searchsync/config';
 import { createSearchEngine, type SearchEngine } from '@searchsync/search-engine';
 import type { NextFunction, Request, Response } from 'express';
@@ -10,9 +11,6 @@ import { ApiModule } from './api.module';
 import { errorResponse } from './error.filter';
 import { HttpMetrics } from './http-metrics';
 import { JsonLogger } from './json-logger';
-import { requestContextMiddleware } from './request-context';
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export function openApiDocument(app: INestApplication): OpenAPIObject {
   return SwaggerModule.createDocument(
@@ -30,7 +28,7 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 export interface ApiAppOptions {
-  /** Defaults to a JSON logger at LOG_LEVEL; tests may pass `false` to stay quiet. */
+  /** Defaults to the JSON logger at LOG_LEVEL; tests may pass `false`: quiet, no access log. */
   logger?: JsonLogger | false;
   /** An engine to use instead of detecting one at SEARCH_URL. */
   engine?: SearchEngine;
@@ -70,11 +68,13 @@ export async function createApiApp(
     ApiModule.forRoot(config, engine, metrics, tableConfig),
     { bodyParser: false, logger: logger === false ? false : logger },
   );
-  const accessLogger = logger === false ? new JsonLogger('fatal') : logger;
   app.set('trust proxy', false);
   app.disable('x-powered-by');
-  app.use(requestContextMiddleware);
-  app.use(metrics.middleware(accessLogger));
+  // First: every request, also one the body parser refuses, has its id and its access line.
+  app.use(
+    requestLogging(logger === false ? createLogRoot({ app: 'api', level: 'silent' }) : logger.root),
+  );
+  app.use(metrics.httpMiddleware());
   app.use(
     helmet({
       // Swagger UI needs its inline styles and images; everything else keeps helmet's defaults.
@@ -105,9 +105,7 @@ export function middlewareErrorHandler(
   next: NextFunction,
 ): void {
   if (res.headersSent) return next(error);
-  const { body, headers } = errorResponse(error, new Logger('Http'));
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(body.statusCode).json(body);
+  sendHttpError(res, errorResponse(error), new Logger('Http'));
 }
 
 /**
@@ -121,7 +119,7 @@ export async function listenApi(
   const logger = new Logger('Bootstrap');
   let host = config.API_HOST;
   if (config.API_KEYS.length === 0) {
-    if (!LOOPBACK.has(host)) {
+    if (!isLoopbackHost(host)) {
       logger.warn(
         `API_KEYS is empty: serving on 127.0.0.1 only instead of ${host}; set API_KEYS to serve other hosts`,
       );

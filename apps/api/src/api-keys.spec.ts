@@ -1,5 +1,6 @@
+import { sha256Hex } from '@searchsync/app-kit';
 import { apiEnvSchema, ConfigInvalidError, loadConfig } from '@searchsync/config';
-import { ApiKeyRegistry, canRead, sha256Hex } from './api-keys';
+import { apiKeyVerifier, canRead } from './api-keys';
 
 describe('API keys', () => {
   const hash = sha256Hex('s3cret');
@@ -25,18 +26,18 @@ describe('API keys', () => {
   });
 
   it('authenticates by digest and scopes tables, public schema by either name', () => {
-    const registry = new ApiKeyRegistry([
+    const keys = apiKeyVerifier([
       { name: 'reports', sha256: hash, tables: ['products', 'sales.orders'] },
     ]);
-    expect(registry.enabled).toBe(true);
-    expect(registry.authenticate('wrong')).toBeUndefined();
-    const principal = registry.authenticate('s3cret');
+    expect(keys.enabled).toBe(true);
+    expect(keys.verify('wrong')).toBeUndefined();
+    const principal = keys.verify('s3cret');
     expect(principal?.name).toBe('reports');
     expect(canRead(principal!, 'products')).toBe(true);
     expect(canRead(principal!, 'public.products')).toBe(true);
     expect(canRead(principal!, 'sales.orders')).toBe(true);
     expect(canRead(principal!, 'orders')).toBe(false);
     expect(canRead(principal!, '*')).toBe(false);
-    expect(new ApiKeyRegistry([]).enabled).toBe(false);
+    expect(apiKeyVerifier([]).enabled).toBe(false);
   });
 });

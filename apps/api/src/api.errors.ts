@@ -1,11 +1,7 @@
-/** Errors the API raises on purpose; the exception filter maps each to its HTTP status once. */
-export abstract class ApiError extends Error {
-  abstract readonly statusCode: number;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+import { HttpError } from '@searchsync/app-kit';
+
+/** Errors the API raises on purpose; the one error mapping (app-kit) answers each with its status. */
+export abstract class ApiError extends HttpError {}
 
 export class TableNotFoundError extends ApiError {
   readonly statusCode = 404;
@@ -31,15 +27,8 @@ export class InvalidQueryError extends ApiError {
 
 export class InvalidCursorError extends ApiError {
   readonly statusCode = 400;
-  constructor(why: string) {
-    super(`invalid cursor: ${why}; start again without a cursor`);
-  }
-}
-
-export class UnauthenticatedError extends ApiError {
-  readonly statusCode = 401;
-  constructor(reason: string) {
-    super(`${reason}; send "Authorization: Bearer <key>" or "X-API-Key: <key>"`);
+  constructor(why: string, options?: ErrorOptions) {
+    super(`invalid cursor: ${why}; start again without a cursor`, options);
   }
 }
 

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { ApiConfig, SearchsyncConfigWatcher } from '@searchsync/config';
 import type { SearchEngine } from '@searchsync/search-engine';
-import { ApiKeyRegistry } from './api-keys';
+import { apiKeyVerifier } from './api-keys';
 import { API_CONFIG, API_KEYS, SEARCH_ENGINE, TABLE_CONFIG } from './api.tokens';
 import { AuthGuard } from './auth.guard';
 import { ErrorFilter } from './error.filter';
@@ -70,7 +70,7 @@ export class ApiModule {
         { provide: SEARCH_ENGINE, useValue: engine },
         { provide: TABLE_CONFIG, useValue: tableConfig },
         { provide: TableConfigLifecycle, useValue: new TableConfigLifecycle(tableConfig) },
-        { provide: API_KEYS, useValue: new ApiKeyRegistry(config.API_KEYS) },
+        { provide: API_KEYS, useValue: apiKeyVerifier(config.API_KEYS) },
         { provide: HttpMetrics, useValue: metrics },
         { provide: EngineCloser, useValue: new EngineCloser(engine) },
         { provide: APP_FILTER, useClass: ErrorFilter },

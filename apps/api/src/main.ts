@@ -1,14 +1,10 @@
 import 'reflect-metadata';
-import { apiEnvSchema, loadConfig } from '@searchsync/config';
+import { loadAppConfig, runApp } from '@searchsync/app-kit';
+import { apiEnvSchema } from '@searchsync/config';
 import { createApiApp, listenApi } from './api-app';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfig(apiEnvSchema);
+runApp('api', async () => {
+  const config = loadAppConfig(apiEnvSchema);
   const app = await createApiApp(config);
   await listenApi(app, config);
-}
-
-bootstrap().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
 });

@@ -1,115 +1,104 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AppMetrics } from '@searchsync/app-kit';
 
-/** Prometheus metrics of the admin: the pipeline figures of `GET /v1/pipeline`, and the healer. */
+/**
+ * Prometheus metrics of the admin: the pipeline figures of `GET /v1/pipeline`, the healer, and
+ * request latency (`searchsync_admin_request_duration_seconds`).
+ */
 @Injectable()
-export class AdminMetrics {
-  readonly registry = new Registry();
-
-  readonly pipelineStatus = new Gauge({
+export class AdminMetrics extends AppMetrics {
+  readonly pipelineStatus = this.gauge({
     name: 'searchsync_pipeline_status',
     help: 'Overall pipeline status: 1 for the current one of ok, degraded, failing',
     labelNames: ['status'],
-    registers: [this.registry],
   });
 
-  readonly connectorRunning = new Gauge({
+  readonly connectorRunning = this.gauge({
     name: 'searchsync_connector_running',
     help: 'Connector (task="connector") or task is RUNNING (1) or not (0), with its state',
     labelNames: ['connector', 'task', 'state'],
-    registers: [this.registry],
   });
 
-  readonly slotActive = new Gauge({
+  readonly slotActive = this.gauge({
     name: 'searchsync_replication_slot_active',
     help: 'Replication slot has a consumer attached',
     labelNames: ['slot'],
-    registers: [this.registry],
   });
 
-  readonly slotLagBytes = new Gauge({
+  readonly slotLagBytes = this.gauge({
     name: 'searchsync_replication_slot_lag_bytes',
     help: 'WAL between the current position and the slot confirmed_flush_lsn',
     labelNames: ['slot'],
-    registers: [this.registry],
   });
 
-  readonly slotRetainedBytes = new Gauge({
+  readonly slotRetainedBytes = this.gauge({
     name: 'searchsync_replication_slot_retained_wal_bytes',
     help: 'WAL retained for the slot (current position minus restart_lsn)',
     labelNames: ['slot'],
-    registers: [this.registry],
   });
 
-  readonly consumerLag = new Gauge({
+  readonly consumerLag = this.gauge({
     name: 'searchsync_indexer_consumer_lag',
     help: 'Kafka records not yet committed by the indexer group, per table',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly tableRows = new Gauge({
+  readonly tableRows = this.gauge({
     name: 'searchsync_table_rows',
     help: 'Rows in the PostgreSQL table',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly tableDocuments = new Gauge({
+  readonly tableDocuments = this.gauge({
     name: 'searchsync_table_documents',
     help: 'Documents in the table index',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly freshnessSeconds = new Gauge({
+  readonly freshnessSeconds = this.gauge({
     name: 'searchsync_freshness_seconds',
     help: 'Age of the newest change applied by the indexer, per table',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly deadLetters = new Gauge({
+  readonly deadLetters = this.gauge({
     name: 'searchsync_dead_letter_records',
     help: 'Unresolved records in the dead-letter topic (neither replayed nor discarded)',
-    registers: [this.registry],
   });
 
-  readonly deadLettersUnresolved = new Gauge({
+  readonly deadLettersUnresolved = this.gauge({
     name: 'searchsync_dead_letters_unresolved',
     help: 'Unresolved dead letters per table and reason class',
     labelNames: ['table', 'reason_class'],
-    registers: [this.registry],
   });
 
-  readonly indexerConsuming = new Gauge({
+  readonly indexerConsuming = this.gauge({
     name: 'searchsync_indexer_consuming',
     help: 'The indexer reports a running Kafka consumer: 1 yes, 0 no (or metrics unreachable), -1 unknown',
-    registers: [this.registry],
   });
 
-  readonly healRestarts = new Counter({
+  readonly healRestarts = this.counter({
     name: 'searchsync_heal_restarts_total',
     help: 'Restarts requested by the healer',
     labelNames: ['connector'],
-    registers: [this.registry],
   });
 
-  readonly healEvents = new Counter({
+  readonly healEvents = this.counter({
     name: 'searchsync_heal_events_total',
     help: 'Healer events by kind',
     labelNames: ['connector', 'kind'],
-    registers: [this.registry],
   });
 
-  readonly healGaveUp = new Gauge({
+  readonly healGaveUp = this.gauge({
     name: 'searchsync_heal_gave_up',
     help: 'The healer gave up on this connector (1) — a human is needed',
     labelNames: ['connector'],
-    registers: [this.registry],
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'searchsync_admin_' });
+    super({
+      prefix: 'searchsync_admin_',
+      httpRequestDuration: 'searchsync_admin_request_duration_seconds',
+    });
   }
 }

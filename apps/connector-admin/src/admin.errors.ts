@@ -1,16 +1,18 @@
+import { HttpError } from '@searchsync/app-kit';
+
 /**
- * Typed errors of the admin. Each knows its HTTP status and whether retrying can help; the
- * ErrorFilter is the one place they become responses.
+ * Typed errors of the admin. Each knows its HTTP status and whether retrying can help; the one
+ * error mapping (app-kit, shared with the API) answers them, `details` beside the message.
  */
-export class AdminError extends Error {
+export class AdminError extends HttpError {
   constructor(
     message: string,
     readonly statusCode: number,
     readonly retryable = false,
-    readonly details?: Record<string, unknown>,
+    details?: Record<string, unknown>,
+    options?: ErrorOptions,
   ) {
-    super(message);
-    this.name = new.target.name;
+    super(message, { ...options, details });
   }
 }
 
@@ -54,15 +56,15 @@ export class ResyncNotFoundError extends AdminError {
   }
 }
 
-export class AdminUnauthorizedError extends AdminError {
-  constructor(message: string, statusCode: 401 | 403) {
-    super(message, statusCode);
-  }
-}
-
-/** A dependency (PostgreSQL, Kafka) could not be reached. */
+/** A dependency (PostgreSQL, Kafka) could not be reached; `cause` is the failure itself when known. */
 export class DependencyUnavailableError extends AdminError {
-  constructor(what: string, cause: string) {
-    super(`${what} unavailable: ${cause}`, 503, true);
+  constructor(what: string, reason: string, cause?: unknown) {
+    super(
+      `${what} unavailable: ${reason}`,
+      503,
+      true,
+      undefined,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }

@@ -1,12 +1,7 @@
 import { Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import {
-  adminEnvSchema,
-  loadConfig,
-  SearchsyncConfigWatcher,
-  type AdminConfig,
-} from '@searchsync/config';
-import { ADMIN_CONFIG, CONNECTOR_BACKEND, TABLE_CONFIG } from './admin-config';
+import { SearchsyncConfigWatcher, type AdminConfig } from '@searchsync/config';
+import { ADMIN_CONFIG, adminConfigProvider, CONNECTOR_BACKEND, TABLE_CONFIG } from './admin-config';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminMetrics } from './admin-metrics';
 import { createConnectorBackend } from './backend.factory';
@@ -42,7 +37,7 @@ import { VerifyService } from './verify.service';
     RebuildController,
   ],
   providers: [
-    { provide: ADMIN_CONFIG, useFactory: () => loadConfig(adminEnvSchema) },
+    adminConfigProvider,
     {
       provide: CONNECTOR_BACKEND,
       useFactory: (config: AdminConfig) => createConnectorBackend(config),

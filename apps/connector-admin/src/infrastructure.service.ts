@@ -42,7 +42,7 @@ export class Infrastructure implements OnModuleDestroy {
         () => admin,
         (error: Error) => {
           this.admin = null;
-          throw new DependencyUnavailableError('Kafka', error.message);
+          throw new DependencyUnavailableError('Kafka', error.message, error);
         },
       );
     }

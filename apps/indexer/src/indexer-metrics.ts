@@ -1,118 +1,100 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppMetrics } from '@searchsync/app-kit';
 
-/** Prometheus metrics of the indexer, on their own registry. */
-export class IndexerMetrics {
-  readonly registry = new Registry();
-
-  readonly eventsConsumed = new Counter({
+/** Prometheus metrics of the indexer, on their own registry (app-kit: with the process metrics). */
+export class IndexerMetrics extends AppMetrics {
+  readonly eventsConsumed = this.counter({
     name: 'searchsync_indexer_events_consumed_total',
     help: 'Change events read from Kafka, by table and operation',
     labelNames: ['table', 'op'],
-    registers: [this.registry],
   });
 
-  readonly eventsApplied = new Counter({
+  readonly eventsApplied = this.counter({
     name: 'searchsync_indexer_events_applied_total',
     help: 'Change events written to the search engine, by table and operation',
     labelNames: ['table', 'op'],
-    registers: [this.registry],
   });
 
-  readonly versionConflicts = new Counter({
+  readonly versionConflicts = this.counter({
     name: 'searchsync_indexer_version_conflicts_total',
     help: 'Writes skipped because the engine already held a newer version of the row',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly deadLettered = new Counter({
+  readonly deadLettered = this.counter({
     name: 'searchsync_indexer_dead_lettered_total',
     help: 'Records sent to the dead-letter topic, by reason class (searchsync.reason.class) and table',
     labelNames: ['reason', 'table'],
-    registers: [this.registry],
   });
 
-  readonly retries = new Counter({
+  readonly retries = this.counter({
     name: 'searchsync_indexer_bulk_retries_total',
     help: 'Bulk writes retried after a retryable engine failure',
-    registers: [this.registry],
   });
 
-  readonly bulkLatency = new Histogram({
+  readonly bulkLatency = this.histogram({
     name: 'searchsync_indexer_bulk_duration_seconds',
     help: 'Duration of bulk requests',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
   });
 
-  readonly lastSourceTimestamp = new Gauge({
+  readonly lastSourceTimestamp = this.gauge({
     name: 'searchsync_indexer_last_applied_source_timestamp_seconds',
     help: 'Source (PostgreSQL) time of the newest applied change, per table',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly vectorsNotIndexed = new Counter({
+  readonly vectorsNotIndexed = this.counter({
     name: 'searchsync_indexer_vectors_not_indexed_total',
     help: 'Values of vector columns that are no vector (wrong length, NULL or non-finite elements, zero length for cosine): the row is indexed, the value kept in _source, knn does not find it',
     labelNames: ['table', 'column', 'reason'],
-    registers: [this.registry],
   });
 
-  readonly toastUnresolved = new Counter({
+  readonly toastUnresolved = this.counter({
     name: 'searchsync_indexer_toast_unresolved_total',
     help: 'Unchanged TOAST columns that had no stored value to keep (the column was left out)',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly tablesWithoutKey = new Gauge({
+  readonly tablesWithoutKey = this.gauge({
     name: 'searchsync_indexer_table_without_primary_key',
     help: 'Tables whose changes cannot be indexed for want of a primary key (1 = affected); fix: add a key or set message.key.columns',
     labelNames: ['table'],
-    registers: [this.registry],
   });
 
-  readonly consumerLag = new Gauge({
+  readonly consumerLag = this.gauge({
     name: 'searchsync_indexer_consumer_lag',
     help: 'Records in Kafka not yet applied by the indexer group, per table topic',
     labelNames: ['topic'],
-    registers: [this.registry],
   });
 
-  readonly offsetResets = new Counter({
+  readonly offsetResets = this.counter({
     name: 'searchsync_indexer_offset_resets_total',
     help: 'Partitions whose committed offset had been deleted by Kafka retention (changes lost: resync)',
     labelNames: ['topic'],
-    registers: [this.registry],
   });
 
-  readonly subscribedTopics = new Gauge({
+  readonly subscribedTopics = this.gauge({
     name: 'searchsync_indexer_subscribed_topics',
     help: 'Table topics the consumer group is subscribed to',
-    registers: [this.registry],
   });
 
-  readonly consumerRunning = new Gauge({
+  readonly consumerRunning = this.gauge({
     name: 'searchsync_indexer_consumer_running',
     help: '1 while a Kafka consumer runs and has joined its group, 0 otherwise (nothing is indexed)',
-    registers: [this.registry],
   });
 
-  readonly consumerRestarts = new Counter({
+  readonly consumerRestarts = this.counter({
     name: 'searchsync_indexer_consumer_restarts_total',
     help: 'Kafka consumers re-created after a crash, a failed start or a lost group, by cause',
     labelNames: ['cause'],
-    registers: [this.registry],
   });
 
-  readonly writesBlocked = new Gauge({
+  readonly writesBlocked = this.gauge({
     name: 'searchsync_indexer_writes_blocked',
     help: '1 while writes to the search engine wait on an outage (credentials refused, an index or the cluster blocked, a closed index, the engine unreachable), 0 otherwise',
-    registers: [this.registry],
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'searchsync_indexer_' });
+    super({ prefix: 'searchsync_indexer_' });
   }
 }

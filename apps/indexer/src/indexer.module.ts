@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
+import { appConfigProvider } from '@searchsync/app-kit';
 import {
   indexerEnvSchema,
-  loadConfig,
   searchConnection,
   SearchsyncConfigWatcher,
   type IndexerConfig,
@@ -14,7 +14,8 @@ import { MetricsController } from './metrics.controller';
 @Module({
   controllers: [MetricsController],
   providers: [
-    { provide: INDEXER_CONFIG, useFactory: () => loadConfig(indexerEnvSchema) },
+    // The object main.ts validated: the environment is read once.
+    appConfigProvider(INDEXER_CONFIG, indexerEnvSchema),
     { provide: IndexerMetrics, useValue: new IndexerMetrics() },
     {
       // searchsync.yaml: a bad file stops the start-up with its line-precise errors.

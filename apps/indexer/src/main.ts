@@ -1,18 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { indexerEnvSchema, loadConfig } from '@searchsync/config';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppLogger, loadAppConfig, requestLogging, runApp } from '@searchsync/app-kit';
+import { indexerEnvSchema } from '@searchsync/config';
 import { IndexerModule } from './indexer.module';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfig(indexerEnvSchema);
-  const app = await NestFactory.create(IndexerModule, {
-    logger: [config.LOG_LEVEL, 'error', 'warn', 'log'],
-  });
+runApp('indexer', async () => {
+  // The same object the module's providers get: validated once.
+  const config = loadAppConfig(indexerEnvSchema);
+  const logger = new AppLogger({ app: 'indexer', level: config.LOG_LEVEL });
+  const app = await NestFactory.create<NestExpressApplication>(IndexerModule, { logger });
+  app.disable('x-powered-by');
+  app.use(requestLogging(logger.root));
   app.enableShutdownHooks();
   await app.listen(config.INDEXER_METRICS_PORT, config.INDEXER_METRICS_HOST);
-}
-
-bootstrap().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
 });

@@ -153,23 +153,35 @@ export function toEngineError(error: unknown): SearchEngineError {
     meta?: { statusCode?: number };
   };
   const message = failure?.message ?? String(error);
+  // The client's error stays the cause: the logs show its stack (redacted), answers never do.
+  const cause = { cause: error };
   switch (failure?.name ?? '') {
     case 'ResponseError':
       return engineResponseError(
         failure.statusCode ?? failure.meta?.statusCode ?? 500,
         failure.body,
         message,
+        cause,
       );
     case 'TimeoutError':
-      return new SearchEngineTimeoutError(`search engine did not answer in time: ${message}`);
+      return new SearchEngineTimeoutError(
+        `search engine did not answer in time: ${message}`,
+        cause,
+      );
     case 'ConnectionError':
     case 'NoLivingConnectionsError':
-      return new SearchEngineUnavailableError(`search engine unreachable: ${message}`);
+      return new SearchEngineUnavailableError(
+        `search engine unreachable: ${message}`,
+        undefined,
+        undefined,
+        cause,
+      );
     case 'ProductNotSupportedError':
       return new SearchEngineRequestError(
         `the server is not Elasticsearch (${message}); set SEARCH_ENGINE=opensearch or auto`,
         undefined,
         'product_not_supported',
+        cause,
       );
     case 'CredentialsProviderError':
     case 'AwsSigv4SignerError':
@@ -178,9 +190,10 @@ export function toEngineError(error: unknown): SearchEngineError {
         `no AWS credentials to sign search engine requests: ${message}`,
         undefined,
         'credentials_unavailable',
+        cause,
       );
     default:
-      return new SearchEngineClientError(`search engine call failed: ${message}`);
+      return new SearchEngineClientError(`search engine call failed: ${message}`, cause);
   }
 }
 

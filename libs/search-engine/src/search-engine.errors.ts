@@ -25,7 +25,11 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Base of every search-engine failure; `retryable` tells callers whether to back off and retry. */
+/**
+ * Base of every search-engine failure; `retryable` tells callers whether to back off and retry.
+ * A failure of the client library it stands for is its `cause` (`options.cause`), kept for the
+ * logs, which redact it as they redact the message.
+ */
 export class SearchEngineError extends Error {
   constructor(
     message: string,
@@ -33,30 +37,31 @@ export class SearchEngineError extends Error {
     readonly statusCode?: number,
     /** The engine's error type (e.g. `too_many_buckets_exception`), when it gave one. */
     readonly type?: string,
+    options?: ErrorOptions,
   ) {
-    super(redactCredentials(message));
+    super(redactCredentials(message), options);
     this.name = new.target.name;
   }
 }
 
 /** The engine cannot be reached or answered 429/5xx. */
 export class SearchEngineUnavailableError extends SearchEngineError {
-  constructor(message: string, statusCode?: number, type?: string) {
-    super(message, true, statusCode, type);
+  constructor(message: string, statusCode?: number, type?: string, options?: ErrorOptions) {
+    super(message, true, statusCode, type, options);
   }
 }
 
 /** The engine did not answer within the request timeout. */
 export class SearchEngineTimeoutError extends SearchEngineError {
-  constructor(message: string) {
-    super(message, true, undefined, 'timeout');
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, true, undefined, 'timeout', options);
   }
 }
 
 /** The engine refused the request for a reason that retrying will not fix. */
 export class SearchEngineRequestError extends SearchEngineError {
-  constructor(message: string, statusCode?: number, type?: string) {
-    super(message, false, statusCode, type);
+  constructor(message: string, statusCode?: number, type?: string, options?: ErrorOptions) {
+    super(message, false, statusCode, type, options);
   }
 }
 
@@ -66,8 +71,8 @@ export class SearchEngineRequestError extends SearchEngineError {
  * data, so it is retried like an outage.
  */
 export class SearchEngineClientError extends SearchEngineError {
-  constructor(message: string) {
-    super(message, true, undefined, 'client_error');
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, true, undefined, 'client_error', options);
   }
 }
 
@@ -79,8 +84,8 @@ export const MAPPING_REFUSED = 'mapping_refused';
  * `index_not_found_exception`), or the document asked for does not.
  */
 export class SearchEngineNotFoundError extends SearchEngineRequestError {
-  constructor(message: string, type?: string) {
-    super(message, 404, type);
+  constructor(message: string, type?: string, options?: ErrorOptions) {
+    super(message, 404, type, options);
   }
 }
 
@@ -93,6 +98,7 @@ export function engineResponseError(
   status: number,
   body: unknown,
   fallback: string,
+  options?: ErrorOptions,
 ): SearchEngineError {
   const error = (body as EngineErrorBody | undefined)?.error;
   const type = error?.root_cause?.[0]?.type ?? error?.type;
@@ -103,16 +109,23 @@ export function engineResponseError(
       `search engine refused the request (${status}): ${reason}`,
       status,
       type,
+      options,
     );
   }
   if (status === 404)
-    return new SearchEngineNotFoundError(`search engine answered 404: ${reason}`, type);
+    return new SearchEngineNotFoundError(`search engine answered 404: ${reason}`, type, options);
   return isRetryableStatus(status)
-    ? new SearchEngineUnavailableError(`search engine answered ${status}: ${reason}`, status, type)
+    ? new SearchEngineUnavailableError(
+        `search engine answered ${status}: ${reason}`,
+        status,
+        type,
+        options,
+      )
     : new SearchEngineRequestError(
         `search engine refused the request (${status}): ${reason}`,
         status,
         type,
+        options,
       );
 }
 
