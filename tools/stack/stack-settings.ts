@@ -132,6 +132,8 @@ export function appEnvironment(
     API_PORT: String(settings.apiPort),
     ADMIN_PORT: String(settings.adminPort),
     INDEXER_METRICS_PORT: String(settings.indexerMetricsPort),
+    // One local indexer: the admin scrapes it too, so that a frozen indexer shows in seconds.
+    ADMIN_INDEXER_METRICS_URL: `http://127.0.0.1:${settings.indexerMetricsPort}/metrics`,
     ADMIN_CONNECTOR_NAME: settings.connectorName,
     SEARCHSYNC_CONFIG: stackConfigPaths(paths),
     // The local stack is where our e2e tests run: they crash the consumer for real through it.

@@ -8,6 +8,7 @@ import {
 import { rebuildNeed, tableSettings } from '@searchsync/config';
 import type { ConnectorBackend, ConnectorView } from '@searchsync/connect-client';
 import { tableIndexNames, type TableMapping } from '@searchsync/search-engine';
+import { freshnessSecondsOf } from '@searchsync/stream-position';
 import {
   ADMIN_CONFIG,
   CONNECTOR_BACKEND,
@@ -43,7 +44,11 @@ export interface TableHealth {
   /** False when the row count is PostgreSQL's estimate (the exact count took too long). */
   rowsExact: boolean;
   documents: number | null;
-  /** Age of the newest change the indexer applied for this table (since it started). */
+  /**
+   * Age of the newest change the indexer applied for this table: from the progress every indexer
+   * replica writes with its offset commits, so it covers all replicas and survives restarts;
+   * null until a replica has committed one.
+   */
   freshnessSeconds: number | null;
   /** Unresolved dead letters of this table; null when the dead-letter topic is unreadable. */
   deadLetters: number | null;
@@ -62,7 +67,8 @@ export interface ConfigurationHealth {
   error: string | null;
 }
 
-export interface IndexerHealth {
+/** What one scrape of an indexer's metrics says (`ADMIN_INDEXER_METRICS_URL`). */
+export interface IndexerScrape {
   metricsUrl: string;
   /** The metrics endpoint answered. */
   reachable: boolean;
@@ -72,6 +78,31 @@ export interface IndexerHealth {
    */
   consuming: boolean | null;
   /** `searchsync_indexer_writes_blocked`: writes wait on an engine outage or a blocked index. */
+  writesBlocked: boolean | null;
+  error?: string;
+}
+
+/** A member of the indexer's consumer group: one running indexer replica. */
+export interface IndexerReplica {
+  clientId: string;
+  host: string;
+}
+
+/**
+ * The indexer as Kafka sees it (its consumer group: every replica, wherever it runs), plus one
+ * scrape of its metrics where `ADMIN_INDEXER_METRICS_URL` names them (a single replica whose
+ * metrics the admin can reach: a frozen process shows at once, not after the session timeout).
+ */
+export interface IndexerHealth {
+  group: string;
+  /** Members of the group; null when Kafka could not say. */
+  replicas: IndexerReplica[] | null;
+  /** Null when no metrics URL is configured. */
+  metricsUrl: string | null;
+  /** Null when no metrics URL is configured. */
+  reachable: boolean | null;
+  /** The scraped gauge where there is one, else whether the group has members. */
+  consuming: boolean | null;
   writesBlocked: boolean | null;
   error?: string;
 }
@@ -108,6 +139,11 @@ export interface HistoryPoint {
 
 const HISTORY_MS = 60 * 60 * 1000;
 
+interface TopicProgress {
+  lag: number;
+  freshnessSeconds: number | null;
+}
+
 /** Parses one gauge out of a Prometheus text exposition, by its `table` label. */
 export function parseGaugeByTable(text: string, metric: string): Map<string, number> {
   const values = new Map<string, number>();
@@ -128,11 +164,11 @@ export function parseGauge(text: string, metric: string): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
-/** What the indexer's metrics say about its consumer; `text` feeds the freshness figures. */
+/** What the indexer's metrics say about its consumer. */
 export function indexerHealthOf(
   metricsUrl: string,
   scrape: { text: string } | { error: string },
-): IndexerHealth {
+): IndexerScrape {
   if ('error' in scrape) {
     return {
       metricsUrl,
@@ -213,17 +249,22 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
   private async collect(): Promise<PipelineSnapshot> {
     // One scrape of the indexer per snapshot (no caching beyond the snapshot's 2 s): a consumer
     // that stops shows within the 10 s the contract promises.
-    const metricsUrl = this.indexerMetricsUrl();
-    const scrape = this.scrapeIndexer(metricsUrl);
-    const [connectors, slot, tables, noKey, deadLetters, toastRisks] = await Promise.allSettled([
-      this.backend.list(),
-      this.slotHealth(),
-      this.tableHealth(scrape),
-      this.tablesWithoutPrimaryKey(),
-      this.deadLetterService.unresolved(5000),
-      this.toastNullArrays(),
-    ]);
-    const indexer = indexerHealthOf(metricsUrl, await scrape);
+    const metricsUrl = this.config.ADMIN_INDEXER_METRICS_URL ?? null;
+    const scrape = metricsUrl === null ? null : this.scrapeIndexer(metricsUrl);
+    const [connectors, slot, tables, noKey, deadLetters, toastRisks, replicas] =
+      await Promise.allSettled([
+        this.backend.list(),
+        this.slotHealth(),
+        this.tableHealth(),
+        this.tablesWithoutPrimaryKey(),
+        this.deadLetterService.unresolved(5000),
+        this.toastNullArrays(),
+        this.indexerReplicas(),
+      ]);
+    const indexer = this.indexerHealth(
+      metricsUrl === null || scrape === null ? null : indexerHealthOf(metricsUrl, await scrape),
+      replicas,
+    );
     const reasons: { level: PipelineStatus; text: string }[] = [];
     const fail = (text: string) => reasons.push({ level: 'failing', text });
     const degrade = (text: string) => reasons.push({ level: 'degraded', text });
@@ -264,12 +305,19 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       }
     }
 
-    if (!indexer.reachable) {
+    if (indexer.reachable === false) {
       fail(`indexer not consuming: its metrics at ${metricsUrl} do not answer (${indexer.error})`);
+    } else if (indexer.replicas?.length === 0) {
+      fail(
+        `indexer not consuming: its consumer group ${indexer.group} has no member (no indexer replica runs, or none reaches Kafka)`,
+      );
     } else if (indexer.consuming === false) {
       fail(
         'indexer not consuming: it reports no running Kafka consumer (searchsync_indexer_consumer_running 0); see the indexer log',
       );
+    }
+    if (replicas.status === 'rejected') {
+      degrade(`indexer consumer group unreadable: ${failure(replicas)}`);
     }
     if (indexer.writesBlocked === true) {
       fail(
@@ -403,7 +451,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const { indexer } = snapshot;
     m.indexerConsuming.set(
-      !indexer.reachable ? 0 : indexer.consuming === null ? -1 : indexer.consuming ? 1 : 0,
+      indexer.reachable === false ? 0 : indexer.consuming === null ? -1 : indexer.consuming ? 1 : 0,
     );
 
     const now = Date.parse(snapshot.at);
@@ -574,23 +622,16 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private async tableHealth(
-    scrape: Promise<{ text: string } | { error: string }>,
-  ): Promise<TableHealth[]> {
+  private async tableHealth(): Promise<TableHealth[]> {
     const tables = await this.syncedTables();
     const prefix = this.config.SEARCHSYNC_TOPIC_PREFIX;
     const topics = tables.map((t) => `${prefix}.${t.schema}.${t.table}`);
-    const [lags, documents, freshness, mappings] = await Promise.all([
-      this.kafkaLag(topics).catch((error: Error) => {
+    const [progress, documents, mappings] = await Promise.all([
+      this.groupProgress(topics).catch((error: Error) => {
         this.logger.warn(`Kafka lag unreadable: ${error.message}`);
-        return new Map<string, number | null>();
+        return new Map<string, TopicProgress>();
       }),
       this.documentCounts(),
-      scrape.then((s) =>
-        'text' in s
-          ? parseGaugeByTable(s.text, 'searchsync_indexer_last_applied_source_timestamp_seconds')
-          : new Map<string, number>(),
-      ),
       this.tableMappings(),
     ]);
     const config = this.tableConfig.current();
@@ -600,17 +641,16 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       const topic = `${prefix}.${name}`;
       const exact = t.estimate < 5_000_000 ? await this.exactCount(t.schema, t.table) : null;
       const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, t).alias;
-      const applied = freshness.get(name);
       // No index yet: the indexer creates it with the configuration in force.
       const mapping = mappings?.get(alias);
       out.push({
         table: name,
         topic,
-        kafkaLag: lags.get(topic) ?? null,
+        kafkaLag: progress.get(topic)?.lag ?? null,
         rows: exact ?? t.estimate,
         rowsExact: exact !== null,
         documents: documents === null ? null : (documents.get(alias) ?? 0),
-        freshnessSeconds: applied === undefined ? null : Math.max(0, Date.now() / 1000 - applied),
+        freshnessSeconds: progress.get(topic)?.freshnessSeconds ?? null,
         deadLetters: null,
         needsRebuild: mapping ? rebuildNeed(tableSettings(config, t), mapping.meta) : null,
       });
@@ -633,31 +673,40 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Lag of the indexer group per topic: end offset minus committed offset, summed over partitions. */
   async kafkaLag(topics: string[]): Promise<Map<string, number | null>> {
+    const progress = await this.groupProgress(topics);
+    return new Map(topics.map((t) => [t, progress.get(t)?.lag ?? null]));
+  }
+
+  /**
+   * Per existing topic: the indexer group's lag, and the freshness its replicas' offset commits
+   * carry (each commit's metadata says when its newest record entered Kafka).
+   */
+  private async groupProgress(topics: string[]): Promise<Map<string, TopicProgress>> {
     const admin = await this.infra.kafkaAdmin();
     try {
       const existing = new Set(await admin.listTopics());
       const present = topics.filter((t) => existing.has(t));
-      const result = new Map<string, number | null>(topics.map((t) => [t, null]));
+      const result = new Map<string, TopicProgress>();
       if (present.length === 0) return result;
       const committed = await admin.fetchOffsets({
         groupId: this.config.INDEXER_GROUP_ID,
         topics: present,
       });
-      const committedOf = new Map(
-        committed.map((c) => [
-          c.topic,
-          new Map(c.partitions.map((p) => [p.partition, Number(p.offset)])),
-        ]),
-      );
+      const committedOf = new Map(committed.map((c) => [c.topic, c.partitions]));
+      const now = Date.now();
       await Promise.all(
         present.map(async (topic) => {
           const ends = await admin.fetchTopicOffsets(topic);
+          const partitions = committedOf.get(topic) ?? [];
           let lag = 0;
           for (const p of ends) {
-            const done = committedOf.get(topic)?.get(p.partition) ?? -1;
+            const done = Number(partitions.find((c) => c.partition === p.partition)?.offset ?? -1);
             lag += Number(p.high) - (done >= 0 ? done : Number(p.low));
           }
-          result.set(topic, Math.max(0, lag));
+          result.set(topic, {
+            lag: Math.max(0, lag),
+            freshnessSeconds: freshnessSecondsOf(partitions, now),
+          });
         }),
       );
       return result;
@@ -665,6 +714,35 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       this.infra.resetKafkaAdmin();
       throw error;
     }
+  }
+
+  /** The members of the indexer's consumer group: its running replicas. */
+  private async indexerReplicas(): Promise<IndexerReplica[]> {
+    const admin = await this.infra.kafkaAdmin();
+    try {
+      const { groups } = await admin.describeGroups([this.config.INDEXER_GROUP_ID]);
+      return (groups[0]?.members ?? []).map((m) => ({ clientId: m.clientId, host: m.clientHost }));
+    } catch (error) {
+      this.infra.resetKafkaAdmin();
+      throw error;
+    }
+  }
+
+  private indexerHealth(
+    scrape: IndexerScrape | null,
+    replicas: PromiseSettledResult<IndexerReplica[]>,
+  ): IndexerHealth {
+    const members = settledValue(replicas);
+    const group = this.config.INDEXER_GROUP_ID;
+    if (scrape) return { group, replicas: members, ...scrape };
+    return {
+      group,
+      replicas: members,
+      metricsUrl: null,
+      reachable: null,
+      consuming: members === null ? null : members.length > 0,
+      writesBlocked: null,
+    };
   }
 
   private async documentCounts(): Promise<Map<string, number> | null> {
@@ -675,13 +753,6 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.warn(`document counts unreadable: ${(error as Error).message}`);
       return null;
     }
-  }
-
-  private indexerMetricsUrl(): string {
-    return (
-      this.config.ADMIN_INDEXER_METRICS_URL ??
-      `http://127.0.0.1:${this.config.INDEXER_METRICS_PORT}/metrics`
-    );
   }
 
   /** The indexer's Prometheus exposition, or why it could not be read. */

@@ -11,6 +11,8 @@ import {
 } from 'kafkajs';
 import { BatchPipeline, type ChangeApplier, type SourceRecord } from '@searchsync/indexing';
 import { BackoffSchedule } from '@searchsync/retry';
+import { newestTimestampMs } from '@searchsync/stream-position';
+import { CommitMetadata } from './commit-metadata';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
 
@@ -128,6 +130,8 @@ export class ChangeConsumer {
   private failures = 0;
   private lastFailureAt = 0;
   private readonly restartBackoff: BackoffSchedule;
+  /** What each commit tells the admin about freshness (see CommitMetadata). */
+  private readonly commitMetadata = new CommitMetadata();
   private restarts = 0;
   readonly producer: Producer;
   /** One admin client for the process: topic refreshes and lag run every few seconds. */
@@ -443,9 +447,18 @@ export class ChangeConsumer {
       retry: { retries: 10, restartOnFailure: () => Promise.resolve(false) },
     });
     this.watch(consumer);
+    this.commitMetadata.clear();
     const pipeline = new BatchPipeline(
       this.options.batchesInFlight ?? 2,
-      (topic, partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+      (topic, partition, offset) =>
+        consumer.commitOffsets([
+          {
+            topic,
+            partition,
+            offset,
+            metadata: this.commitMetadata.forCommit(topic, partition, offset),
+          },
+        ]),
       (error) => this.onBatchFailure(consumer, error),
     );
     this.consumer = consumer;
@@ -528,6 +541,12 @@ export class ChangeConsumer {
       headers: message.headers,
     }));
     const last = batch.messages[batch.messages.length - 1].offset;
+    this.commitMetadata.noteBatch(
+      batch.topic,
+      batch.partition,
+      BigInt(last) + 1n,
+      newestTimestampMs(batch.messages),
+    );
     await pipeline.submit(batch.topic, batch.partition, last, async (order) => {
       await this.applier().apply(
         records,

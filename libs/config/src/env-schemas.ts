@@ -237,8 +237,11 @@ export const adminEnvSchema = sharedEnvSchema.extend({
    * replicas, kept across restarts); default `<INDEXER_DEAD_LETTER_TOPIC>.resolutions`.
    */
   ADMIN_DEAD_LETTER_RESOLUTIONS_TOPIC: z.string().min(1).optional(),
-  /** Where the indexer's metrics are scraped for freshness (default: 127.0.0.1:INDEXER_METRICS_PORT). */
-  INDEXER_METRICS_PORT: port(3002),
+  /**
+   * One indexer's metrics, scraped per pipeline snapshot where set: a single replica whose stall
+   * must show within seconds. Unset (compose, Helm, several replicas): replicas and freshness come
+   * from the indexer's consumer group and its offset commits alone.
+   */
   ADMIN_INDEXER_METRICS_URL: z.url().optional(),
   /** Debezium notification topic (incremental snapshot progress). */
   ADMIN_NOTIFICATION_TOPIC: z.string().min(1).default('__debezium-notification.searchsync'),
