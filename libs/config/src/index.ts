@@ -6,3 +6,4 @@ export * from './search-connection';
 export * from './kafka-compression';
 export * from './table-config';
 export * from './table-config.types';
+export * from './view-config.types';

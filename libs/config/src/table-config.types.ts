@@ -1,3 +1,5 @@
+import type { ViewConfig } from './view-config.types';
+
 /**
  * The shape of `searchsync.yaml` once validated (docs/configuration.md). Every app reads the same
  * object; nothing here knows about the search engine or Debezium.
@@ -61,6 +63,8 @@ export interface SearchsyncConfig {
   tables: Map<string, TableSettings>;
   /** Where each table's section starts. */
   locations: Map<string, ConfigLocation>;
+  /** Document views by name (`views:`); empty when the file has none. */
+  views: Map<string, ViewConfig>;
 }
 
 /** No file: every table synced as it is. */
@@ -68,4 +72,5 @@ export const EMPTY_SEARCHSYNC_CONFIG: SearchsyncConfig = Object.freeze({
   files: [],
   tables: new Map<string, TableSettings>(),
   locations: new Map<string, ConfigLocation>(),
+  views: new Map<string, ViewConfig>(),
 });

@@ -1099,6 +1099,7 @@ describe('ChangeApplier: vector columns', () => {
       ],
     ]),
     locations: new Map(),
+    views: new Map(),
   });
 
   it('writes the configured vector columns for the engine to copy', async () => {
