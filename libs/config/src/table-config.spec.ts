@@ -85,6 +85,7 @@ describe('parseSearchsyncConfig', () => {
   ])('configures no table for %s', (_name, text) => {
     const config = parse(text);
     expect(config.tables.size).toBe(0);
+    expect(config.views.size).toBe(0);
     expect(config.files).toEqual(['a.yaml']);
   });
 
@@ -97,12 +98,13 @@ describe('parseSearchsyncConfig', () => {
     expect(config.tables.get('public.b')).toEqual(settings({ exclude: ['secret'] }));
   });
 
-  it('reports views as not supported yet', () => {
-    expect(problemOf('views:\n  film_search:\n    root: public.film\n')).toEqual({
-      file: 'a.yaml',
-      line: 1,
-      column: 1,
-      message: 'views: not supported in this version (docs/configuration.md)',
+  it('reads views beside tables (view-config.spec.ts has the rest)', () => {
+    const config = parse(`${EXAMPLE}views:\n  film_search:\n    root: public.film\n`);
+    expect([...config.tables.keys()]).toEqual(['public.staff', 'public.film']);
+    expect([...config.views.keys()]).toEqual(['film_search']);
+    expect(config.views.get('film_search')).toMatchObject({
+      root: 'public.film',
+      location: { file: 'a.yaml', line: 12 },
     });
   });
 

@@ -25,6 +25,7 @@ import {
   type TableSettings,
   type VectorSimilarity,
 } from './table-config.types';
+import type { ViewConfig, ViewJoin, ViewRelationConfig } from './view-config.types';
 
 /** Analyzers every supported engine ships without plugins: built-in and language analyzers. */
 export const BUILT_IN_ANALYZERS: readonly string[] = [
@@ -85,6 +86,26 @@ const DEFAULT_CONFIG_FILE = 'searchsync.yaml';
 const DEFAULT_POLL_INTERVAL_MS = 2000;
 /** Typos this close to an allowed name get a "did you mean". */
 const SUGGESTION_DISTANCE = 2;
+const VIEW_KEYS = ['root', 'columns', 'embed'] as const;
+const RELATION_KEYS = ['table', 'many', 'through', 'on', 'columns', 'embed'] as const;
+const THROUGH_ON_KEYS = ['parent', 'child'] as const;
+/** The same thing is called differently in a view and in a relation: point at the right key. */
+const VIEW_KEY_HINTS: Record<string, string> = { table: 'root' };
+const RELATION_KEY_HINTS: Record<string, string> = { root: 'table' };
+/** A view name is an index alias and an API path segment: no dot, nothing to quote or escape. */
+const VIEW_NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+/** An embedded field is an object path segment in the engine: no dot, no uppercase surprises. */
+const FIELD_NAME_PATTERN = /^[a-z_][a-z0-9_]*$/;
+/**
+ * PostgreSQL's identifier limit (NAMEDATALEN − 1). A view name no longer than a table name keeps
+ * its alias within the engine's 255 bytes wherever a table's fits; an embedded field no longer
+ * than a column can never be one of our internal fields, which are all longer on purpose.
+ */
+const MAX_NAME_LENGTH = 63;
+/** Fields searchsync adds to view documents (e.g. the rows a document drew on) are named so. */
+const RESERVED_FIELD_PREFIX = 'searchsync_';
+/** How deep `embed` may nest: each level is one more correlated subquery per document. */
+export const MAX_EMBED_DEPTH = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Settings of one table
@@ -181,10 +202,34 @@ interface FileContext {
   problems: TableConfigProblem[];
 }
 
-/** Where each table was configured, across every file, to name both places of a duplicate. */
-interface TableSections {
+/**
+ * What every file read so far configured: where each table and view was configured, to name both
+ * places of a duplicate, and the view checks that depend on the tables of every file.
+ */
+interface ConfigSections {
   tables: Map<string, TableSettings>;
   locations: Map<string, ConfigLocation>;
+  views: Map<string, ViewConfig>;
+  /** Where each view was configured, also those whose section is invalid. */
+  viewLocations: Map<string, ConfigLocation>;
+  viewChecks: ViewChecks;
+}
+
+/** A position in some file, kept to report a problem found once every file is read. */
+interface Position {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Checked after the last file: a table's exclude or include may be configured in another file. */
+interface ViewChecks {
+  /** Each view (valid name, first section), with the position of its name. */
+  names: { name: string; at: Position }[];
+  /** Every table a view draws on (root, embedded, join table), first mention of each. */
+  tables: Map<string, { at: Position; what: string }>;
+  /** Every column a view's or relation's `columns` lists. */
+  columns: { table: string; column: string; where: string; at: Position }[];
 }
 
 interface MapEntry {
@@ -209,20 +254,26 @@ function collectConfig(
   sources: { file: string; text: string }[],
   problems: TableConfigProblem[],
 ): SearchsyncConfig {
-  const sections: TableSections = { tables: new Map(), locations: new Map() };
+  const sections: ConfigSections = {
+    tables: new Map(),
+    locations: new Map(),
+    views: new Map(),
+    viewLocations: new Map(),
+    viewChecks: { names: [], tables: new Map(), columns: [] },
+  };
   for (const source of sources) readSource(source, sections, problems);
+  checkViewsAgainstTables(sections, problems);
   return {
     files: sources.map((source) => source.file),
     tables: sections.tables,
     locations: sections.locations,
-    // `views:` is still refused at validation (readSource); the planner comes first.
-    views: new Map(),
+    views: sections.views,
   };
 }
 
 function readSource(
   source: { file: string; text: string },
-  sections: TableSections,
+  sections: ConfigSections,
   problems: TableConfigProblem[],
 ): void {
   const lines = new LineCounter();
@@ -237,16 +288,11 @@ function readSource(
   }
   for (const entry of mapEntries(ctx, doc.contents, 'the file', TOP_LEVEL_KEYS)) {
     if (entry.key === 'tables') readTables(ctx, entry, sections);
-    else checkViewsAbsent(ctx, entry);
+    else readViews(ctx, entry, sections);
   }
 }
 
-function checkViewsAbsent(ctx: FileContext, entry: MapEntry): void {
-  if (isEmpty(entry.value)) return;
-  report(ctx, entry.keyNode, 'views: not supported in this version (docs/configuration.md)');
-}
-
-function readTables(ctx: FileContext, tables: MapEntry, sections: TableSections): void {
+function readTables(ctx: FileContext, tables: MapEntry, sections: ConfigSections): void {
   for (const entry of mapEntries(ctx, tables.value, 'tables', null)) {
     const name = tableName(ctx, entry.keyNode, entry.key);
     if (name === null) continue;
@@ -269,17 +315,24 @@ function readTables(ctx: FileContext, tables: MapEntry, sections: TableSections)
 
 /** `schema.table`, or a bare `table` in schema public; null (reported) when neither. */
 function tableName(ctx: FileContext, keyNode: Scalar, key: string): string | null {
-  const parts = key.split('.');
-  if (parts.length <= 2 && parts.every((part) => part.length > 0)) {
-    return parts.length === 1 ? `${DEFAULT_SCHEMA}.${key}` : key;
-  }
+  const name = qualifiedTableName(key);
+  if (name === null) reportNotATable(ctx, 'tables', keyNode, JSON.stringify(key));
+  return name;
+}
+
+function qualifiedTableName(reference: string): string | null {
+  const parts = reference.split('.');
+  if (parts.length > 2 || parts.some((part) => part.length === 0)) return null;
+  return parts.length === 1 ? `${DEFAULT_SCHEMA}.${reference}` : reference;
+}
+
+function reportNotATable(ctx: FileContext, where: string, at: Node, shown: string): void {
   report(
     ctx,
-    keyNode,
-    `tables: "${key}" is not a table name — write schema.table, or table for schema ` +
+    at,
+    `${where}: ${shown} is not a table name — write schema.table, or table for schema ` +
       `${DEFAULT_SCHEMA}`,
   );
-  return null;
 }
 
 function readTable(ctx: FileContext, name: string, node: Node | null): TableSettings {
@@ -359,6 +412,15 @@ function readIncludeList(ctx: FileContext, name: string, entry: MapEntry): strin
 
 /** A list of distinct, non-empty column names; null (reported) when it is not a list. */
 function readColumnList(ctx: FileContext, where: string, entry: MapEntry): string[] | null {
+  return readColumnItems(ctx, where, entry)?.map((item) => item.column) ?? null;
+}
+
+/** readColumnList, with the node of each column for problems found later. */
+function readColumnItems(
+  ctx: FileContext,
+  where: string,
+  entry: MapEntry,
+): { column: string; node: Node }[] | null {
   const node = entry.value;
   if (!isSeq(node)) {
     report(
@@ -368,7 +430,7 @@ function readColumnList(ctx: FileContext, where: string, entry: MapEntry): strin
     );
     return null;
   }
-  const columns: string[] = [];
+  const columns: { column: string; node: Node }[] = [];
   const firstLines = new Map<string, number>();
   for (const item of node.items) {
     const column = readColumnName(ctx, where, resolve(ctx, item as Node | null), entry.keyNode);
@@ -383,7 +445,7 @@ function readColumnList(ctx: FileContext, where: string, entry: MapEntry): strin
       continue;
     }
     firstLines.set(column, positionOf(ctx, item as Node).line);
-    columns.push(column);
+    columns.push({ column, node: item as Node });
   }
   return columns;
 }
@@ -622,6 +684,453 @@ function readRefresh(ctx: FileContext, where: string, entry: MapEntry): string |
 }
 
 // ---------------------------------------------------------------------------------------------
+// Document views
+// ---------------------------------------------------------------------------------------------
+
+function readViews(ctx: FileContext, views: MapEntry, sections: ConfigSections): void {
+  for (const entry of mapEntries(ctx, views.value, 'views', null)) {
+    const nameIsValid = checkViewName(ctx, entry);
+    // Read even under a bad name: every problem of the section is reported at once.
+    const view = readView(ctx, entry, sections.viewChecks);
+    if (!nameIsValid) continue;
+    const first = sections.viewLocations.get(entry.key);
+    if (first !== undefined) {
+      report(
+        ctx,
+        entry.keyNode,
+        `view ${entry.key} is already configured at ${first.file}:${first.line} — configure ` +
+          'each view in one section of one file only',
+      );
+      continue;
+    }
+    sections.viewLocations.set(entry.key, {
+      file: ctx.file,
+      line: positionOf(ctx, entry.keyNode).line,
+    });
+    sections.viewChecks.names.push({ name: entry.key, at: positionIn(ctx, entry.keyNode) });
+    if (view !== null) sections.views.set(view.name, view);
+  }
+}
+
+function checkViewName(ctx: FileContext, entry: MapEntry): boolean {
+  const name = entry.key;
+  if (!VIEW_NAME_PATTERN.test(name)) {
+    report(
+      ctx,
+      entry.keyNode,
+      `views: "${name}" is not a view name — use lowercase letters, digits and _, starting with ` +
+        'a letter (it names the index alias and the API path /v1/tables/<view>)',
+    );
+    return false;
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    report(
+      ctx,
+      entry.keyNode,
+      `views: "${name}" is ${name.length} characters long — use at most ${MAX_NAME_LENGTH}`,
+    );
+    return false;
+  }
+  return true;
+}
+
+function readView(ctx: FileContext, entry: MapEntry, checks: ViewChecks): ViewConfig | null {
+  const name = entry.key;
+  const where = viewPath(name, []);
+  if (!isMappingOrEmpty(entry.value)) {
+    report(ctx, entry.value as Node, `${where}: expected a mapping with root (and columns, embed)`);
+    return null;
+  }
+  const entries = mapEntries(ctx, entry.value, where, VIEW_KEYS, VIEW_KEY_HINTS);
+  const given = (key: (typeof VIEW_KEYS)[number]) => entries.find((item) => item.key === key);
+  const rootEntry = given('root');
+  let root: string | null = null;
+  if (rootEntry === undefined) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: no root — give root: schema.table, the table with one document per row`,
+    );
+  } else {
+    root = readTableReference(ctx, `${where} root`, rootEntry);
+    if (root !== null) {
+      noteViewTable(checks, root, positionIn(ctx, valueOrKey(rootEntry)), `the root of ${where}`);
+    }
+  }
+  const columns = readViewColumns(ctx, where, given('columns'), root, checks);
+  const embedEntry = given('embed');
+  const embed =
+    embedEntry === undefined
+      ? []
+      : readEmbed(ctx, { view: name, path: [], columns, depth: 1, checks }, embedEntry);
+  if (root === null || embed === null) return null;
+  const location = { file: ctx.file, line: positionOf(ctx, entry.keyNode).line };
+  return { name, root, columns, embed, location };
+}
+
+/** What the relations of one `embed:` mapping need to know of their parent. */
+interface EmbedParent {
+  view: string;
+  /** Field names from the view's root down to the parent. */
+  path: string[];
+  /** The parent's `columns`, or null for all (then collisions are the planner's to find). */
+  columns: string[] | null;
+  /** The level of the relations read: 1 for the root's own. */
+  depth: number;
+  checks: ViewChecks;
+}
+
+/** How problems name a view or one of its relations: `view order_search lines.product`. */
+function viewPath(view: string, path: string[]): string {
+  return path.length === 0 ? `view ${view}` : `view ${view} ${path.join('.')}`;
+}
+
+/** The relations of an `embed:` mapping; null when one of them is invalid (reported). */
+function readEmbed(
+  ctx: FileContext,
+  parent: EmbedParent,
+  embedEntry: MapEntry,
+): ViewRelationConfig[] | null {
+  const where = `${viewPath(parent.view, parent.path)} embed`;
+  const relations: ViewRelationConfig[] = [];
+  let valid = isMappingOrEmpty(embedEntry.value);
+  // A duplicate field is a YAML error already (keys of a mapping are unique), so never seen here.
+  for (const entry of mapEntries(ctx, embedEntry.value, where, null)) {
+    const path = [...parent.path, entry.key];
+    if (!checkFieldName(ctx, where, entry, parent)) valid = false;
+    if (parent.depth > MAX_EMBED_DEPTH) {
+      report(
+        ctx,
+        entry.keyNode,
+        `${viewPath(parent.view, path)}: embedded ${parent.depth} levels deep — at most ` +
+          `${MAX_EMBED_DEPTH} levels of embed are allowed: embed fewer levels, or make a deeper ` +
+          'table the root of another view',
+      );
+      valid = false;
+      continue; // what lies deeper would only repeat the same problem
+    }
+    const relation = readRelation(ctx, { ...parent, path }, entry);
+    if (relation === null) valid = false;
+    else relations.push(relation);
+  }
+  return valid ? relations : null;
+}
+
+function checkFieldName(
+  ctx: FileContext,
+  where: string,
+  entry: MapEntry,
+  parent: EmbedParent,
+): boolean {
+  const field = entry.key;
+  if (!FIELD_NAME_PATTERN.test(field)) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: "${field}" is not a field name — use lowercase letters, digits and _, not ` +
+        'starting with a digit',
+    );
+    return false;
+  }
+  if (field.length > MAX_NAME_LENGTH) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: "${field}" is ${field.length} characters long — use at most ${MAX_NAME_LENGTH}`,
+    );
+    return false;
+  }
+  if (field.startsWith(RESERVED_FIELD_PREFIX)) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: "${field}" starts with ${RESERVED_FIELD_PREFIX}, which is kept for the fields ` +
+        'searchsync adds to view documents — rename the embedded field',
+    );
+    return false;
+  }
+  if (parent.columns?.includes(field)) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: "${field}" is also a column in columns, and a document field holds one or the ` +
+        'other — rename the embedded field, or remove the column from columns',
+    );
+    return false;
+  }
+  return true;
+}
+
+/** One relation (`embed.<field>`); null when invalid (reported). `parent.path` ends with it. */
+function readRelation(
+  ctx: FileContext,
+  relation: EmbedParent,
+  entry: MapEntry,
+): ViewRelationConfig | null {
+  const where = viewPath(relation.view, relation.path);
+  const value = entry.value;
+  if (isScalar(value) && typeof value.value === 'string') {
+    report(
+      ctx,
+      value,
+      `${where}: expected a mapping with table — write ${entry.key}: { table: ${value.value} }`,
+    );
+    return null;
+  }
+  if (!isMappingOrEmpty(value)) {
+    report(
+      ctx,
+      value as Node,
+      `${where}: expected a mapping with table (and many or through, on, columns, embed)`,
+    );
+    return null;
+  }
+  const problemsBefore = ctx.problems.length;
+  const entries = mapEntries(ctx, value, where, RELATION_KEYS, RELATION_KEY_HINTS);
+  const given = (key: (typeof RELATION_KEYS)[number]) => entries.find((item) => item.key === key);
+  const tableEntry = given('table');
+  let table: string | null = null;
+  if (tableEntry === undefined) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where}: no table — give table: schema.table, the table whose rows are embedded`,
+    );
+  } else {
+    table = readTableReference(ctx, `${where} table`, tableEntry);
+    if (table !== null) {
+      const at = positionIn(ctx, valueOrKey(tableEntry));
+      noteViewTable(relation.checks, table, at, `the table of ${where}`);
+    }
+  }
+  const join = readJoin(ctx, where, given, relation.checks);
+  const columns = readViewColumns(ctx, where, given('columns'), table, relation.checks);
+  const embedEntry = given('embed');
+  const embed =
+    embedEntry === undefined
+      ? []
+      : readEmbed(ctx, { ...relation, columns, depth: relation.depth + 1 }, embedEntry);
+  if (table === null || join === null || embed === null || ctx.problems.length > problemsBefore) {
+    return null;
+  }
+  const location = { file: ctx.file, line: positionOf(ctx, entry.keyNode).line };
+  return { field: entry.key, table, join, columns, embed, location };
+}
+
+/** The kind of a relation and its `on`; null when invalid (reported). */
+function readJoin(
+  ctx: FileContext,
+  where: string,
+  given: (key: (typeof RELATION_KEYS)[number]) => MapEntry | undefined,
+  checks: ViewChecks,
+): ViewJoin | null {
+  const manyEntry = given('many');
+  const throughEntry = given('through');
+  const onEntry = given('on');
+  const many = manyEntry === undefined ? false : readBoolean(ctx, `${where} many`, manyEntry);
+  if (many === null) return null;
+  if (many && throughEntry !== undefined) {
+    const later = [manyEntry as MapEntry, throughEntry].sort(
+      (a, b) => (a.keyNode.range?.[0] ?? 0) - (b.keyNode.range?.[0] ?? 0),
+    )[1];
+    report(
+      ctx,
+      later.keyNode,
+      `${where}: many: true and through are both set — use many: true for a table that ` +
+        'references the parent (one-to-many), through for a join table (many-to-many)',
+    );
+    return null;
+  }
+  if (throughEntry !== undefined) {
+    const table = readTableReference(ctx, `${where} through`, throughEntry);
+    if (table !== null) {
+      const at = positionIn(ctx, valueOrKey(throughEntry));
+      noteViewTable(checks, table, at, `the join table of ${where}`);
+    }
+    const on =
+      onEntry === undefined ? { parent: null, child: null } : readThroughOn(ctx, where, onEntry);
+    if (table === null || on === null) return null;
+    return { kind: 'through', table, parentColumns: on.parent, childColumns: on.child };
+  }
+  const kind = many ? 'many' : 'one';
+  const columns = onEntry === undefined ? null : readOnColumns(ctx, where, kind, onEntry);
+  if (onEntry !== undefined && columns === null) return null;
+  return kind === 'many' ? { kind, childColumns: columns } : { kind, parentColumns: columns };
+}
+
+/** `on` of a one or many relation: a column name or a list of them. */
+function readOnColumns(
+  ctx: FileContext,
+  where: string,
+  kind: 'one' | 'many',
+  entry: MapEntry,
+): string[] | null {
+  if (isMap(entry.value)) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where} on: { parent, child } is for through relations — give ` +
+        (kind === 'one'
+          ? "the parent's column(s) that reference the table's key"
+          : "the table's column(s) that reference the parent's key") +
+        ': on: column, or on: [column, …] for a composite key',
+    );
+    return null;
+  }
+  return readColumnOrColumns(ctx, `${where} on`, entry);
+}
+
+/** `on` of a through relation: the join table's columns toward the parent and the table. */
+function readThroughOn(
+  ctx: FileContext,
+  where: string,
+  entry: MapEntry,
+): { parent: string[] | null; child: string[] | null } | null {
+  if (!isMap(entry.value)) {
+    report(
+      ctx,
+      valueOrKey(entry),
+      `${where} on: a through relation is joined by the join table's columns — write ` +
+        "on: { parent: [column, …], child: [column, …] } (those referencing the parent's key " +
+        "and the table's key; either may be left to the foreign keys)",
+    );
+    return null;
+  }
+  const problemsBefore = ctx.problems.length;
+  const entries = mapEntries(ctx, entry.value, `${where} on`, THROUGH_ON_KEYS);
+  if (entries.length === 0 && ctx.problems.length === problemsBefore) {
+    report(
+      ctx,
+      entry.keyNode,
+      `${where} on: empty — give parent, child or both, or remove on to use the foreign keys`,
+    );
+    return null;
+  }
+  const on: { parent: string[] | null; child: string[] | null } = { parent: null, child: null };
+  for (const side of entries) {
+    const key = side.key as (typeof THROUGH_ON_KEYS)[number];
+    on[key] = readColumnOrColumns(ctx, `${where} on.${key}`, side);
+  }
+  return ctx.problems.length > problemsBefore ? null : on;
+}
+
+/** A column name, or a non-empty list of distinct ones (a composite key, in key order). */
+function readColumnOrColumns(ctx: FileContext, where: string, entry: MapEntry): string[] | null {
+  const value = entry.value;
+  if (isScalar(value) && typeof value.value === 'string' && value.value.trim().length > 0) {
+    return [value.value];
+  }
+  if (!isSeq(value)) {
+    const shown = isScalar(value) ? describe(value.value) : describe(undefined);
+    report(
+      ctx,
+      valueOrKey(entry),
+      `${where}: ${shown} is not a column — write column, or [column, …] for a composite key`,
+    );
+    return null;
+  }
+  const problemsBefore = ctx.problems.length;
+  const columns = readColumnList(ctx, where, entry);
+  if (columns === null || ctx.problems.length > problemsBefore) return null;
+  if (columns.length > 0) return columns;
+  report(
+    ctx,
+    entry.keyNode,
+    `${where}: the list is empty — name the column(s), or remove the key to use the foreign keys`,
+  );
+  return null;
+}
+
+/** `columns` of a view or relation; null when absent (all columns). */
+function readViewColumns(
+  ctx: FileContext,
+  where: string,
+  entry: MapEntry | undefined,
+  table: string | null,
+  checks: ViewChecks,
+): string[] | null {
+  if (entry === undefined) return null;
+  const items = readColumnItems(ctx, `${where} columns`, entry);
+  if (items === null) return null;
+  if (table !== null) {
+    for (const item of items) {
+      checks.columns.push({
+        table,
+        column: item.column,
+        where: `${where} columns`,
+        at: positionIn(ctx, item.node),
+      });
+    }
+  }
+  return items.map((item) => item.column);
+}
+
+/** A `schema.table` value (a bare name means schema public); null when it is not one (reported). */
+function readTableReference(ctx: FileContext, where: string, entry: MapEntry): string | null {
+  const value = entry.value;
+  const name =
+    isScalar(value) && typeof value.value === 'string' ? qualifiedTableName(value.value) : null;
+  if (name === null) {
+    const shown = isScalar(value) ? describe(value.value) : describe(undefined);
+    reportNotATable(ctx, where, valueOrKey(entry), shown);
+  }
+  return name;
+}
+
+function readBoolean(ctx: FileContext, where: string, entry: MapEntry): boolean | null {
+  const value = scalarValue(entry.value);
+  if (typeof value === 'boolean') return value;
+  report(ctx, valueOrKey(entry), `${where}: ${describe(value)} is not true or false`);
+  return null;
+}
+
+function noteViewTable(checks: ViewChecks, table: string, at: Position, what: string): void {
+  if (!checks.tables.has(table)) checks.tables.set(table, { at, what });
+}
+
+/**
+ * The checks that need every file read: a view's columns against the exclude and include of
+ * its tables, and its name against the tables (`/v1/tables/<name>` must mean one thing).
+ */
+function checkViewsAgainstTables(sections: ConfigSections, problems: TableConfigProblem[]): void {
+  const checks = sections.viewChecks;
+  for (const use of checks.columns) {
+    const settings = sections.tables.get(use.table);
+    if (settings === undefined || isColumnVisible(settings, use.column)) continue;
+    const configured = sections.locations.get(use.table) as ConfigLocation;
+    const at = `${configured.file}:${configured.line}`;
+    const message = settings.exclude.includes(use.column)
+      ? `${use.where}: "${use.column}" is excluded by tables.${use.table} (${at}), so it never ` +
+        'leaves PostgreSQL — remove it from columns, or from exclude'
+      : `${use.where}: "${use.column}" is not in the include of tables.${use.table} (${at}), so ` +
+        'it is never synced — add it to include, or remove it from columns (key columns are ' +
+        'always embedded, listed or not)';
+    problems.push({ ...use.at, message });
+  }
+  for (const view of checks.names) {
+    const table = `${DEFAULT_SCHEMA}.${view.name}`;
+    const configured = sections.locations.get(table);
+    const used = checks.tables.get(table);
+    let mention: string;
+    if (configured !== undefined) mention = `configured at ${configured.file}:${configured.line}`;
+    else if (used !== undefined) mention = `${used.what} at ${used.at.file}:${used.at.line}`;
+    else continue;
+    problems.push({
+      ...view.at,
+      message:
+        `views: "${view.name}" is also the name of table ${table} (${mention}), and ` +
+        `/v1/tables/${view.name} would mean both — give the view another name ` +
+        `(e.g. ${view.name}_view)`,
+    });
+  }
+}
+
+/** A mapping, or nothing at all (an empty section). */
+function isMappingOrEmpty(node: Node | null): boolean {
+  return node === null || isEmpty(node) || isMap(node);
+}
+
+// ---------------------------------------------------------------------------------------------
 // YAML node helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -635,6 +1144,7 @@ function mapEntries(
   node: Node | null,
   where: string,
   allowed: readonly string[] | null,
+  hints: Record<string, string> = {},
 ): MapEntry[] {
   if (node === null || isEmpty(node)) return [];
   if (!isMap(node)) {
@@ -651,7 +1161,7 @@ function mapEntries(
     }
     const key = keyNode.value;
     if (allowed !== null && !allowed.includes(key)) {
-      reportUnknownKey(ctx, where, keyNode, key, allowed);
+      reportUnknownKey(ctx, where, keyNode, key, allowed, hints);
       continue;
     }
     entries.push({ key, keyNode, value });
@@ -676,11 +1186,15 @@ function reportUnknownKey(
   keyNode: Scalar,
   key: string,
   allowed: readonly string[],
+  hints: Record<string, string>,
 ): void {
+  const suggestion = Object.hasOwn(hints, key)
+    ? ` (did you mean "${hints[key]}"?)`
+    : didYouMean(key, allowed);
   report(
     ctx,
     keyNode,
-    `${where}: unknown key "${key}"${didYouMean(key, allowed)} — allowed: ${allowed.join(', ')}`,
+    `${where}: unknown key "${key}"${suggestion} — allowed: ${allowed.join(', ')}`,
   );
 }
 
@@ -722,6 +1236,10 @@ function positionOf(ctx: FileContext, node: Node | number): { line: number; colu
 
 function report(ctx: FileContext, at: Node | number, message: string): void {
   ctx.problems.push({ file: ctx.file, ...positionOf(ctx, at), message });
+}
+
+function positionIn(ctx: FileContext, node: Node): Position {
+  return { file: ctx.file, ...positionOf(ctx, node) };
 }
 
 function didYouMean(value: unknown, candidates: readonly string[]): string {
