@@ -73,10 +73,14 @@ export async function prepareDatabase(
 }
 
 /** A single node can hold no replicas: new indices default to none, so health stays green. */
-export async function configureSearchEngine(settings: StackSettings): Promise<void> {
+export async function configureSearchEngine(
+  settings: StackSettings,
+  say: (line: string) => void,
+): Promise<void> {
+  // Its retries are said: a refusing engine must not look like a hang.
   await configureSingleNodeSearch(
     { url: `http://127.0.0.1:${settings.searchPort}`, engine: settings.engine },
-    () => undefined,
+    (line) => say(`… ${line}`),
   );
 }
 

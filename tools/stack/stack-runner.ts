@@ -90,7 +90,7 @@ export async function up(paths: StackPaths): Promise<number> {
       await supervisor.start(spec);
     }
     if (!stopping) {
-      await configureSearchEngine(settings);
+      await configureSearchEngine(settings, say);
       await registerConnector(paths, settings, say);
     }
     for (const spec of appServiceSpecs(paths, settings)) {

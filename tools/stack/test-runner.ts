@@ -214,7 +214,10 @@ export async function runTests(
     );
     const version = engine === 'elasticsearch' ? readStackSettings().elasticsearchVersion : null;
     const pass = { engine, elasticsearchVersion: version };
-    return middleTier(paths, pass) && endToEnd(paths, pass, jestArgs, { all: true }) ? 0 : 1;
+    // Both tiers run whatever the other's outcome: one failure must not hide the rest.
+    const medium = jestArgs.length === 0 ? middleTier(paths, pass) : true;
+    const e2e = endToEnd(paths, pass, jestArgs, { all: true });
+    return medium && e2e ? 0 : 1;
   }
   let ok = true;
   const passes = testEngines();
@@ -234,7 +237,10 @@ export async function runTests(
       await down(paths);
       return 1;
     }
-    ok = (index > 0 || middleTier(paths, pass)) && endToEnd(paths, pass, jestArgs, selection) && ok;
+    // The middle tier once, on the first engine; not when the arguments pick e2e suites.
+    const medium = index === 0 && jestArgs.length === 0 ? middleTier(paths, pass) : true;
+    const e2e = endToEnd(paths, pass, jestArgs, selection);
+    ok = medium && e2e && ok;
     console.log(`\n=== stopping the stack started for the ${engine} tests`);
     await down(paths);
     // The stop command must leave nothing of ours behind.

@@ -188,6 +188,40 @@ export function indexerHealthOf(
   };
 }
 
+/**
+ * A group may be empty for a moment while its replicas re-join (a new table topic makes each
+ * re-subscribe): only this long an absence counts, as long as Kafka's session timeout.
+ */
+export const GROUP_EMPTY_GRACE_MS = 30_000;
+
+/**
+ * Why the indexer is not consuming, or null. A scraped indexer's own word wins (it answers at
+ * once when it freezes; an idle one with no topic yet is in no group); without a scrape, a
+ * consumer group empty for longer than the grace while table topics exist.
+ */
+export function indexerNotConsuming(
+  indexer: IndexerHealth,
+  groupEmptyForMs: number,
+  tableTopicsExist: boolean,
+): string | null {
+  if (indexer.reachable === false) {
+    return `indexer not consuming: its metrics at ${indexer.metricsUrl} do not answer (${indexer.error})`;
+  }
+  if (indexer.reachable === true) {
+    return indexer.consuming === false
+      ? 'indexer not consuming: it reports no running Kafka consumer (searchsync_indexer_consumer_running 0); see the indexer log'
+      : null;
+  }
+  if (
+    indexer.replicas?.length === 0 &&
+    tableTopicsExist &&
+    groupEmptyForMs >= GROUP_EMPTY_GRACE_MS
+  ) {
+    return `indexer not consuming: its consumer group ${indexer.group} has had no member for ${Math.round(groupEmptyForMs / 1000)}s (no indexer replica runs, or none reaches Kafka)`;
+  }
+  return null;
+}
+
 function settledValue<T>(result: PromiseSettledResult<T>): T | null {
   return result.status === 'fulfilled' ? result.value : null;
 }
@@ -206,6 +240,8 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly logger = new Logger(PipelineService.name);
   private readonly history: HistoryPoint[] = [];
   private cached: { at: number; snapshot: Promise<PipelineSnapshot> } | null = null;
+  /** Since when the indexer's consumer group has been seen without members. */
+  private groupEmptySince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -305,17 +341,16 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       }
     }
 
-    if (indexer.reachable === false) {
-      fail(`indexer not consuming: its metrics at ${metricsUrl} do not answer (${indexer.error})`);
-    } else if (indexer.replicas?.length === 0) {
-      fail(
-        `indexer not consuming: its consumer group ${indexer.group} has no member (no indexer replica runs, or none reaches Kafka)`,
-      );
-    } else if (indexer.consuming === false) {
-      fail(
-        'indexer not consuming: it reports no running Kafka consumer (searchsync_indexer_consumer_running 0); see the indexer log',
-      );
-    }
+    const now = Date.now();
+    if (indexer.replicas?.length === 0) this.groupEmptySince ??= now;
+    else if (indexer.replicas) this.groupEmptySince = null;
+    const topicsExist = (settledValue(tables) ?? []).some((t) => t.kafkaLag !== null);
+    const notConsuming = indexerNotConsuming(
+      indexer,
+      this.groupEmptySince === null ? 0 : now - this.groupEmptySince,
+      topicsExist,
+    );
+    if (notConsuming) fail(notConsuming);
     if (replicas.status === 'rejected') {
       degrade(`indexer consumer group unreadable: ${failure(replicas)}`);
     }

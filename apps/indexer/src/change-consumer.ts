@@ -11,7 +11,6 @@ import {
 } from 'kafkajs';
 import { BatchPipeline, type ChangeApplier, type SourceRecord } from '@searchsync/indexing';
 import { BackoffSchedule } from '@searchsync/retry';
-import { newestTimestampMs } from '@searchsync/stream-position';
 import { CommitMetadata } from './commit-metadata';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
@@ -541,18 +540,19 @@ export class ChangeConsumer {
       headers: message.headers,
     }));
     const last = batch.messages[batch.messages.length - 1].offset;
-    this.commitMetadata.noteBatch(
-      batch.topic,
-      batch.partition,
-      BigInt(last) + 1n,
-      newestTimestampMs(batch.messages),
-    );
     await pipeline.submit(batch.topic, batch.partition, last, async (order) => {
-      await this.applier().apply(
+      const applied = await this.applier().apply(
         records,
         () => pipeline.open && payload.isRunning() && !payload.isStale(),
         () => payload.heartbeat(),
         order,
+      );
+      // Before the pipeline commits it: the commit carries this batch's progress.
+      this.commitMetadata.noteBatch(
+        batch.topic,
+        batch.partition,
+        BigInt(last) + 1n,
+        applied.newestSourceTsMs,
       );
       // Not at once: a consumer that commits one partition and crashes on another keeps backing off.
       if (this.failures > 0 && Date.now() - this.lastFailureAt > HEALTHY_AFTER_MS) {

@@ -47,6 +47,12 @@ const ALONE: BatchOrder = {
   earlierLanded: () => Promise.resolve(),
 };
 
+/** What a batch's application tells the consumer, for the progress its offset commit carries. */
+export interface AppliedBatch {
+  /** PostgreSQL commit time (ms) of the newest change decoded in the batch; null when none was. */
+  newestSourceTsMs: number | null;
+}
+
 export interface ApplierOptions {
   indexPrefix: string;
   maxActions: number;
@@ -155,7 +161,7 @@ export class ChangeApplier {
     isRunning: () => boolean,
     heartbeat: () => Promise<void>,
     order: BatchOrder = ALONE,
-  ): Promise<void> {
+  ): Promise<AppliedBatch> {
     const control: BatchControl = { isRunning, heartbeat };
     const ticker = setInterval(
       () => void heartbeat().catch(() => undefined),
@@ -165,7 +171,7 @@ export class ChangeApplier {
       // Before any record: a batch must know every generation created before it was fetched.
       const vanished = await this.retry.retrying(control, () => this.rebuilds.refreshIfStale());
       for (const target of vanished) this.mappings.forgetTarget(target);
-      await this.applyRecords(records, control, order);
+      return await this.applyRecords(records, control, order);
     } finally {
       clearInterval(ticker);
     }
@@ -175,7 +181,8 @@ export class ChangeApplier {
     records: SourceRecord[],
     control: BatchControl,
     order: BatchOrder,
-  ): Promise<void> {
+  ): Promise<AppliedBatch> {
+    let newestSourceTsMs: number | null = null;
     const letters = new DeadLetterBatch();
     /**
      * Tables whose index the engine refused for a column set, by alias and columns: their
@@ -241,6 +248,9 @@ export class ChangeApplier {
       }
       if (!decoded) continue;
       const { event } = decoded;
+      if (newestSourceTsMs === null || event.sourceTsMs > newestSourceTsMs) {
+        newestSourceTsMs = event.sourceTsMs;
+      }
       const table = tableLabel(event.table);
       this.metrics.eventsConsumed.inc({
         table,
@@ -355,6 +365,7 @@ export class ChangeApplier {
       // publish() removes each letter once sent: a retry after a failure sends only the rest.
       await this.retry.retrying(control, () => this.deadLetters.publish(letters.letters));
     }
+    return { newestSourceTsMs };
   }
 
   private decode(record: SourceRecord): Decoded | null {

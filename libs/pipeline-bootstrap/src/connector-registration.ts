@@ -110,8 +110,15 @@ export async function waitForConnectorRunning(
         throw new ConnectorTaskFailedError(name, task.trace ?? '');
       if (restartedAt === 0) {
         say(`connector ${name} has a failed task; restarting it with the current config`);
-        await connect.restart(name, { includeTasks: true, onlyFailed: true });
-        restartedAt = Date.now();
+        // A rebalance (409, often right after the config PUT) refuses it: the next poll asks again.
+        const restarted = await connect
+          .restart(name, { includeTasks: true, onlyFailed: true })
+          .then(() => true)
+          .catch((error: Error) => {
+            last = `restart refused: ${error.message}`;
+            return false;
+          });
+        if (restarted) restartedAt = Date.now();
       }
     }
     await sleep(options.pollMs);

@@ -1,9 +1,4 @@
-import {
-  decodeCommitProgress,
-  encodeCommitProgress,
-  freshnessSecondsOf,
-  newestTimestampMs,
-} from './commit-progress';
+import { decodeCommitProgress, encodeCommitProgress, freshnessSecondsOf } from './commit-progress';
 
 describe('commit progress', () => {
   it('round-trips through offset-commit metadata within Kafka’s 4096-byte default', () => {
@@ -68,10 +63,5 @@ describe('commit progress', () => {
         now,
       ),
     ).toBe(0);
-  });
-
-  it('takes the newest kafkajs timestamp of a batch', () => {
-    expect(newestTimestampMs([{ timestamp: '5' }, { timestamp: '9' }, { timestamp: '7' }])).toBe(9);
-    expect(newestTimestampMs([{ timestamp: undefined }, { timestamp: 'nope' }])).toBeNull();
   });
 });

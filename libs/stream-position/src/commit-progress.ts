@@ -1,11 +1,12 @@
 /**
  * What an indexer replica writes beside each offset it commits (Kafka's offset-commit metadata):
- * when the newest record of the committed range entered Kafka, and which replica applied it.
+ * the PostgreSQL commit time of the newest change in the committed range, and which replica
+ * applied it.
  * The admin reads it back with the committed offsets, so freshness comes from the data every
  * replica writes — not from scraping one replica's metrics — and it survives restarts.
  */
 export interface CommitProgress {
-  /** Kafka timestamp (ms) of the newest record applied in the committed range of the partition. */
+  /** PostgreSQL commit time (ms, Debezium's source.ts_ms) of the newest change applied in the range. */
   newestRecordMs: number;
   /** When the commit was made (ms). */
   committedAtMs: number;
@@ -45,19 +46,6 @@ export function decodeCommitProgress(metadata: string | null | undefined): Commi
   } catch {
     return null;
   }
-}
-
-/**
- * The newest record timestamp (ms) of a batch of Kafka messages, whose `timestamp` kafkajs gives
- * as a string of milliseconds; null when none has one.
- */
-export function newestTimestampMs(messages: readonly { timestamp?: string }[]): number | null {
-  let newest: number | null = null;
-  for (const message of messages) {
-    const ms = Number(message.timestamp);
-    if (Number.isFinite(ms) && ms > 0 && (newest === null || ms > newest)) newest = ms;
-  }
-  return newest;
 }
 
 /**

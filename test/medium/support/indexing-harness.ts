@@ -8,6 +8,7 @@ import {
   InMemoryDeadLetters,
   type ApplierOptions,
   type SourceRecord,
+  type AppliedBatch,
 } from '@searchsync/indexing';
 import {
   createSearchEngine,
@@ -131,7 +132,7 @@ export class IndexingHarness {
   }
 
   /** Applies one batch as the consumer does, with a heartbeat that always succeeds. */
-  apply(records: SourceRecord[]): Promise<void> {
+  apply(records: SourceRecord[]): Promise<AppliedBatch> {
     return this.applier.apply(
       records,
       () => true,
