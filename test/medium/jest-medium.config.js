@@ -1,6 +1,7 @@
 /**
  * Medium tests: the indexing library against a real search engine, fed recorded Debezium
- * events — no Kafka, no Connect. They need only the engine (SEARCH_URL, as the apps read it).
+ * events — no Kafka, no Connect. They need the engine (SEARCH_URL, as the apps read it) and,
+ * for the view tests, PostgreSQL (DATABASE_URL).
  */
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('../../tsconfig.json');
