@@ -8,7 +8,7 @@ import {
 import { rebuildNeed, tableSettings } from '@searchsync/config';
 import type { ConnectorBackend, ConnectorView } from '@searchsync/connect-client';
 import { tableIndexNames, type TableMapping } from '@searchsync/search-engine';
-import { freshnessSecondsOf } from '@searchsync/stream-position';
+import { freshnessSecondsOf, groupProgress } from '@searchsync/stream-position';
 import {
   ADMIN_CONFIG,
   CONNECTOR_BACKEND,
@@ -726,32 +726,14 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
   private async groupProgress(topics: string[]): Promise<Map<string, TopicProgress>> {
     const admin = await this.infra.kafkaAdmin();
     try {
-      const existing = new Set(await admin.listTopics());
-      const present = topics.filter((t) => existing.has(t));
-      const result = new Map<string, TopicProgress>();
-      if (present.length === 0) return result;
-      const committed = await admin.fetchOffsets({
-        groupId: this.config.INDEXER_GROUP_ID,
-        topics: present,
-      });
-      const committedOf = new Map(committed.map((c) => [c.topic, c.partitions]));
+      const progress = await groupProgress(admin, this.config.INDEXER_GROUP_ID, topics);
       const now = Date.now();
-      await Promise.all(
-        present.map(async (topic) => {
-          const ends = await admin.fetchTopicOffsets(topic);
-          const partitions = committedOf.get(topic) ?? [];
-          let lag = 0;
-          for (const p of ends) {
-            const done = Number(partitions.find((c) => c.partition === p.partition)?.offset ?? -1);
-            lag += Number(p.high) - (done >= 0 ? done : Number(p.low));
-          }
-          result.set(topic, {
-            lag: Math.max(0, lag),
-            freshnessSeconds: freshnessSecondsOf(partitions, now),
-          });
-        }),
+      return new Map(
+        [...progress].map(([topic, p]) => [
+          topic,
+          { lag: Number(p.pending), freshnessSeconds: freshnessSecondsOf(p.committed, now) },
+        ]),
       );
-      return result;
     } catch (error) {
       this.infra.resetKafkaAdmin();
       throw error;

@@ -11,6 +11,7 @@ import {
 } from 'kafkajs';
 import { BatchPipeline, type ChangeApplier, type SourceRecord } from '@searchsync/indexing';
 import { BackoffSchedule } from '@searchsync/retry';
+import { groupProgress } from '@searchsync/stream-position';
 import { CommitMetadata } from './commit-metadata';
 import type { FaultInjection } from './fault-injection';
 import type { IndexerMetrics } from './indexer-metrics';
@@ -260,18 +261,9 @@ export class ChangeConsumer {
   /** Records not yet committed by the group, per topic: end offsets minus committed offsets. */
   private async measureLag(): Promise<void> {
     if (this.topics.size === 0) return;
-    const topics = [...this.topics];
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics });
-    for (const topic of topics) {
-      const ends = await this.admin.fetchTopicOffsets(topic);
-      const done = committed.find((entry) => entry.topic === topic)?.partitions ?? [];
-      let lag = 0n;
-      for (const end of ends) {
-        const offset = done.find((p) => p.partition === end.partition)?.offset ?? '-1';
-        const from = offset === '-1' ? BigInt(end.low) : BigInt(offset);
-        lag += BigInt(end.high) > from ? BigInt(end.high) - from : 0n;
-      }
-      this.metrics.consumerLag.set({ topic }, Number(lag));
+    const progress = await groupProgress(this.admin, this.options.groupId, [...this.topics]);
+    for (const [topic, { pending }] of progress) {
+      this.metrics.consumerLag.set({ topic }, Number(pending));
     }
   }
 

@@ -16,6 +16,11 @@ describe('applied offsets', () => {
     expect(pendingRecords(ends, [{ partition: 0, offset: '7' }])).toBe(3n);
     expect(pendingRecords(ends, [{ partition: 0, offset: '-1' }])).toBe(10n);
     expect(pendingRecords(ends, [])).toBe(10n);
+    // Records below the low offset are gone (retention): they are no longer to be applied.
+    const kept = [{ partition: 0, offset: '10', low: '4' }];
+    expect(pendingRecords(kept, [])).toBe(6n);
+    expect(pendingRecords(kept, [{ partition: 0, offset: '-1' }])).toBe(6n);
+    expect(pendingRecords(kept, [{ partition: 0, offset: '8' }])).toBe(2n);
     expect(caughtUp(ends, [{ partition: 1, offset: '5' }])).toBe(false);
   });
 });

@@ -3,6 +3,10 @@ import type { Admin } from 'kafkajs';
 export interface PartitionOffset {
   partition: number;
   offset: string;
+  /** An end: the partition's first offset still kept (records below it are gone). */
+  low?: string;
+  /** A committed offset: the metadata committed with it (see commit-progress.ts). */
+  metadata?: string | null;
 }
 
 /**
@@ -20,8 +24,9 @@ export function pendingRecords(ends: PartitionOffset[], committed: PartitionOffs
   for (const end of ends) {
     const high = BigInt(end.offset);
     const done = committed.find((c) => c.partition === end.partition);
-    // -1 (nothing committed yet): everything up to the end is still to be applied.
-    const from = done !== undefined && BigInt(done.offset) >= 0n ? BigInt(done.offset) : 0n;
+    // -1 (nothing committed yet): everything kept up to the end is still to be applied.
+    const from =
+      done !== undefined && BigInt(done.offset) >= 0n ? BigInt(done.offset) : BigInt(end.low ?? 0);
     if (high > from) pending += high - from;
   }
   return pending;
@@ -33,6 +38,7 @@ export async function topicEnds(admin: Admin, topic: string): Promise<PartitionO
     return (await admin.fetchTopicOffsets(topic)).map((p) => ({
       partition: p.partition,
       offset: p.high,
+      low: p.low,
     }));
   } catch (error) {
     if ((error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return [];
@@ -48,4 +54,34 @@ export async function groupOffsets(
 ): Promise<Map<string, PartitionOffset[]>> {
   const answer = await admin.fetchOffsets({ groupId, topics });
   return new Map(answer.map((t) => [t.topic, t.partitions]));
+}
+
+/** A topic as a consumer group stands on it: records still to apply, and its commits. */
+export interface TopicProgress {
+  pending: bigint;
+  committed: PartitionOffset[];
+}
+
+/**
+ * For each topic that exists: how many records the group has not committed yet, and its
+ * committed offsets with their metadata — the one lag computation of the indexer and the admin.
+ */
+export async function groupProgress(
+  admin: Admin,
+  groupId: string,
+  topics: string[],
+): Promise<Map<string, TopicProgress>> {
+  const existing = new Set(await admin.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  const result = new Map<string, TopicProgress>();
+  if (present.length === 0) return result;
+  const committed = await groupOffsets(admin, groupId, present);
+  await Promise.all(
+    present.map(async (topic) => {
+      const ends = await topicEnds(admin, topic);
+      const partitions = committed.get(topic) ?? [];
+      result.set(topic, { pending: pendingRecords(ends, partitions), committed: partitions });
+    }),
+  );
+  return result;
 }
