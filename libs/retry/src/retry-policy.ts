@@ -69,8 +69,10 @@ export interface RetryOptions {
 }
 
 /**
- * A policy that runs an operation and retries its retryable failures with the house backoff;
- * `execute(fn, signal)` stops waiting when the signal aborts. The last failure is thrown as it is.
+ * A policy that runs an operation and retries its retryable failures with the house backoff.
+ * The last failure is thrown as it is. cockatiel 3 hands `execute(fn, signal)`'s signal to `fn`
+ * but does not cut a backoff wait short: loops that must stop at once on shutdown use
+ * BackoffSchedule with `sleep(ms, signal)` instead.
  */
 export function retryPolicy(options: RetryOptions): RetryPolicy {
   const maxRetries = Math.max(0, Math.floor(options.maxRetries));
