@@ -38,10 +38,7 @@ export interface ExclusionSettings {
   schemas: string[];
 }
 
-export const STORED_GENERATED_REASON =
-  'generated column: PostgreSQL replicates generated columns only from version 18, with the publication option publish_generated_columns = stored';
-export const VIRTUAL_GENERATED_REASON =
-  'virtual generated column: PostgreSQL never replicates virtual generated columns';
+export { STORED_GENERATED_REASON, VIRTUAL_GENERATED_REASON } from '@searchsync/change-events';
 
 /** A column of a synced table as the exclusions need it. */
 export interface SourceColumn {

@@ -390,10 +390,12 @@ describe('row lookups', () => {
       {
         name: 'id',
         sqlType: 'integer',
+        typeName: 'int4',
         baseType: 'int4',
         elementType: null,
         typmod: -1,
         typtype: 'b',
+        elementTyptype: null,
         notReplicated: null,
       },
     ],

@@ -7,3 +7,4 @@ export * from './value-converter';
 export * from './index-mapping';
 export * from './row-values';
 export * from './dead-letter-contract';
+export * from './column-catalog';

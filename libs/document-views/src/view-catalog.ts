@@ -1,4 +1,12 @@
 import type { ViewConfig, ViewRelationConfig } from '@searchsync/config';
+import {
+  catalogTables,
+  columnCatalogSql,
+  STORED_GENERATED_REASON,
+  VIRTUAL_GENERATED_REASON,
+  type CatalogColumn,
+  type ColumnCatalogRow,
+} from '@searchsync/change-events';
 import type { PoolClient } from 'pg';
 
 /**
@@ -6,33 +14,12 @@ import type { PoolClient } from 'pg';
  * its columns (as the indexer's conversion needs them), primary key and foreign keys. Read once
  * (readViewCatalog) and handed to planView, which is pure.
  *
- * The column reading follows apps/connector-admin/src/table-catalog.ts (domains resolved, typmod,
- * typtype), with the declared type name and foreign keys added; that app code could use this
- * reader instead of its own.
+ * Columns come from libs/change-events' column catalogue, the one the admin's verify and tables
+ * API read too; foreign keys are added here.
  */
 
-export interface ViewCatalogColumn {
-  name: string;
-  /** `format_type` of the column, usable in casts (`numeric(12,2)`, `"s".mood`). */
-  sqlType: string;
-  /** The declared type's name (a domain's own name), as Debezium names it for the mapping. */
-  typeName: string;
-  /** Type name with domains resolved, e.g. `int8`, `timestamptz`, `_text`. */
-  baseType: string;
-  /** Element type name (domains resolved) for arrays, else null. */
-  elementType: string | null;
-  /** `atttypmod` (the n of bit(n)), -1 when none. */
-  typmod: number;
-  /** `pg_type.typtype` of the base type: `b` base, `c` composite, `e` enum, `m` multirange, … */
-  typtype: string;
-  /** `pg_type.typtype` of the element type for arrays (`e` for an enum array), else null. */
-  elementTyptype: string | null;
-  /**
-   * Why PostgreSQL's replication does not carry this column (a generated column it does not
-   * publish), or null: such a column is in no table document, so in no view document either.
-   */
-  notReplicated: string | null;
-}
+/** A column as the table documents see it (libs/change-events column-catalog). */
+export type ViewCatalogColumn = CatalogColumn;
 
 export interface ViewCatalogForeignKey {
   /** The constraint's name. */
@@ -59,10 +46,10 @@ export interface ViewCatalogTable {
 /** Tables by `schema.table`. */
 export type ViewCatalog = ReadonlyMap<string, ViewCatalogTable>;
 
-export const STORED_GENERATED_NOT_REPLICATED =
-  'stored generated column: PostgreSQL replicates generated columns only from version 18, with the publication option publish_generated_columns = stored';
-export const VIRTUAL_GENERATED_NOT_REPLICATED =
-  'virtual generated column: PostgreSQL never replicates virtual generated columns';
+export {
+  STORED_GENERATED_REASON as STORED_GENERATED_NOT_REPLICATED,
+  VIRTUAL_GENERATED_REASON as VIRTUAL_GENERATED_NOT_REPLICATED,
+};
 
 /** `schema.table` of a reference; a bare name means schema `public`. */
 export function qualifiedTableName(reference: string): string {
@@ -90,21 +77,6 @@ export function viewTables(view: ViewConfig): string[] {
   return [...tables];
 }
 
-interface ColumnRow {
-  schema: string;
-  table: string;
-  name: string | null;
-  sql_type: string | null;
-  type_name: string | null;
-  base_type: string | null;
-  element_type: string | null;
-  typmod: number | null;
-  typtype: string | null;
-  element_typtype: string | null;
-  generated: string | null;
-  key_position: number | null;
-}
-
 interface ForeignKeyRow {
   schema: string;
   table: string;
@@ -121,34 +93,7 @@ const TABLES_SQL = `
    where c.relkind in ('r', 'p')
      and (n.nspname, c.relname) in (select * from unnest($1::text[], $2::text[]))`;
 
-const COLUMNS_SQL = `
-  with rel as (${TABLES_SQL}),
-  pk as (
-    select k.conrelid, unnest(k.conkey) as attnum, generate_subscripts(k.conkey, 1) as position
-      from pg_constraint k where k.conrelid in (select oid from rel) and k.contype = 'p'
-  )
-  select n.nspname as schema, c.relname as table,
-         a.attname as name,
-         format_type(a.atttypid, a.atttypmod) as sql_type,
-         t.typname as type_name,
-         coalesce(bt.typname, t.typname) as base_type,
-         coalesce(ebt.typname, et.typname) as element_type,
-         a.atttypmod as typmod,
-         coalesce(bt.typtype, t.typtype)::text as typtype,
-         coalesce(ebt.typtype, et.typtype)::text as element_typtype,
-         a.attgenerated::text as generated,
-         pk.position as key_position
-    from rel
-    join pg_class c on c.oid = rel.oid
-    join pg_namespace n on n.oid = c.relnamespace
-    left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-    left join pg_type t on t.oid = a.atttypid
-    left join pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype
-    left join pg_type et on et.oid = (case when coalesce(bt.typcategory, t.typcategory) = 'A'
-                                           then coalesce(bt.typelem, t.typelem) end)
-    left join pg_type ebt on et.typtype = 'd' and ebt.oid = et.typbasetype
-    left join pk on pk.conrelid = a.attrelid and pk.attnum = a.attnum
-   order by n.nspname, c.relname, a.attnum`;
+const COLUMNS_SQL = columnCatalogSql(TABLES_SQL);
 
 // conparentid = 0: a foreign key to a partitioned table is also recorded once per partition.
 const FOREIGN_KEYS_SQL = `
@@ -186,48 +131,15 @@ export async function readViewCatalog(
   const names = tables.map(splitTableName);
   const params = [names.map((n) => n.schema), names.map((n) => n.table)];
   const [columns, foreignKeys] = await Promise.all([
-    db.query<ColumnRow>(COLUMNS_SQL, params),
+    db.query<ColumnCatalogRow>(COLUMNS_SQL, params),
     db.query<ForeignKeyRow>(FOREIGN_KEYS_SQL, params),
   ]);
-  const catalog = new Map<string, ViewCatalogTable & { keyPositions: Map<string, number> }>();
-  for (const row of columns.rows) {
-    const name = `${row.schema}.${row.table}`;
-    let table = catalog.get(name);
-    if (!table) {
-      table = {
-        schema: row.schema,
-        table: row.table,
-        columns: [],
-        primaryKey: [],
-        foreignKeys: [],
-        keyPositions: new Map(),
-      };
-      catalog.set(name, table);
-    }
-    if (row.name === null) continue; // a table without columns
-    table.columns.push({
-      name: row.name,
-      sqlType: row.sql_type ?? 'text',
-      typeName: row.type_name ?? 'text',
-      baseType: row.base_type ?? 'text',
-      elementType: row.element_type,
-      typmod: row.typmod ?? -1,
-      typtype: row.typtype ?? 'b',
-      elementTyptype: row.element_typtype,
-      notReplicated:
-        row.generated === 'v'
-          ? VIRTUAL_GENERATED_NOT_REPLICATED
-          : row.generated === 's' && !options.storedGeneratedReplicated
-            ? STORED_GENERATED_NOT_REPLICATED
-            : null,
-    });
-    if (row.key_position !== null) table.keyPositions.set(row.name, row.key_position);
-  }
-  for (const table of catalog.values()) {
-    table.primaryKey = [...table.keyPositions]
-      .sort(([, a], [, b]) => a - b)
-      .map(([column]) => column);
-  }
+  const catalog = new Map<string, ViewCatalogTable>(
+    catalogTables(columns.rows, options.storedGeneratedReplicated ?? false).map((table) => [
+      `${table.schema}.${table.table}`,
+      { ...table, foreignKeys: [] },
+    ]),
+  );
   for (const row of foreignKeys.rows) {
     catalog.get(`${row.schema}.${row.table}`)?.foreignKeys.push({
       name: row.name,
@@ -236,7 +148,5 @@ export async function readViewCatalog(
       referencedColumns: row.ref_columns,
     });
   }
-  return new Map(
-    [...catalog].map(([name, { keyPositions: _positions, ...table }]) => [name, table]),
-  );
+  return catalog;
 }

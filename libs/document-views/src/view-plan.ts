@@ -1,5 +1,5 @@
 import {
-  notSentByDebezium,
+  notReplicatedReason,
   rowColumnPlan,
   type ColumnSearchSettings,
   type RowColumnPlan,
@@ -175,15 +175,7 @@ export function planView(
     const name = `${table.schema}.${table.table}`;
     const isKey = (column: string) => table.primaryKey.includes(column);
     const unavailable = (column: ViewCatalogColumn): string | null => {
-      const reason =
-        column.notReplicated ??
-        notSentByDebezium({
-          name: column.name,
-          baseType: column.baseType,
-          elementType: column.elementType,
-          typmod: column.typmod,
-          typtype: column.typtype,
-        });
+      const reason = notReplicatedReason(column);
       if (reason) return reason;
       if (isKey(column.name) || isColumnVisible(settings, column.name)) return null;
       const section = config.locations.get(name);
