@@ -1,3 +1,4 @@
+import { VIEW_REFS_FIELD } from '@searchsync/search-engine';
 import {
   notReplicatedReason,
   rowColumnPlan,
@@ -32,14 +33,8 @@ import {
   ViewTableWithoutKeyError,
 } from './view.errors';
 
-/**
- * The hidden keyword field of every view document listing each row it drew on
- * (`<schema.table>:<document id>`, see viewRef), by which a change finds the documents it affects.
- * Longer than any PostgreSQL identifier (63 bytes), like the other internal fields, so no column
- * can be named like it.
- */
-export const VIEW_REFS_FIELD =
-  'searchsync_view_rows_drawn_on_longer_than_any_postgresql_identifier';
+/** The refs field of every view document (defined by the engine library, which strips it on read). */
+export { VIEW_REFS_FIELD };
 
 /** A column a view reads: how it is selected and converted, and what the catalogue says of it. */
 export interface PlannedColumn {

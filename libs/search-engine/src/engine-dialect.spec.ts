@@ -7,6 +7,7 @@ import {
   TIEBREAK_FIELD,
   TIEBREAK_MAPPING,
   translateMapping,
+  VIEW_REFS_FIELD,
   withoutInternalFields,
 } from './engine-dialect';
 import { VECTOR_FIELD_PREFIX, vectorFieldOf } from './vector-fields';
@@ -158,6 +159,8 @@ describe('table index mappings', () => {
     const source = { a: 1, [TIEBREAK_FIELD]: '1', [vectorFieldOf('a')]: [1] };
     expect(withoutInternalFields(source)).toEqual({ a: 1 });
     expect(source).toEqual({ a: 1, [TIEBREAK_FIELD]: '1', [vectorFieldOf('a')]: [1] });
+    // A view document's refs stay in _source (verify compares them) but never reach a caller.
+    expect(withoutInternalFields({ a: 1, [VIEW_REFS_FIELD]: ['public.t:1'] })).toEqual({ a: 1 });
     const clean = { a: 1 };
     expect(withoutInternalFields(clean)).toBe(clean);
     expect(withoutInternalFields(undefined)).toBeUndefined();

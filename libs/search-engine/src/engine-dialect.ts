@@ -14,6 +14,15 @@ export type EngineDistribution = 'opensearch' | 'elasticsearch';
  * no `.` (an object path). It is in every document we index, excluded from the stored `_source`
  * (mapping `_source.excludes`) and left out of the field catalogue, so users never see it.
  */
+/**
+ * The hidden keyword field of every document-view document listing each row it drew on
+ * (`<schema.table>:<document id>`), by which a change finds the documents it affects (see
+ * libs/document-views). Longer than any PostgreSQL identifier, so no column is named like it;
+ * kept in `_source` (verify compares it) but stripped from what the API returns.
+ */
+export const VIEW_REFS_FIELD =
+  'searchsync_view_rows_drawn_on_longer_than_any_postgresql_identifier';
+
 export const TIEBREAK_FIELD =
   'searchsync_sort_tiebreak_document_id_longer_than_any_postgresql_identifier';
 
@@ -336,7 +345,10 @@ export function tableIndexMappings(
 export function withoutInternalFields<T extends JsonObject | undefined>(source: T): T {
   if (!source) return source;
   const ours = Object.keys(source).filter(
-    (field) => field === TIEBREAK_FIELD || field.startsWith(VECTOR_FIELD_PREFIX),
+    (field) =>
+      field === TIEBREAK_FIELD ||
+      field === VIEW_REFS_FIELD ||
+      field.startsWith(VECTOR_FIELD_PREFIX),
   );
   if (ours.length === 0) return source;
   const copy = { ...source };
