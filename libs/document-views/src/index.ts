@@ -12,3 +12,4 @@ export * from './view-refresh.errors';
 export * from './view-refresher';
 export * from './view-build';
 export * from './memory-view-index';
+export * from './engine-view-index';

@@ -42,6 +42,17 @@ import type {
 import { SearchEngineError, SearchEngineRequestError } from './search-engine.errors';
 import { TableGenerations, type TableIndexOptions } from './table-generations';
 import type { TableIndexNames } from './table-index';
+import {
+  ID_PAGE_SIZE,
+  idPageBody,
+  isViewMeta,
+  viewIndexBody,
+  viewIndexPattern,
+  viewsFromIndices,
+  type IndexedView,
+  type ViewIndexNames,
+  type ViewIndexOptions,
+} from './view-index';
 
 /**
  * Elasticsearch's refusal to sort on `_id`, for an index older than the tie-break field, as an
@@ -418,7 +429,8 @@ export class SearchEngineAdapter implements SearchEngine {
     const body = await this.request<Record<string, IndexDescription>>('GET', `/${prefix}.*`, {
       querystring: { allow_no_indices: true },
     });
-    return tablesFromIndices(body);
+    // A view index matches only another deployment's `<prefix>-view` prefix: never a table.
+    return tablesFromIndices(body).filter((table) => !isViewMeta(table.meta));
   }
 
   async listTables(prefix: string): Promise<IndexedTable[]> {
@@ -483,6 +495,88 @@ export class SearchEngineAdapter implements SearchEngine {
         );
       }
     }
+  }
+
+  async ensureViewIndex(
+    names: ViewIndexNames,
+    properties: JsonObject,
+    meta: JsonObject,
+    options: ViewIndexOptions = {},
+  ): Promise<boolean> {
+    // The transport answers a HEAD with true/false instead of failing on 404.
+    const exists = await this.request<boolean>('HEAD', `/${encodeURIComponent(names.alias)}`);
+    if (exists) return false;
+    const { dialect } = await this.engine();
+    try {
+      await this.request('PUT', `/${encodeURIComponent(names.index)}`, {
+        body: viewIndexBody(dialect, names, properties, meta, options),
+      });
+    } catch (error) {
+      // Another indexer replica created it first: that is the state we wanted.
+      if (
+        error instanceof SearchEngineError &&
+        error.statusCode === 400 &&
+        /already.exists/.test(error.message)
+      )
+        return false;
+      throw error;
+    }
+    return true;
+  }
+
+  async listViews(prefix: string): Promise<IndexedView[]> {
+    const body = await this.request<Record<string, IndexDescription>>(
+      'GET',
+      `/${viewIndexPattern(prefix)}`,
+      { querystring: { allow_no_indices: true } },
+    );
+    return viewsFromIndices(body);
+  }
+
+  idsWithTerms(
+    alias: string,
+    field: string,
+    values: readonly string[],
+    pageSize = ID_PAGE_SIZE,
+  ): AsyncIterable<string[]> {
+    if (values.length === 0) return (async function* () {})();
+    return this.idPages(alias, { terms: { [field]: [...values] } }, pageSize);
+  }
+
+  idsWithPrefix(
+    alias: string,
+    field: string,
+    prefix: string,
+    pageSize = ID_PAGE_SIZE,
+  ): AsyncIterable<string[]> {
+    return this.idPages(alias, { prefix: { [field]: { value: prefix } } }, pageSize);
+  }
+
+  private async *idPages(
+    alias: string,
+    query: JsonObject,
+    pageSize: number,
+  ): AsyncIterable<string[]> {
+    type IdPage = { hits?: { hits?: { _id: string; sort?: unknown[] }[] } };
+    const path = `/${encodeURIComponent(alias)}/_search`;
+    let after: unknown[] | undefined;
+    for (;;) {
+      const body = idPageBody(query, pageSize, after);
+      const page = await this.request<IdPage>('POST', path, {
+        body,
+        // Ids and sort values only: a page of 10,000 ids is a few hundred kB, not the documents.
+        querystring: { filter_path: 'hits.hits._id,hits.hits.sort' },
+      });
+      const hits = page.hits?.hits ?? [];
+      if (hits.length > 0) yield hits.map((hit) => hit._id);
+      const last = hits[hits.length - 1];
+      if (!last?.sort || hits.length < (body.size as number)) return;
+      after = last.sort;
+    }
+  }
+
+  async refresh(alias: string): Promise<void> {
+    await this.request('POST', `/${encodeURIComponent(alias)}/_refresh`);
   }
 
   async close(): Promise<void> {

@@ -11,3 +11,4 @@ export * from './search-engine.errors';
 export * from './table-generations';
 export * from './table-index';
 export * from './vector-fields';
+export * from './view-index';

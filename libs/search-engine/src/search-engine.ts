@@ -1,6 +1,7 @@
 import type { TableGenerations, TableIndexOptions } from './table-generations';
 import type { TableIndexNames, TableName } from './table-index';
 import type { VectorColumn, VectorSimilarity } from './vector-fields';
+import type { IndexedView, ViewIndexNames, ViewIndexOptions } from './view-index';
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -112,6 +113,39 @@ export interface SearchEngine {
   count(alias: string): Promise<number>;
   /** Every document of an alias in batches, with bounded memory (scroll). */
   scanDocuments(alias: string, batchSize?: number): AsyncIterable<SearchHit[]>;
+  /**
+   * Creates a document view's index and alias when the alias is missing, with these field
+   * mappings (libs/document-views viewMapping) and `meta` in `_meta.searchsync` next to the
+   * view's name. True when this call created it.
+   */
+  ensureViewIndex(
+    names: ViewIndexNames,
+    properties: JsonObject,
+    meta: JsonObject,
+    options?: ViewIndexOptions,
+  ): Promise<boolean>;
+  /** The views' indices of a prefix (`<prefix>-view.*`), by their `_meta`; never a table's. */
+  listViews(prefix: string): Promise<IndexedView[]>;
+  /**
+   * Ids of the documents whose keyword `field` holds any of `values` (a terms query), page by
+   * page in id order (search_after on the tie-break field). Sees refreshed documents only.
+   * Throws SearchEngineNotFoundError when the alias does not exist.
+   */
+  idsWithTerms(
+    alias: string,
+    field: string,
+    values: readonly string[],
+    pageSize?: number,
+  ): AsyncIterable<string[]>;
+  /** As idsWithTerms, for the documents with a value of `field` starting with `prefix`. */
+  idsWithPrefix(
+    alias: string,
+    field: string,
+    prefix: string,
+    pageSize?: number,
+  ): AsyncIterable<string[]>;
+  /** Makes every write finished so far searchable. */
+  refresh(alias: string): Promise<void>;
   close(): Promise<void>;
 }
 
