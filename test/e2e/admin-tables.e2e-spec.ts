@@ -208,4 +208,40 @@ describe('connector admin: verify and resync', () => {
     );
     expect(repaired.body).toMatchObject({ rows: 20, documents: 20, extraTotal: 0 });
   });
+  it('keeps the change of a transaction that was open across the re-read of its row', async () => {
+    // The update's change LSN is below the position the re-read is emitted at; only its commit
+    // comes after. Versioned by change LSN, it was refused as stale behind the read's old value.
+    const small = uniqueTable('straddle');
+    await db.query(`create table ${small} (id int primary key, name text not null)`);
+    await db.query(`insert into ${small} select g, 'item ' || g from generate_series(1, 20) g`);
+    await eventually(
+      () => admin<VerifyBody>('POST', `/v1/tables/${small}/verify`),
+      (r) => r.body.documents === 20 && r.body.missingTotal === 0,
+      { what: 'straddle table indexed', timeoutMs: 90_000 },
+    );
+    const writer = await database();
+    try {
+      await writer.query('begin');
+      await writer.query(`update ${small} set name = 'committed after the re-read' where id = 5`);
+      const started = await admin<ResyncBody>('POST', `/v1/tables/${small}/resync`);
+      expect(started.status).toBe(202);
+      const done = await eventually(
+        () => admin<ResyncBody>('GET', `/v1/resyncs/${started.body.id}`),
+        (r) => ['completed', 'failed', 'aborted'].includes(r.body.state),
+        { what: 'resync completed', timeoutMs: 60_000 },
+      );
+      expect(done.body).toMatchObject({ state: 'completed', rowsScanned: 20 });
+      await writer.query('commit');
+    } finally {
+      await writer.end();
+    }
+    const clean = await eventually(
+      () => admin<VerifyBody>('POST', `/v1/tables/${small}/verify`),
+      (r) => r.body.missingTotal === 0 && r.body.mismatchedTotal === 0,
+      { what: 'the committed update indexed over the re-read', timeoutMs: 30_000 },
+    );
+    expect(clean.body).toMatchObject({ rows: 20, documents: 20, extraTotal: 0 });
+    const doc = await apiGet<{ source: { name: string } }>(`/v1/tables/${small}/documents/5`);
+    expect(doc.body.source.name).toBe('committed after the re-read');
+  });
 });

@@ -2,7 +2,7 @@ import { IndexingHarness, recorded } from './support/indexing-harness';
 
 /**
  * A replayed or out-of-date event never overwrites a newer document, and a deleted row stays
- * deleted: each write carries the change's source position (LSN) as its version.
+ * deleted: each write carries a version that only grows along the row's history.
  */
 describe('stale events (recorded ops_probe changes → ChangeApplier → OpenSearch)', () => {
   const ops = recorded('opsProbe');

@@ -9,7 +9,7 @@ export interface TableRef {
 
 interface SourcePosition {
   table: TableRef;
-  /** Monotonic per row across snapshot and streaming; used as the engine's external version. */
+  /** Never decreases along one row's history (see sourceVersion); the engine's external version. */
   version: bigint;
   /** When the change happened in PostgreSQL (ms since epoch). */
   sourceTsMs: number;

@@ -86,15 +86,39 @@ describe('decodeChangeEvent on recorded Debezium events', () => {
       snapshot: 'incremental',
       sequence: '["26800000","26900000"]',
     };
-    const event = decodeChangeEvent(
-      fixture('types-probe.key.json'),
-      Buffer.from(JSON.stringify(value)),
-    );
-    expect(event).toMatchObject({ kind: 'upsert', op: 'read', id: '1', version: 26900000n });
+    const decode = () =>
+      decodeChangeEvent(fixture('types-probe.key.json'), Buffer.from(JSON.stringify(value)));
+    expect(decode()).toMatchObject({ kind: 'upsert', op: 'read', id: '1', version: 26900000n });
+    // No commit known yet (a new slot's first snapshot): the position alone.
+    value.payload.source = { ...value.payload.source, sequence: '[null,"26900000"]' };
+    expect(decode()).toMatchObject({ version: 26900000n });
     value.payload.source = { ...value.payload.source, sequence: null };
     expect(() => decodeChangeEvent(null, Buffer.from(JSON.stringify(value)))).toThrow(
       /version it by/,
     );
+  });
+
+  it('versions a transaction that straddles a re-read window above the read, whatever its change LSN', () => {
+    // The transaction changed the row (LSN 26850000) before the chunk was read, and committed
+    // after the window closed; the read was emitted at the close, past that LSN.
+    const value = JSON.parse(fixture('types-probe.value.json').toString()) as {
+      payload: { op: string; source: Record<string, unknown> };
+    };
+    const decodeWith = (source: Record<string, unknown>) => {
+      value.payload.source = { ...value.payload.source, ...source };
+      return decodeChangeEvent(fixture('types-probe.key.json'), Buffer.from(JSON.stringify(value)));
+    };
+    const read = decodeWith({
+      lsn: null,
+      snapshot: 'incremental',
+      sequence: '["26899000","26900000"]',
+    });
+    const change = decodeWith({
+      lsn: 26850000,
+      snapshot: 'false',
+      sequence: '["26900100","26850000"]',
+    });
+    expect('version' in change && 'version' in read && change.version > read.version).toBe(true);
   });
 
   it('decodes the compact form Connect writes the same as any other JSON layout', () => {
@@ -128,7 +152,7 @@ describe('decodeChangeEvent on recorded Debezium events', () => {
       ['truncate', null],
     ]);
     const versions = opsProbe.map((e) => ('version' in e ? e.version : 0n));
-    // Source positions only grow along one row's history: usable as external versions.
+    // Versions never decrease along one row's history: usable as external_gte versions.
     expect([...versions].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(versions);
   });
 

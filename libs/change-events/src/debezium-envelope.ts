@@ -61,21 +61,43 @@ function numberish(value: unknown): string | undefined {
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
-/**
- * The event's position in the WAL. Incremental-snapshot reads (resync) carry no `lsn`; their
- * `sequence` ends with the stream position at which they were read, which is at or after every
- * earlier change of the row — so they may repair a document.
- */
-function sourcePosition(source: Record<string, unknown>): string | undefined {
-  const lsn = numberish(source.lsn);
-  if (lsn !== undefined) return lsn;
-  if (typeof source.sequence !== 'string') return undefined;
+/** `source.sequence`: `[lastCommitLsn, lsn]` as JSON text, either element possibly null. */
+function sequenceOf(source: Record<string, unknown>): unknown[] {
+  if (typeof source.sequence !== 'string') return [];
   try {
-    const sequence = JSON.parse(source.sequence) as unknown[];
-    return numberish(sequence[sequence.length - 1]);
+    const sequence = JSON.parse(source.sequence) as unknown;
+    return Array.isArray(sequence) ? sequence : [];
   } catch {
-    return undefined;
+    return [];
   }
+}
+
+const digits = (value: unknown): bigint | undefined => {
+  const text = numberish(value);
+  return text !== undefined && /^\d+$/.test(text) ? BigInt(text) : undefined;
+};
+
+/**
+ * The event's document version: the greater of its own position (the change's LSN; for an
+ * incremental-snapshot read, which carries none, the stream position in `source.sequence`'s
+ * last element) and the end LSN of the last transaction committed before its own, which
+ * Debezium puts in `source.sequence[0]`. A transaction T ends after each of its changes, and
+ * every transaction committed after it carries at least T's end: along one row (row locks
+ * serialise writers, the stream is in commit order) a later transaction always has a greater
+ * version, and within a transaction the later change has the greater LSN unless both were
+ * written before the previous commit (then they tie, and `external_gte` lets the later in the
+ * topic win). The change's LSN alone would not do: a transaction that changed a row before an
+ * incremental snapshot's chunk was read and committed after its window closed has a change LSN
+ * below the position the read is emitted at, and was refused as stale behind the read's older
+ * value; its commit came after the window's, so it now carries more. Before Debezium knows any
+ * commit (a new slot's initial snapshot and the first transaction after it) the element is null.
+ */
+function sourceVersion(source: Record<string, unknown>): bigint | undefined {
+  const sequence = sequenceOf(source);
+  const afterCommit = digits(sequence[0]);
+  const position = digits(source.lsn) ?? digits(sequence[sequence.length - 1]);
+  if (afterCommit === undefined || position === undefined) return position ?? afterCommit;
+  return afterCommit > position ? afterCommit : position;
 }
 
 function sourceOf(payload: Record<string, unknown>): {
@@ -85,8 +107,8 @@ function sourceOf(payload: Record<string, unknown>): {
 } {
   const source = payload.source as Record<string, unknown> | undefined;
   if (!source) throw new ChangeEventDecodeError('change event has no "source" block');
-  const lsnText = sourcePosition(source);
-  if (lsnText === undefined) {
+  const version = sourceVersion(source);
+  if (version === undefined) {
     throw new ChangeEventDecodeError(
       'change event has no source.lsn or source.sequence to version it by',
     );
@@ -94,7 +116,7 @@ function sourceOf(payload: Record<string, unknown>): {
   const ts = source.ts_ms as { value?: string } | number | undefined;
   return {
     table: { schema: String(source.schema), table: String(source.table) },
-    version: BigInt(String(lsnText)),
+    version,
     sourceTsMs: Number(typeof ts === 'object' && ts !== null ? ts.value : (ts ?? 0)),
   };
 }
