@@ -19,7 +19,7 @@ export class PipelineController {
   @Get('pipeline')
   @ApiOperation({
     summary:
-      'Connector/task states, replication slot, Kafka lag per table, rows vs documents, freshness, dead letters, tables whose index needs a rebuild, the table configuration in force (files, rejected change), overall status with reasons',
+      'Connector/task states, replication slot, Kafka lag per table, rows vs documents, freshness, dead letters, tables whose index needs a rebuild, the table configuration in force (files, rejected change), document views (index, state, documents, lag, freshness), overall status with reasons',
   })
   snapshot(): Promise<PipelineSnapshot> {
     return this.pipeline.snapshot();

@@ -21,6 +21,7 @@ import { DeadLettersService } from './dead-letters.service';
 import { PublicationReconciler } from './publication-reconciler.service';
 import { HealerService } from './healer.service';
 import { Infrastructure } from './infrastructure.service';
+import { viewHealth, viewReasons, type ViewHealth } from './view-health';
 
 export type PipelineStatus = 'ok' | 'degraded' | 'failing';
 
@@ -121,6 +122,8 @@ export interface PipelineSnapshot {
    */
   advice: { table: string; columns: string[]; advice: string }[];
   indexer: IndexerHealth;
+  /** The document views of searchsync.yaml. */
+  views: ViewHealth[];
   configuration: ConfigurationHealth;
   /** Unresolved dead letters (replayed and discarded ones no longer count). */
   deadLetters: number | null;
@@ -407,12 +410,17 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       files: this.tableConfig.current().files,
       error: this.tableConfig.lastError(),
     };
-    const views = [...this.tableConfig.current().views.keys()];
-    if (views.length > 0) {
-      // Validated, but nothing builds them yet: say so rather than look as if they were synced.
-      degrade(
-        `document views configured but not built by this version yet: ${views.join(', ')} (docs/configuration.md, "Document views")`,
+    let views: ViewHealth[] = [];
+    try {
+      views = await viewHealth(
+        this.infra.engine,
+        this.config.SEARCHSYNC_INDEX_PREFIX,
+        this.tableConfig.current(),
+        tableList,
       );
+      for (const reason of viewReasons(views)) degrade(reason);
+    } catch (error) {
+      degrade(`document views unreadable: ${(error as Error).message}`);
     }
     if (configuration.error) {
       degrade(
@@ -438,6 +446,7 @@ export class PipelineService implements OnApplicationBootstrap, OnModuleDestroy 
       tablesWithoutPrimaryKey: missingKeys,
       advice: [...(settledValue(toastRisks) ?? []), ...this.exclusionAdvice()],
       indexer,
+      views,
       configuration,
       deadLetters: deadLetterCount,
       totals: {

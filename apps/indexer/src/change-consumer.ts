@@ -9,7 +9,12 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
-import { BatchPipeline, type ChangeApplier, type SourceRecord } from '@searchsync/indexing';
+import {
+  BatchPipeline,
+  type AppliedBatch,
+  type ChangeApplier,
+  type SourceRecord,
+} from '@searchsync/indexing';
 import { BackoffSchedule } from '@searchsync/retry';
 import { groupProgress } from '@searchsync/stream-position';
 import { CommitMetadata } from './commit-metadata';
@@ -142,6 +147,8 @@ export class ChangeConsumer {
     private readonly applier: () => ChangeApplier,
     private readonly metrics: IndexerMetrics,
     private readonly faults?: FaultInjection,
+    /** After a batch is applied, before its offsets are committed (document views). */
+    private readonly afterApply?: (applied: AppliedBatch) => Promise<void>,
   ) {
     this.kafka = new Kafka({
       clientId: 'searchsync-indexer',
@@ -539,6 +546,8 @@ export class ChangeConsumer {
         () => payload.heartbeat(),
         order,
       );
+      // A failure here fails the batch like a failed write: it is delivered again.
+      await this.afterApply?.(applied);
       // Before the pipeline commits it: the commit carries this batch's progress.
       this.commitMetadata.noteBatch(
         batch.topic,

@@ -94,6 +94,61 @@ export class IndexerMetrics extends AppMetrics {
     help: '1 while writes to the search engine wait on an outage (credentials refused, an index or the cluster blocked, a closed index, the engine unreachable), 0 otherwise',
   });
 
+  readonly viewRefreshSeconds = this.histogram({
+    name: 'searchsync_indexer_view_refresh_duration_seconds',
+    help: 'Re-indexing the view documents one batch of changes affected, per view',
+    labelNames: ['view'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  });
+
+  readonly viewRefreshRoots = this.counter({
+    name: 'searchsync_indexer_view_refresh_roots_total',
+    help: 'View documents re-read from PostgreSQL because a change reached them (fan-out), per view',
+    labelNames: ['view'],
+  });
+
+  readonly viewDocumentsWritten = this.counter({
+    name: 'searchsync_indexer_view_documents_written_total',
+    help: 'View documents written (initial build and refreshes), per view',
+    labelNames: ['view'],
+  });
+
+  readonly viewDocumentsDeleted = this.counter({
+    name: 'searchsync_indexer_view_documents_deleted_total',
+    help: 'View documents deleted because their root row is gone, per view',
+    labelNames: ['view'],
+  });
+
+  readonly viewDocumentsFailed = this.counter({
+    name: 'searchsync_indexer_view_documents_failed_total',
+    help: 'View documents that could not be built or written (dead-lettered), per view',
+    labelNames: ['view'],
+  });
+
+  readonly viewBulkWrites = this.counter({
+    name: 'searchsync_indexer_view_bulk_writes_total',
+    help: 'Bulk requests written to view indices, per view',
+    labelNames: ['view'],
+  });
+
+  readonly viewBuilding = this.gauge({
+    name: 'searchsync_indexer_view_building',
+    help: '1 while a view is being filled from every root row, 0 otherwise',
+    labelNames: ['view'],
+  });
+
+  readonly viewBuildRows = this.gauge({
+    name: 'searchsync_indexer_view_build_rows',
+    help: 'Root rows read by the running (or last) build of a view',
+    labelNames: ['view'],
+  });
+
+  readonly viewFailed = this.gauge({
+    name: 'searchsync_indexer_view_failed',
+    help: '1 while a view is set aside (it could not be planned, built or refreshed; see the log and /health), 0 otherwise',
+    labelNames: ['view'],
+  });
+
   constructor() {
     super({ prefix: 'searchsync_indexer_' });
   }

@@ -12,10 +12,12 @@ import {
 } from '@searchsync/config';
 import { ChangeApplier, type WriteStatus } from '@searchsync/indexing';
 import type { SearchEngine } from '@searchsync/search-engine';
+import { Pool } from 'pg';
 import { ChangeConsumer, type ConsumerStatus } from './change-consumer';
 import { DeadLetterPublisher } from './dead-letter-publisher';
 import { FaultInjection } from './fault-injection';
 import { IndexerMetrics } from './indexer-metrics';
+import { ViewSync, type ViewStatus } from './view-sync';
 
 export const INDEXER_CONFIG = Symbol('INDEXER_CONFIG');
 export const SEARCH_ENGINE = Symbol('SEARCH_ENGINE');
@@ -28,6 +30,9 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
   private readonly consumer: ChangeConsumer;
   /** Created with the first batch (it needs the consumer's producer). */
   private applier: ChangeApplier | null = null;
+  /** Document views: created with the consumer's producer too (their dead letters). */
+  private views: ViewSync | null = null;
+  private readonly viewSync: () => ViewSync;
   readonly faults: FaultInjection;
 
   constructor(
@@ -42,6 +47,17 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         'INDEXER_FAULT_INJECTION=true: POST /faults/consumer-crash is open (tests only)',
       );
     }
+    const deadLetters = () =>
+      new DeadLetterPublisher(this.consumer.producer, config.INDEXER_DEAD_LETTER_TOPIC, metrics);
+    const views = (this.viewSync = () =>
+      (this.views ??= new ViewSync(
+        this.engine,
+        // Only views use PostgreSQL, and connect when one is configured.
+        new Pool({ connectionString: config.DATABASE_URL, max: 4 }),
+        deadLetters(),
+        metrics,
+        { indexPrefix: config.SEARCHSYNC_INDEX_PREFIX, config: () => this.tableConfig.current() },
+      )));
     this.consumer = new ChangeConsumer(
       {
         connection: kafkaConnection(config),
@@ -54,29 +70,26 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
         fetchMaxBytesPerPartition: config.INDEXER_FETCH_MAX_BYTES,
       },
       () =>
-        (this.applier ??= new ChangeApplier(
-          this.engine,
-          new DeadLetterPublisher(
-            this.consumer.producer,
-            config.INDEXER_DEAD_LETTER_TOPIC,
-            metrics,
-          ),
-          metrics,
-          {
-            indexPrefix: config.SEARCHSYNC_INDEX_PREFIX,
-            maxActions: config.INDEXER_BULK_MAX_ACTIONS,
-            maxBytes: config.INDEXER_BULK_MAX_BYTES,
-            bulkConcurrency: config.INDEXER_BULK_CONCURRENCY,
-            config: () => this.tableConfig.current(),
-          },
-        )),
+        (this.applier ??= new ChangeApplier(this.engine, deadLetters(), metrics, {
+          indexPrefix: config.SEARCHSYNC_INDEX_PREFIX,
+          maxActions: config.INDEXER_BULK_MAX_ACTIONS,
+          maxBytes: config.INDEXER_BULK_MAX_BYTES,
+          bulkConcurrency: config.INDEXER_BULK_CONCURRENCY,
+          config: () => this.tableConfig.current(),
+          keepEvents: () => views().configured(),
+        })),
       metrics,
       this.faults,
+      (applied) => views().afterBatch(applied.events),
     );
   }
 
   consumerStatus(): ConsumerStatus {
     return this.consumer.status();
+  }
+
+  viewStatus(): ViewStatus[] {
+    return this.views?.status() ?? [];
   }
 
   /** Whether writes to the engine wait on an outage; not blocked before the first batch. */
@@ -89,11 +102,14 @@ export class IndexerService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.log(`search engine: ${info.distribution} ${info.version}`);
     this.tableConfig.start();
     await this.consumer.start();
+    // Views are planned and built beside the consumer, never holding its start up.
+    void this.viewSync().start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.tableConfig.stop();
     await this.consumer.stop();
+    await this.views?.stop();
     await this.engine.close();
   }
 }

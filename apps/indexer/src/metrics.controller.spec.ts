@@ -14,7 +14,11 @@ const consuming: ConsumerStatus = {
 };
 
 function controller(consumer: ConsumerStatus, writes: WriteStatus): MetricsController {
-  const indexer = { consumerStatus: () => consumer, writeStatus: () => writes };
+  const indexer = {
+    consumerStatus: () => consumer,
+    writeStatus: () => writes,
+    viewStatus: () => [{ view: 'order_search', state: 'following' }],
+  };
   return new MetricsController(new IndexerMetrics(), indexer as unknown as IndexerService);
 }
 
@@ -32,7 +36,10 @@ function refusal(call: () => unknown): { status: number; body: Record<string, un
 
 describe('indexer /health', () => {
   it('is ok while consuming with writes going through', () => {
-    expect(controller(consuming, { blocked: false }).health()).toMatchObject({ status: 'ok' });
+    expect(controller(consuming, { blocked: false }).health()).toMatchObject({
+      status: 'ok',
+      views: [{ view: 'order_search', state: 'following' }],
+    });
   });
 
   it('answers 503 "writes blocked" with the reason while writes wait on an outage', () => {

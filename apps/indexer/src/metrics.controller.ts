@@ -11,11 +11,14 @@ import type { WriteStatus } from '@searchsync/indexing';
 import type { ConsumerStatus } from './change-consumer';
 import { IndexerMetrics } from './indexer-metrics';
 import { IndexerService } from './indexer.service';
+import type { ViewStatus } from './view-sync';
 
 export interface IndexerHealth {
   status: 'ok' | 'not_consuming' | 'writes_blocked';
   consumer: ConsumerStatus;
   writes: WriteStatus;
+  /** The document views of searchsync.yaml (a view set aside does not make the indexer unhealthy: its tables go on). */
+  views: ViewStatus[];
 }
 
 @Controller()
@@ -40,12 +43,14 @@ export class MetricsController {
   health(): IndexerHealth {
     const consumer = this.indexer.consumerStatus();
     const writes = this.indexer.writeStatus();
+    const views = this.indexer.viewStatus();
     if (!consumer.consuming) {
       throw new ServiceUnavailableException({
         status: 'not_consuming',
         message: `indexer not consuming: ${consumer.detail}`,
         consumer,
         writes,
+        views,
       } satisfies IndexerHealth & { message: string });
     }
     if (writes.blocked) {
@@ -55,9 +60,10 @@ export class MetricsController {
         message: `writes blocked: ${writes.reason ?? 'unknown'} (for ${seconds}s; changes wait in Kafka, nothing is lost)`,
         consumer,
         writes,
+        views,
       } satisfies IndexerHealth & { message: string });
     }
-    return { status: 'ok', consumer, writes };
+    return { status: 'ok', consumer, writes, views };
   }
 
   /** Tests only (INDEXER_FAULT_INJECTION=true): the next batch makes the consumer crash. */

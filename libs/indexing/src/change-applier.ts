@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import {
   TableWithoutKeyError,
   decodeChangeEvent,
+  type ChangeEvent,
   type TableRef,
   type UpsertEvent,
 } from '@searchsync/change-events';
@@ -51,6 +52,11 @@ const ALONE: BatchOrder = {
 export interface AppliedBatch {
   /** PostgreSQL commit time (ms) of the newest change decoded in the batch; null when none was. */
   newestSourceTsMs: number | null;
+  /**
+   * Every change decoded, in record order — dead-lettered ones too, since their rows changed
+   * all the same (with `keepEvents`; empty otherwise).
+   */
+  events: ChangeEvent[];
 }
 
 export interface ApplierOptions {
@@ -70,6 +76,8 @@ export interface ApplierOptions {
   itemAttempts?: number;
   /** The table configuration in force (searchsync.yaml); read at each use, so reloads apply. */
   config?: () => SearchsyncConfig;
+  /** Whether `apply` returns the decoded events (for document views to follow them). */
+  keepEvents?: () => boolean;
 }
 
 function tableLabel(table: TableRef): string {
@@ -183,6 +191,8 @@ export class ChangeApplier {
     order: BatchOrder,
   ): Promise<AppliedBatch> {
     let newestSourceTsMs: number | null = null;
+    const events: ChangeEvent[] = [];
+    const keepEvents = this.options.keepEvents?.() ?? false;
     const letters = new DeadLetterBatch();
     /**
      * Tables whose index the engine refused for a column set, by alias and columns: their
@@ -248,6 +258,7 @@ export class ChangeApplier {
       }
       if (!decoded) continue;
       const { event } = decoded;
+      if (keepEvents) events.push(event);
       if (newestSourceTsMs === null || event.sourceTsMs > newestSourceTsMs) {
         newestSourceTsMs = event.sourceTsMs;
       }
@@ -365,7 +376,7 @@ export class ChangeApplier {
       // publish() removes each letter once sent: a retry after a failure sends only the rest.
       await this.retry.retrying(control, () => this.deadLetters.publish(letters.letters));
     }
-    return { newestSourceTsMs };
+    return { newestSourceTsMs, events };
   }
 
   private decode(record: SourceRecord): Decoded | null {

@@ -1,0 +1,479 @@
+import { Logger } from '@nestjs/common';
+import type { ChangeEvent } from '@searchsync/change-events';
+import type { SearchsyncConfig, ViewConfig } from '@searchsync/config';
+import {
+  ViewIndexWriteError,
+  ViewRefresher,
+  buildView,
+  engineViewIndex,
+  planView,
+  readViewCatalog,
+  viewBulkActions,
+  viewChanges,
+  viewFailures,
+  viewMapping,
+  viewTables,
+  type EngineViewIndex,
+  type ViewChanges,
+  type ViewFailure,
+  type ViewIndex,
+  type ViewPlan,
+} from '@searchsync/document-views';
+import {
+  classifyEngineRejection,
+  classifyRecordError,
+  engineOutage,
+  type DeadLetter,
+  type DeadLetterReason,
+  type DeadLetterSink,
+} from '@searchsync/indexing';
+import { retryableDatabaseError } from '@searchsync/pipeline-bootstrap';
+import {
+  SearchEngineError,
+  ensureViewIndex,
+  viewConfigFingerprint,
+  viewIndexNames,
+  type BulkAction,
+  type SearchEngine,
+} from '@searchsync/search-engine';
+import type { Pool } from 'pg';
+import type { IndexerMetrics } from './indexer-metrics';
+
+/**
+ * Keeps the document views of searchsync.yaml in step with PostgreSQL, inside the indexer's
+ * batches: each view is planned against the catalogue, its index created, filled from every root
+ * row (in the background: tables go on meanwhile), and after every batch of changes — before its
+ * offsets are committed — the view documents the batch affected are re-read and written. A batch
+ * whose view refresh fails for a passing reason (engine or database unreachable) fails as a whole
+ * and is delivered again, exactly as for an engine outage on tables; any other failure sets that
+ * view aside (logged, counted, in /health) and leaves the tables and the other views going on.
+ *
+ * Versions make every order of writes safe: each view document carries the version of the
+ * PostgreSQL snapshot it was read in, so the build, refreshes of concurrent partitions and
+ * replays may interleave as they like; the newest read wins.
+ */
+
+/** A view being kept in step. */
+interface SyncedView {
+  name: string;
+  plan: ViewPlan;
+  /** Of the plan and mapping: `_meta.searchsync.config` of the index built for it. */
+  fingerprint: string;
+  index: EngineViewIndex;
+  refresher: ViewRefresher;
+  build: { done: Promise<void>; abort: AbortController } | null;
+}
+
+/** What /health says of one view. */
+export interface ViewStatus {
+  view: string;
+  state: 'building' | 'following' | 'failed';
+  /** Why it is set aside (failed), for a person. */
+  error?: string;
+}
+
+export interface ViewSyncOptions {
+  indexPrefix: string;
+  config: () => SearchsyncConfig;
+  /**
+   * How often the views are planned again without a configuration change: a column added to a
+   * table a view takes every column of, a foreign key changed, a view set aside retried.
+   */
+  replanMs?: number;
+}
+
+/** How often the configuration is looked at for views to plan, without batches. */
+const TICK_MS = 5000;
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Locations (file and line) say where a view is written, not what it is. */
+const withoutLocations = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value, (key, v: unknown) => (key === 'location' ? undefined : v)));
+
+/** The part of the plan that decides the documents and the mapping. */
+function planFingerprint(plan: ViewPlan): string {
+  return viewConfigFingerprint({
+    mapping: viewMapping(plan),
+    nodes: plan.nodes.map((node) => ({
+      path: node.path,
+      kind: node.kind,
+      table: node.table.name,
+      columns: node.columns.map((column) => column.name),
+      join:
+        node.join?.kind === 'through'
+          ? { ...node.join, table: node.join.table.name }
+          : (node.join ?? null),
+    })),
+  });
+}
+
+/** The dead-letter topic did not take a view's letters: Kafka's trouble, not the view's. */
+export class ViewDeadLettersUnsentError extends Error {
+  constructor(cause: unknown) {
+    super(`view dead letters not sent: ${describe(cause)}`, { cause });
+    this.name = 'ViewDeadLettersUnsentError';
+  }
+}
+
+/** Whether the failure will pass by itself (the batch is then delivered again). */
+export function passingViewFailure(error: unknown): boolean {
+  if (error instanceof ViewDeadLettersUnsentError) return true;
+  if (error instanceof ViewIndexWriteError) return error.retryable;
+  if (engineOutage(error) !== null) return true;
+  if (error instanceof SearchEngineError) return error.retryable;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && retryableDatabaseError(error as Error);
+}
+
+export class ViewSync {
+  private readonly logger = new Logger(ViewSync.name);
+  private readonly views = new Map<string, SyncedView>();
+  /** Views that could not be planned or were set aside, with why. */
+  private readonly failed = new Map<string, string>();
+  /** Of the configuration the views were last planned for. */
+  private plannedFor: string | null = null;
+  private plannedAt = 0;
+  private planning: Promise<void> | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly engine: SearchEngine,
+    private readonly pool: Pool,
+    private readonly deadLetters: DeadLetterSink,
+    private readonly metrics: IndexerMetrics,
+    private readonly options: ViewSyncOptions,
+  ) {}
+
+  /** Whether any view is configured (only then do batches keep their events for us). */
+  configured(): boolean {
+    return this.options.config().views.size > 0;
+  }
+
+  status(): ViewStatus[] {
+    const out: ViewStatus[] = [...this.views.values()].map((view) => ({
+      view: view.name,
+      state: view.build ? 'building' : 'following',
+    }));
+    for (const [view, error] of this.failed) out.push({ view, state: 'failed', error });
+    return out.sort((a, b) => a.view.localeCompare(b.view));
+  }
+
+  /**
+   * Plans the configured views now and then every few seconds, batches or not: a view added to
+   * searchsync.yaml is built without waiting for a change. A failure is the view's, never the
+   * indexer's.
+   */
+  async start(): Promise<void> {
+    const tick = () =>
+      this.configured() || this.views.size > 0
+        ? this.ensurePlanned().catch((error: unknown) =>
+            this.logger.warn(`views not planned yet (tried again): ${describe(error)}`),
+          )
+        : Promise.resolve();
+    this.timer = setInterval(() => void tick(), TICK_MS);
+    this.timer.unref();
+    await tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.planning?.catch(() => undefined);
+    await Promise.all([...this.views.values()].map((view) => this.stopBuild(view)));
+    await this.pool.end().catch(() => undefined);
+  }
+
+  /**
+   * Re-indexes the view documents a batch's changes affect; called after the batch is applied
+   * and before its offsets are committed. Throws what will pass (the batch is then delivered
+   * again); sets a view aside for anything else.
+   */
+  async afterBatch(events: readonly ChangeEvent[]): Promise<void> {
+    if (this.stopped || (!this.configured() && this.views.size === 0)) return;
+    await this.ensurePlanned();
+    if (events.length === 0 || this.views.size === 0) return;
+    const views = [...this.views.values()];
+    const changes = viewChanges(
+      events,
+      views.map((view) => view.plan),
+    );
+    if (changes.size === 0) return;
+    for (const view of views) await this.refresh(view, changes);
+  }
+
+  private async refresh(view: SyncedView, changes: ViewChanges): Promise<void> {
+    const labels = { view: view.name };
+    const timer = this.metrics.viewRefreshSeconds.startTimer(labels);
+    try {
+      const result = await view.refresher.refresh(changes);
+      if (result.roots === 0) return;
+      this.metrics.viewRefreshRoots.inc(labels, result.roots);
+      this.metrics.viewDocumentsWritten.inc(labels, result.written);
+      this.metrics.viewDocumentsDeleted.inc(labels, result.deleted);
+      await this.deadLetter(
+        view,
+        result.failures.map((f) => this.failureLetter(view, f)),
+      );
+      if (result.roots >= 1000) {
+        this.logger.log(
+          `view ${view.name}: ${result.roots} documents re-indexed in ${result.batches} batches, ${result.durationMs} ms`,
+        );
+      }
+    } catch (error) {
+      if (passingViewFailure(error)) throw error;
+      this.setAside(view, error);
+    } finally {
+      timer();
+    }
+  }
+
+  /** Plans again when the configuration changed, or every replanMs. */
+  private async ensurePlanned(): Promise<void> {
+    if (this.stopped) return;
+    const config = this.options.config();
+    const key = viewConfigFingerprint(
+      withoutLocations({ views: [...config.views.values()], tables: [...config.tables] }),
+    );
+    const due =
+      key !== this.plannedFor || Date.now() - this.plannedAt >= (this.options.replanMs ?? 30_000);
+    if (!due) return;
+    this.planning ??= this.planAll(config, key).finally(() => (this.planning = null));
+    await this.planning;
+  }
+
+  private async planAll(config: SearchsyncConfig, key: string): Promise<void> {
+    for (const [name, view] of this.views) {
+      if (config.views.has(name)) continue;
+      await this.stopBuild(view);
+      this.views.delete(name);
+      this.logger.log(
+        `view ${name} is no longer configured: not followed any more (its index stays until deleted)`,
+      );
+    }
+    for (const name of this.failed.keys()) if (!config.views.has(name)) this.failed.delete(name);
+    const indexed = new Map(
+      (await this.engine.listViews(this.options.indexPrefix)).map((v) => [v.view, v]),
+    );
+    for (const view of config.views.values()) {
+      try {
+        await this.planOne(view, config, indexed.get(view.name)?.meta);
+      } catch (error) {
+        if (passingViewFailure(error)) throw error;
+        await this.stopBuild(this.views.get(view.name));
+        this.views.delete(view.name);
+        this.noteFailed(view.name, error);
+      }
+    }
+    this.plannedFor = key;
+    this.plannedAt = Date.now();
+  }
+
+  private async planOne(
+    view: ViewConfig,
+    config: SearchsyncConfig,
+    meta: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    const client = await this.pool.connect();
+    let plan: ViewPlan;
+    try {
+      plan = planView(view, await readViewCatalog(client, viewTables(view)), { config });
+    } finally {
+      client.release();
+    }
+    const fingerprint = planFingerprint(plan);
+    const current = this.views.get(view.name);
+    if (current?.fingerprint === fingerprint && !this.failed.has(view.name)) return;
+
+    const names = viewIndexNames(this.options.indexPrefix, view.name);
+    await this.stopBuild(current);
+    let built = meta?.built === fingerprint && !this.failed.has(view.name);
+    if (meta !== undefined && meta.config !== fingerprint) {
+      // Other fields or joins: the documents and the mapping change, so the index is made
+      // again and filled (searches of this view see it fill; tables are not affected).
+      this.logger.warn(
+        `view ${view.name}: its definition or its tables changed; ${names.alias} is rebuilt`,
+      );
+      const found = await this.engine.listViews(this.options.indexPrefix);
+      await this.engine.generations.drop(
+        found.filter((v) => v.view === view.name).map((v) => v.index),
+      );
+      built = false;
+    }
+    if (await ensureViewIndex(this.engine, names, viewMapping(plan), { config: fingerprint })) {
+      built = false;
+    }
+    const index = engineViewIndex(this.engine, names);
+    const synced: SyncedView = {
+      name: view.name,
+      plan,
+      fingerprint,
+      index,
+      refresher: new ViewRefresher({
+        plan,
+        index: this.lettering(view.name, index),
+        pool: this.pool,
+      }),
+      build: null,
+    };
+    this.views.set(view.name, synced);
+    this.failed.delete(view.name);
+    this.metrics.viewFailed.set({ view: view.name }, 0);
+    if (!built) this.startBuild(synced);
+    else this.logger.log(`view ${view.name}: following changes into ${names.alias}`);
+  }
+
+  /**
+   * Fills the view from every root row. Also after a view was set aside: the changes it missed
+   * are in PostgreSQL, not in Kafka any more.
+   */
+  private startBuild(view: SyncedView): void {
+    const abort = new AbortController();
+    const labels = { view: view.name };
+    this.metrics.viewBuilding.set(labels, 1);
+    this.logger.log(
+      `view ${view.name}: building ${view.index.alias} from ${view.plan.root.table.name}`,
+    );
+    const target = this.lettering(view.name, view.index);
+    const done = (async () => {
+      const result = await buildView(
+        view.plan,
+        this.pool,
+        async (results) => {
+          const actions = viewBulkActions(target.alias, results);
+          await target.write(actions);
+          await this.deadLetter(
+            view,
+            viewFailures(results).map((f) => this.failureLetter(view, f)),
+          );
+          this.metrics.viewDocumentsWritten.inc(labels, actions.length);
+        },
+        (progress) => this.metrics.viewBuildRows.set(labels, progress.rows),
+        { signal: abort.signal },
+      );
+      view.index.changed();
+      // What the admin's pipeline health reads, whichever replica built it.
+      await this.engine.setTableMeta(view.index.alias, { built: view.fingerprint, failed: null });
+      this.logger.log(
+        `view ${view.name}: built, ${result.written} documents from ${result.rows} rows in ${result.batches} batches, ${result.durationMs} ms`,
+      );
+    })()
+      .catch((error: unknown) => {
+        if (abort.signal.aborted || this.stopped) return;
+        this.setAside(view, error);
+      })
+      .finally(() => {
+        if (view.build?.abort === abort) view.build = null;
+        this.metrics.viewBuilding.set(labels, 0);
+      });
+    view.build = { done, abort };
+  }
+
+  private async stopBuild(view: SyncedView | undefined): Promise<void> {
+    if (!view?.build) return;
+    view.build.abort.abort();
+    await view.build.done;
+  }
+
+  /** The view stops following changes until it is planned again (and then built again). */
+  private setAside(view: SyncedView, error: unknown): void {
+    if (this.views.get(view.name) !== view) return;
+    view.build?.abort.abort();
+    this.views.delete(view.name);
+    this.noteFailed(view.name, error);
+    // Best effort, for the admin's pipeline health: the log and /health say it in any case.
+    void this.engine
+      .setTableMeta(view.index.alias, { failed: describe(error) })
+      .catch(() => undefined);
+  }
+
+  private noteFailed(name: string, error: unknown): void {
+    const text = describe(error);
+    this.failed.set(name, text);
+    this.metrics.viewFailed.set({ view: name }, 1);
+    this.logger.error(
+      `view ${name} set aside (planned and built again within ${Math.round((this.options.replanMs ?? 30_000) / 1000)} s, or when searchsync.yaml changes): ${text}`,
+    );
+  }
+
+  /**
+   * The view's index, with documents the engine refuses dead-lettered rather than failing the
+   * write: one odd document must not stop a view, nor the batch behind it.
+   */
+  private lettering(name: string, index: EngineViewIndex): ViewIndex {
+    return {
+      alias: index.alias,
+      rootIdsReferencing: (refs) => index.rootIdsReferencing(refs),
+      allRootIdsReferencingTable: (prefix) => index.allRootIdsReferencingTable(prefix),
+      write: async (actions: BulkAction[]) => {
+        if (actions.length > 0) this.metrics.viewBulkWrites.inc({ view: name });
+        try {
+          await index.write(actions);
+        } catch (error) {
+          if (!(error instanceof ViewIndexWriteError) || error.retryable) throw error;
+          const view = this.views.get(name);
+          const rootTable = view?.plan.root.table.name ?? '';
+          await this.deadLetter(
+            view ?? null,
+            error.failures.map((failure) =>
+              this.letter(
+                name,
+                rootTable,
+                failure.id,
+                classifyEngineRejection({
+                  status: failure.status,
+                  reason: failure.reason ?? failure.outcome,
+                }),
+              ),
+            ),
+          );
+        }
+      },
+    };
+  }
+
+  private failureLetter(view: SyncedView, failure: ViewFailure): DeadLetter {
+    return this.letter(
+      view.name,
+      view.plan.root.table.name,
+      failure.id,
+      classifyRecordError(failure.error),
+    );
+  }
+
+  /**
+   * A view document that could not be written. It is no Kafka record: the source is the view's
+   * alias at offset -1, the key names the view and the root, the value is empty. The admin does
+   * not replay it (nothing to decode); the next change of the root, or a rebuild, writes it.
+   */
+  private letter(
+    view: string,
+    rootTable: string,
+    id: string,
+    reason: DeadLetterReason,
+  ): DeadLetter {
+    return {
+      topic: viewIndexNames(this.options.indexPrefix, view).alias,
+      partition: -1,
+      offset: '-1',
+      key: Buffer.from(JSON.stringify({ view, id })),
+      value: null,
+      reason: `view ${view}, document ${JSON.stringify(id)}: ${reason.message}`,
+      reasonClass: reason.class,
+      table: rootTable,
+    };
+  }
+
+  /** Publishes (and the publisher counts) the letters; Kafka failing to take them will pass. */
+  private async deadLetter(view: SyncedView | null, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    for (const letter of letters) this.logger.warn(`dead-lettering ${letter.reason}`);
+    if (view) this.metrics.viewDocumentsFailed.inc({ view: view.name }, letters.length);
+    try {
+      await this.deadLetters.publish(letters);
+    } catch (error) {
+      throw new ViewDeadLettersUnsentError(error);
+    }
+  }
+}
