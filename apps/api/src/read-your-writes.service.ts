@@ -74,10 +74,13 @@ export class ReadYourWritesService implements OnApplicationShutdown {
       this.config.API_CONSISTENCY_TIMEOUT_MS,
     );
     return this.gate.waitUntilSearchable(
-      tables.map((t) => ({
-        topic: `${this.config.SEARCHSYNC_TOPIC_PREFIX}.${t.schema}.${t.table}`,
-        refreshTarget: t.alias,
-      })),
+      // A view's documents are written in the batch of its tables' changes, before the commit.
+      tables.flatMap((t) =>
+        t.sources.map((source) => ({
+          topic: `${this.config.SEARCHSYNC_TOPIC_PREFIX}.${source.schema}.${source.table}`,
+          refreshTarget: t.alias,
+        })),
+      ),
       request.lsn,
       timeoutMs,
     );

@@ -231,6 +231,7 @@ export class SearchService {
       {
         indices: [table.alias],
         filters: compiled.filters,
+        ...(table.nestedPaths.length ? { nestedPaths: table.nestedPaths } : {}),
         sort: compiled.sort,
         ...(compiled.text ? { text: compiled.text } : {}),
         ...(compiled.knn ? { knn: compiled.knn } : {}),
@@ -280,9 +281,20 @@ export class SearchService {
       if (references.length > MAX_CROSS_TABLES)
         throw new InvalidQueryError(`tables: at most ${MAX_CROSS_TABLES}`);
       tables = [];
-      for (const reference of references) tables.push(await this.readable(principal, reference));
+      for (const reference of references) {
+        const table = await this.readable(principal, reference);
+        if (table.kind === 'view') {
+          throw new InvalidQueryError(
+            `tables: ${reference} is a view; search it on its own: GET /v1/tables/${reference}/search`,
+          );
+        }
+        tables.push(table);
+      }
     } else {
-      tables = (await this.catalog.all()).filter((t) => canRead(principal, t.reference));
+      // Views are searched on their own: their documents repeat their tables' rows.
+      tables = (await this.catalog.all()).filter(
+        (t) => t.kind === 'table' && canRead(principal, t.reference),
+      );
     }
     if (tables.length === 0) {
       return { total: 0, totalRelation: 'eq', hits: [], nextCursor: null, tookMs: 0 };

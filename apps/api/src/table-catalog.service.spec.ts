@@ -9,7 +9,12 @@ import {
   SearchsyncConfigWatcher,
   tableSettings,
 } from '@searchsync/config';
-import type { MappedField, SearchEngine, TableMapping } from '@searchsync/search-engine';
+import type {
+  IndexedView,
+  MappedField,
+  SearchEngine,
+  TableMapping,
+} from '@searchsync/search-engine';
 import { InvalidQueryError } from './api.errors';
 import { compileSearch, parseSearchBody, parseSearchQuery } from './search-query';
 import { catalogTable, TableCatalogService } from './table-catalog.service';
@@ -165,6 +170,7 @@ describe('TableCatalogService', () => {
         reads++;
         return Promise.resolve([mapping()]);
       },
+      listViews: () => Promise.resolve([]),
     } as unknown as SearchEngine;
     const apiConfig = loadConfig(apiEnvSchema, { API_CATALOG_TTL_MS: '60000' });
     const service = new TableCatalogService(apiConfig, engine, watcher);
@@ -182,5 +188,39 @@ describe('TableCatalogService', () => {
     expect((await service.all())[0].hidden.has('password')).toBe(true);
     expect(service.visibility({ schema: 'public', table: 'staff' })('password')).toBe(false);
     expect(reads).toBe(1);
+  });
+
+  it('serves views beside tables, with the nested paths of their arrays; a table of the same name wins', async () => {
+    const view = (name: string): IndexedView => ({
+      view: name,
+      alias: `searchsync-view.${name}`,
+      index: `searchsync-view.${name}.v1`,
+      fields: [
+        { name: 'id', type: 'long', subFields: {} },
+        { name: 'lines.qty', type: 'integer', subFields: {}, nestedIn: ['lines'] },
+        {
+          name: 'lines.product.tags.label',
+          type: 'keyword',
+          subFields: {},
+          nestedIn: ['lines', 'lines.product.tags'],
+        },
+      ],
+      meta: { view: name, config: 'c' },
+    });
+    const engine = {
+      listTableMappings: () => Promise.resolve([mapping()]),
+      listViews: () => Promise.resolve([view('order_search'), view('staff')]),
+    } as unknown as SearchEngine;
+    const service = new TableCatalogService(loadConfig(apiEnvSchema, {}), engine, watcher);
+    const orders = await service.resolve('order_search');
+    expect(orders).toMatchObject({
+      kind: 'view',
+      alias: 'searchsync-view.order_search',
+      reference: 'order_search',
+      nestedPaths: ['lines', 'lines.product.tags'],
+      // Not in this configuration: its freshness cannot be waited for.
+      sources: [],
+    });
+    expect(await service.resolve('staff')).toMatchObject({ kind: 'table', nestedPaths: [] });
   });
 });

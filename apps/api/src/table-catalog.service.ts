@@ -7,9 +7,11 @@ import {
   type SearchsyncConfigWatcher,
   type TableSettings,
 } from '@searchsync/config';
+import { splitTableName, viewTables } from '@searchsync/document-views';
 import {
   formatTableReference,
   parseTableReference,
+  type IndexedView,
   type MappedField,
   type SearchEngine,
   type TableMapping,
@@ -30,8 +32,14 @@ export interface NotReplicatedColumn {
  * `catalog` hold the visible fields only; `hidden` names the mapped fields that are never served.
  */
 export interface CatalogTable extends TableMapping {
-  /** `schema.table`, or `table` for schema public. */
+  /** `schema.table`, or `table` for schema public; a view's name. */
   reference: string;
+  /** A synced table, or a document view (searchsync.yaml `views:`), served the same way. */
+  kind: 'table' | 'view';
+  /** The tables whose changes its documents follow: itself, or every table a view draws on. */
+  sources: TableName[];
+  /** The `nested` paths of its mapping (a view's arrays of objects), for per-element queries. */
+  nestedPaths: string[];
   settings: TableSettings;
   visible: PathVisibility;
   hidden: ReadonlySet<string>;
@@ -61,6 +69,18 @@ export function pathVisibility(config: SearchsyncConfig, table: TableName): Path
   return (path) => isPathVisible(settings, path);
 }
 
+/** A view's index as a catalogue entry: schema public, named by the view. */
+export function viewMapping(view: IndexedView): TableMapping {
+  return {
+    schema: 'public',
+    table: view.view,
+    alias: view.alias,
+    index: view.index,
+    fields: view.fields,
+    meta: { ...view.meta, view: view.view },
+  };
+}
+
 /** One index mapping seen through the table's settings: what may be served, what is stale. */
 export function catalogTable(mapping: TableMapping, config: SearchsyncConfig): CatalogTable {
   const settings = tableSettings(config, mapping);
@@ -71,9 +91,15 @@ export function catalogTable(mapping: TableMapping, config: SearchsyncConfig): C
     if (visible(field.name)) fields.push(field);
     else hidden.add(field.name);
   }
+  const viewName = typeof mapping.meta.view === 'string' ? mapping.meta.view : null;
+  const view = viewName === null ? undefined : config.views.get(viewName);
   return {
     ...mapping,
     fields,
+    kind: viewName === null ? 'table' : 'view',
+    // A view no longer configured is still served; its freshness cannot be waited for.
+    sources: viewName === null ? [mapping] : view ? viewTables(view).map(splitTableName) : [],
+    nestedPaths: [...new Set(fields.flatMap((field) => field.nestedIn ?? []))],
     reference: formatTableReference(mapping),
     settings,
     visible,
@@ -115,8 +141,13 @@ export class TableCatalogService {
   }
 
   private load(): Promise<TableMapping[]> {
-    this.loading ??= this.engine
-      .listTableMappings(this.config.SEARCHSYNC_INDEX_PREFIX)
+    const prefix = this.config.SEARCHSYNC_INDEX_PREFIX;
+    this.loading ??= Promise.all([
+      this.engine.listTableMappings(prefix),
+      this.engine.listViews(prefix),
+    ])
+      // A table named like a view keeps its name (views are entered after, tables win).
+      .then(([tables, views]) => [...views.map(viewMapping), ...tables])
       .then((mappings) => {
         this.mappings = mappings;
         this.loadedAt = Date.now();

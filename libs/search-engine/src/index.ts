@@ -4,6 +4,7 @@ export * from './engine-adapter';
 export * from './engine-common';
 export * from './engine-dialect';
 export * from './engine-transport';
+export * from './nested-paths';
 export * from './opensearch-engine';
 export * from './search-dsl';
 export * from './search-engine';

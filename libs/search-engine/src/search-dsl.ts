@@ -1,4 +1,14 @@
 import { TIEBREAK_FIELD, vectorSpec, type EngineDialect } from './engine-dialect';
+import {
+  ROOT_COUNT_AGG,
+  nestClauses,
+  nestedAggregation,
+  nestedQuery,
+  nestedSortOption,
+  nestingOf,
+  unwrapNestedAggregation,
+  type FieldClause,
+} from './nested-paths';
 import { columnOfVectorField, vectorFieldOf } from './vector-fields';
 import type {
   AggregationResult,
@@ -86,6 +96,38 @@ function timestampRangeClause(
   return sides.length === 1 ? sides[0] : { bool: { filter: sides } };
 }
 
+const isBucketAggregation = (agg: EngineAggregation) =>
+  agg.type !== 'stats' && agg.type !== 'cardinality';
+
+/**
+ * `q` over the text fields: one simple_query_string for the root's fields and one inside each
+ * nested path for that path's own fields, any of them matching.
+ */
+function textQuery(text: { query: string; fields: string[] }, nestedPaths: string[]): JsonObject {
+  const sqs = (fields: string[]): JsonObject => ({
+    simple_query_string: {
+      query: text.query,
+      fields,
+      default_operator: 'and',
+      flags: SIMPLE_QUERY_FLAGS,
+      lenient: true,
+      analyze_wildcard: false,
+    },
+  });
+  const byNesting = new Map<string, { paths: string[]; fields: string[] }>();
+  for (const field of text.fields) {
+    const paths = nestingOf(field, nestedPaths);
+    const key = paths.join('\u0000');
+    const group = byNesting.get(key) ?? { paths, fields: [] };
+    group.fields.push(field);
+    byNesting.set(key, group);
+  }
+  const queries = [...byNesting.values()].map(({ paths, fields }) =>
+    paths.length ? nestedQuery(paths, sqs(fields)) : sqs(fields),
+  );
+  return queries.length === 1 ? queries[0] : { bool: { should: queries, minimum_should_match: 1 } };
+}
+
 function aggregationBody(agg: EngineAggregation): JsonObject {
   switch (agg.type) {
     case 'terms':
@@ -153,6 +195,7 @@ export function buildSearchBody(
   indexFilter?: JsonObject,
   dialect?: Pick<EngineDialect, 'knnQuery'>,
 ): JsonObject {
+  const nestedPaths = request.nestedPaths ?? [];
   const must: JsonObject[] = [];
   const filter: JsonObject[] = indexFilter ? [indexFilter] : [];
   const mustNot: JsonObject[] = [];
@@ -160,21 +203,15 @@ export function buildSearchBody(
     // A table without text fields: nothing can match words.
     must.push({ match_none: {} });
   } else if (request.text) {
-    must.push({
-      simple_query_string: {
-        query: request.text.query,
-        fields: request.text.fields,
-        default_operator: 'and',
-        flags: SIMPLE_QUERY_FLAGS,
-        lenient: true,
-        analyze_wildcard: false,
-      },
-    });
+    must.push(textQuery(request.text, nestedPaths));
   }
-  for (const f of request.filters) {
-    const { clause, negate } = filterClause(f);
-    (negate ? mustNot : filter).push(clause);
-  }
+  const clauses: FieldClause[] = request.filters.map((f) => ({
+    field: f.field,
+    ...filterClause(f),
+  }));
+  const nested = nestClauses(clauses, nestedPaths);
+  filter.push(...nested.filter);
+  mustNot.push(...nested.mustNot);
   const query = request.knn
     ? knnSearchQuery(request.knn, must, filter, mustNot, dialect)
     : must.length + filter.length + mustNot.length === 0
@@ -187,11 +224,18 @@ export function buildSearchBody(
           },
         };
 
-  const sort: JsonObject[] = request.sort.map((s) =>
-    s.field === '_score'
-      ? { _score: { order: s.order } }
-      : { [s.field]: { order: s.order, missing: '_last', unmapped_type: 'keyword' } },
-  );
+  const sort: JsonObject[] = request.sort.map((s) => {
+    if (s.field === '_score') return { _score: { order: s.order } };
+    const nestedOption = nestedSortOption(nestingOf(s.field, nestedPaths));
+    return {
+      [s.field]: {
+        order: s.order,
+        missing: '_last',
+        unmapped_type: 'keyword',
+        ...(nestedOption ? { nested: nestedOption } : {}),
+      },
+    };
+  });
   // Ties broken by table, then id: the same id may exist in two tables of a cross-table search.
   if (request.indices.length > 1) sort.push({ _index: { order: 'asc' } });
   sort.push({
@@ -224,7 +268,13 @@ export function buildSearchBody(
     };
   }
   if (request.aggregations?.length) {
-    body.aggs = Object.fromEntries(request.aggregations.map((a) => [a.name, aggregationBody(a)]));
+    body.aggs = Object.fromEntries(
+      request.aggregations.map((a) => {
+        const paths = nestingOf(a.field, nestedPaths);
+        const own = aggregationBody(a);
+        return [a.name, paths.length ? nestedAggregation(paths, own, isBucketAggregation(a)) : own];
+      }),
+    );
   }
   return body;
 }
@@ -233,6 +283,8 @@ interface RawBucket {
   key: unknown;
   key_as_string?: string;
   doc_count: number;
+  /** Root documents of the bucket, for an aggregation on a nested field. */
+  [ROOT_COUNT_AGG]?: { doc_count: number };
   from?: number;
   to?: number;
 }
@@ -266,8 +318,9 @@ function bucketResult(agg: EngineAggregation, raw: JsonObject): BucketAggregatio
   // we keep the first `size`.
   const histogram = agg.type === 'histogram' || agg.type === 'date_histogram';
   const kept = histogram ? all.slice(0, agg.size) : all;
+  const count = (b: RawBucket) => b[ROOT_COUNT_AGG]?.doc_count ?? b.doc_count;
   const otherCount = histogram
-    ? all.slice(kept.length).reduce((sum, b) => sum + b.doc_count, 0)
+    ? all.slice(kept.length).reduce((sum, b) => sum + count(b), 0)
     : agg.type === 'terms'
       ? ((raw.sum_other_doc_count as number | undefined) ?? 0)
       : 0;
@@ -275,7 +328,7 @@ function bucketResult(agg: EngineAggregation, raw: JsonObject): BucketAggregatio
   return {
     buckets: kept.map((b) => ({
       key: bucketKey(agg, b),
-      count: b.doc_count,
+      count: count(b),
       ...(agg.type === 'range' && b.from !== undefined ? { from: b.from } : {}),
       ...(agg.type === 'range' && b.to !== undefined ? { to: b.to } : {}),
     })),
@@ -350,7 +403,13 @@ export function parseSearchResponse(
     page.aggregations = Object.fromEntries(
       request.aggregations.map((a) => [
         a.name,
-        aggregationResult(a, raw.aggregations?.[a.name] ?? {}),
+        aggregationResult(
+          a,
+          unwrapNestedAggregation(
+            raw.aggregations?.[a.name] ?? {},
+            nestingOf(a.field, request.nestedPaths ?? []).length,
+          ),
+        ),
       ]),
     );
   }
@@ -372,11 +431,17 @@ function vectorColumnField(properties: JsonObject, column: string): MappedField 
   };
 }
 
+const nesting = (nestedIn: string[]) => (nestedIn.length ? { nestedIn } : {});
+
 /**
  * Leaf fields of a mapping with their sub-fields, objects flattened to dotted paths. The
  * tie-break field is ours, not the table's: never in the catalogue.
  */
-export function mappedFields(properties: JsonObject | undefined, prefix = ''): MappedField[] {
+export function mappedFields(
+  properties: JsonObject | undefined,
+  prefix = '',
+  nestedIn: string[] = [],
+): MappedField[] {
   const out: MappedField[] = [];
   for (const [name, raw] of Object.entries(properties ?? {})) {
     if (prefix === '' && (name === TIEBREAK_FIELD || columnOfVectorField(name) !== null)) continue;
@@ -395,11 +460,12 @@ export function mappedFields(properties: JsonObject | undefined, prefix = ''): M
       const subFields = Object.fromEntries(
         Object.entries(spec.fields ?? {}).map(([sub, s]) => [sub, s.type ?? 'object']),
       );
-      out.push({ name: path, type: spec.type, subFields });
+      out.push({ name: path, type: spec.type, subFields, ...nesting(nestedIn) });
     } else if (spec.properties) {
-      out.push(...mappedFields(spec.properties, path));
+      const inner = spec.type === 'nested' ? [...nestedIn, path] : nestedIn;
+      out.push(...mappedFields(spec.properties, path, inner));
     } else {
-      out.push({ name: path, type: spec.type ?? 'object', subFields: {} });
+      out.push({ name: path, type: spec.type ?? 'object', subFields: {}, ...nesting(nestedIn) });
     }
   }
   return out;

@@ -158,6 +158,8 @@ export interface MappedField {
   subFields: Record<string, string>;
   /** For a vector column: its dimensions, similarity and the field its copy is indexed in. */
   vector?: { dims: number; similarity: VectorSimilarity; field: string };
+  /** The `nested` paths (arrays of objects of a view) the field lies in, outermost first. */
+  nestedIn?: string[];
 }
 
 /** A table as its index mapping describes it; no document count (cheap to fetch). */
@@ -246,6 +248,11 @@ export interface SearchRequest {
    */
   knn?: EngineKnn;
   filters: EngineFilter[];
+  /**
+   * Paths the indices map as `nested` (a view's arrays of objects): filters, text, sorts and
+   * aggregations on their fields are wrapped so that they apply per element (nested-paths.ts).
+   */
+  nestedPaths?: string[];
   /** User sort; the adapter appends the tie-breakers that make paging stable. */
   sort: EngineSort[];
   searchAfter?: unknown[];
