@@ -20,6 +20,8 @@ import {
   type SearchsyncConfigWatcher,
 } from './admin-config';
 import { Infrastructure } from './infrastructure.service';
+import { TableNotFoundError } from './admin.errors';
+import { documentsById, verifyView } from './view-verify';
 import {
   notReplicatedReason,
   TableCatalog,
@@ -87,9 +89,29 @@ export class VerifyService {
     @Inject(TABLE_CONFIG) private readonly tableConfig: SearchsyncConfigWatcher,
   ) {}
 
+  /** A table's verify, or a document view's (by its name, when no table has it). */
   async verify(reference: string, limit = 100): Promise<VerifyResult> {
     const began = Date.now();
-    const table = await this.catalog.resolve(reference);
+    let table: TableColumns;
+    try {
+      table = await this.catalog.resolve(reference);
+    } catch (error) {
+      const config = this.tableConfig.current();
+      const view = config.views.get(reference);
+      if (!(error instanceof TableNotFoundError) || !view) throw error;
+      const result = await verifyView(
+        this.infra.engine,
+        this.infra.pool,
+        view,
+        config,
+        this.config.SEARCHSYNC_INDEX_PREFIX,
+        limit,
+      );
+      this.logger.log(
+        `verify of view ${view.name}: ${result.rows} roots, ${result.documents} documents, ${result.missingTotal} missing, ${result.extraTotal} extra, ${result.mismatchedTotal} mismatched in ${result.durationMs} ms`,
+      );
+      return result;
+    }
     const alias = tableIndexNames(this.config.SEARCHSYNC_INDEX_PREFIX, table).alias;
     const documents = await this.infra.engine.count(alias).catch(() => 0);
     const settings = tableSettings(this.tableConfig.current(), table);
@@ -193,7 +215,9 @@ export class VerifyService {
         );
         // No documents (maybe not even an index yet): every row is missing.
         const found =
-          result.documents > 0 ? await this.documentsById(alias, ids) : new Map<string, never>();
+          result.documents > 0
+            ? await documentsById(this.infra.engine, alias, ids)
+            : new Map<string, never>();
         converted.forEach((values, i) => {
           const document = found.get(ids[i]);
           if (!document) return note('missing', ids[i]);
@@ -213,18 +237,6 @@ export class VerifyService {
     } finally {
       await client.query('rollback').catch(() => undefined);
     }
-  }
-
-  private async documentsById(
-    alias: string,
-    ids: string[],
-  ): Promise<Map<string, Record<string, unknown>>> {
-    if (ids.length === 0) return new Map();
-    const response = await this.infra.engine.search(alias, {
-      query: { ids: { values: ids } },
-      size: ids.length,
-    });
-    return new Map(response.hits.map((hit) => [hit.id, hit.source]));
   }
 
   private async documentsAgainstRows(

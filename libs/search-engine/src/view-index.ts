@@ -74,7 +74,7 @@ export function viewIndexPattern(prefix: string): string {
 }
 
 /** Arrays in order, object keys sorted: the same JSON for the same value, whatever key order. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as JsonObject)
