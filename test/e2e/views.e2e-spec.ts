@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseSearchsyncConfig } from '@searchsync/config';
 import { VIEW_REFS_FIELD } from '@searchsync/document-views';
 import { TIEBREAK_FIELD, viewIndexNames, type JsonObject } from '@searchsync/search-engine';
+import { sleep } from '@searchsync/retry';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'pg';
 import {
@@ -532,6 +533,59 @@ describe('document views (real stack)', () => {
       timeoutMs: 60_000,
     });
   }, 1_800_000);
+
+  it('swaps in a new generation when its definition changes, answering searches throughout', async () => {
+    const expected = await expectedDocuments(db, main);
+    let reading = true;
+    let reads = 0;
+    const errors: string[] = [];
+    const reader = (async () => {
+      while (reading) {
+        const answer = await apiGet<{ total?: number }>(`/v1/tables/${mainView}/search?size=1`);
+        reads += 1;
+        // Complete at every instant: never the old generation emptied, nor the new one filling.
+        if (answer.status !== 200 || answer.body.total !== expected.size)
+          errors.push(`${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+        await sleep(50);
+      }
+    })();
+    try {
+      // A field setting of a table the view draws on: a new mapping, the same documents.
+      const yaml = acceptanceYaml(main, mainView);
+      writeTableConfig(
+        configFiles[0],
+        `${yaml.tables}    fields:\n      status: { type: keyword }\n${yaml.views}`,
+      );
+      await eventually(
+        async () => Object.keys((await search('GET', `/_alias/${mainAlias}`)) as object),
+        (indices) => indices.length === 1 && indices[0] === `${mainAlias}.v2`,
+        { what: `${mainAlias} on its second generation alone`, timeoutMs: 180_000 },
+      );
+      await expectViewToHold(mainAlias, expected, {
+        what: `${mainView} after the swap`,
+        timeoutMs: 60_000,
+      });
+      const mapping = (await search('GET', `/${mainAlias}/_mapping`)) as Record<
+        string,
+        { mappings: { properties: { status?: { type?: string } } } }
+      >;
+      expect(Object.values(mapping)[0]?.mappings.properties.status?.type).toBe('keyword');
+      // A change after the swap reaches the new generation.
+      const { sql: t } = acceptanceNames(main);
+      await db.query(
+        `update ${t.orders} set status = 'after the swap' where id = (select min(id) from ${t.orders})`,
+      );
+      await expectViewToHold(mainAlias, await expectedDocuments(db, main), {
+        what: `${mainView} following changes after the swap`,
+        timeoutMs: 60_000,
+      });
+    } finally {
+      reading = false;
+      await reader;
+    }
+    expect(errors).toEqual([]);
+    expect(reads).toBeGreaterThan(10);
+  }, 300_000);
 
   it('holds exactly the same documents after the whole history of its tables is replayed', async () => {
     const expected = await expectedDocuments(db, main);

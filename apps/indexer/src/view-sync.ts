@@ -30,11 +30,14 @@ import {
 import { retryableDatabaseError } from '@searchsync/pipeline-bootstrap';
 import {
   SearchEngineError,
+  buildingAlias,
   ensureViewIndex,
   viewConfigFingerprint,
   viewIndexNames,
   type BulkAction,
+  type IndexedView,
   type SearchEngine,
+  type ViewIndexNames,
 } from '@searchsync/search-engine';
 import type { Pool } from 'pg';
 import type { IndexerMetrics } from './indexer-metrics';
@@ -53,9 +56,12 @@ import type { IndexerMetrics } from './indexer-metrics';
  * replays may interleave as they like; the newest read wins.
  */
 
-/** A view being kept in step. */
+/** A view being kept in step: the one served, or a new generation of it being built. */
 interface SyncedView {
   name: string;
+  /** Its index: the view's alias, or a new generation's building alias. */
+  names: ViewIndexNames;
+  generation: number;
   plan: ViewPlan;
   /** Of the plan and mapping: `_meta.searchsync.config` of the index built for it. */
   fingerprint: string;
@@ -80,6 +86,43 @@ export interface ViewSyncOptions {
    * table a view takes every column of, a foreign key changed, a view set aside retried.
    */
   replanMs?: number;
+}
+
+/** Between a swap and dropping the old generation: searches already running on it finish. */
+const SWAP_DROP_GRACE_MS = 3000;
+
+/**
+ * Refreshes share the gate; a swap takes it alone: it waits for the refreshes in flight and
+ * holds new ones back until the alias has moved.
+ */
+class SwapGate {
+  private active = 0;
+  private swapping: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  async enter(): Promise<void> {
+    while (this.swapping) await this.swapping;
+    this.active += 1;
+  }
+
+  leave(): void {
+    this.active -= 1;
+    if (this.active === 0) this.drained?.();
+  }
+
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    while (this.swapping) await this.swapping;
+    let release!: () => void;
+    this.swapping = new Promise<void>((resolve) => (release = resolve));
+    try {
+      while (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      return await work();
+    } finally {
+      this.drained = null;
+      this.swapping = null;
+      release();
+    }
+  }
 }
 
 /** How often the configuration is looked at for views to plan, without batches. */
@@ -129,6 +172,9 @@ export function passingViewFailure(error: unknown): boolean {
 export class ViewSync {
   private readonly logger = new Logger(ViewSync.name);
   private readonly views = new Map<string, SyncedView>();
+  /** New generations being built for a changed definition, by view: swapped in once full. */
+  private readonly rebuilding = new Map<string, SyncedView>();
+  private readonly gate = new SwapGate();
   /** Views that could not be planned or were set aside, with why. */
   private readonly failed = new Map<string, string>();
   /** Of the configuration the views were last planned for. */
@@ -181,7 +227,9 @@ export class ViewSync {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.planning?.catch(() => undefined);
-    await Promise.all([...this.views.values()].map((view) => this.stopBuild(view)));
+    await Promise.all(
+      [...this.views.values(), ...this.rebuilding.values()].map((view) => this.stopBuild(view)),
+    );
     await this.pool.end().catch(() => undefined);
   }
 
@@ -193,14 +241,20 @@ export class ViewSync {
   async afterBatch(events: readonly ChangeEvent[]): Promise<void> {
     if (this.stopped || (!this.configured() && this.views.size === 0)) return;
     await this.ensurePlanned();
-    if (events.length === 0 || this.views.size === 0) return;
-    const views = [...this.views.values()];
-    const changes = viewChanges(
-      events,
-      views.map((view) => view.plan),
-    );
-    if (changes.size === 0) return;
-    for (const view of views) await this.refresh(view, changes);
+    if (events.length === 0 || this.views.size + this.rebuilding.size === 0) return;
+    await this.gate.enter();
+    try {
+      // A generation being built follows the changes too: its documents are current at the swap.
+      const views = [...this.views.values(), ...this.rebuilding.values()];
+      const changes = viewChanges(
+        events,
+        views.map((view) => view.plan),
+      );
+      if (changes.size === 0) return;
+      for (const view of views) await this.refresh(view, changes);
+    } finally {
+      this.gate.leave();
+    }
   }
 
   private async refresh(view: SyncedView, changes: ViewChanges): Promise<void> {
@@ -244,6 +298,10 @@ export class ViewSync {
   }
 
   private async planAll(config: SearchsyncConfig, key: string): Promise<void> {
+    for (const [name, view] of this.rebuilding) {
+      if (config.views.has(name)) continue;
+      await this.abandonRebuild(view, 'the view is no longer configured');
+    }
     for (const [name, view] of this.views) {
       if (config.views.has(name)) continue;
       await this.stopBuild(view);
@@ -258,7 +316,7 @@ export class ViewSync {
     );
     for (const view of config.views.values()) {
       try {
-        await this.planOne(view, config, indexed.get(view.name)?.meta);
+        await this.planOne(view, config, indexed.get(view.name));
       } catch (error) {
         if (passingViewFailure(error)) throw error;
         await this.stopBuild(this.views.get(view.name));
@@ -273,7 +331,7 @@ export class ViewSync {
   private async planOne(
     view: ViewConfig,
     config: SearchsyncConfig,
-    meta: Record<string, unknown> | undefined,
+    indexed: IndexedView | undefined,
   ): Promise<void> {
     const client = await this.pool.connect();
     let plan: ViewPlan;
@@ -283,52 +341,129 @@ export class ViewSync {
       client.release();
     }
     const fingerprint = planFingerprint(plan);
+    const failed = this.failed.has(view.name);
     const current = this.views.get(view.name);
-    if (current?.fingerprint === fingerprint && !this.failed.has(view.name)) return;
+    const building = this.rebuilding.get(view.name);
+    if (building?.fingerprint === fingerprint) return;
+    if (building) await this.abandonRebuild(building, 'the definition changed again');
+    if (current?.fingerprint === fingerprint && !failed) return;
+
+    if (indexed !== undefined && indexed.meta.config !== fingerprint) {
+      // Other fields or joins: a new generation is built behind the served one, following the
+      // changes as it fills, and swapped in at once when full — searches never see it fill.
+      const generation = (Number(/\.v(\d+)$/.exec(indexed.index)?.[1]) || 1) + 1;
+      const names = viewIndexNames(this.options.indexPrefix, view.name, generation);
+      // A generation left by an interrupted rebuild is made again: what it holds is unknown.
+      await this.engine.generations.drop([names.index]);
+      await ensureViewIndex(
+        this.engine,
+        names,
+        viewMapping(plan),
+        { config: fingerprint },
+        { building: true },
+      );
+      const next = this.synced(view.name, plan, fingerprint, names, generation, true);
+      this.rebuilding.set(view.name, next);
+      this.logger.warn(
+        `view ${view.name}: its definition or its tables changed; ${names.index} is built and swapped in when full`,
+      );
+      this.startBuild(next, () => this.swapIn(next, indexed.index));
+      return;
+    }
 
     const names = viewIndexNames(this.options.indexPrefix, view.name);
     await this.stopBuild(current);
-    let built = meta?.built === fingerprint && !this.failed.has(view.name);
-    if (meta !== undefined && meta.config !== fingerprint) {
-      // Other fields or joins: the documents and the mapping change, so the index is made
-      // again and filled (searches of this view see it fill; tables are not affected).
-      this.logger.warn(
-        `view ${view.name}: its definition or its tables changed; ${names.alias} is rebuilt`,
-      );
-      const found = await this.engine.listViews(this.options.indexPrefix);
-      await this.engine.generations.drop(
-        found.filter((v) => v.view === view.name).map((v) => v.index),
-      );
-      built = false;
-    }
+    let built = indexed?.meta.built === fingerprint && !failed;
     if (await ensureViewIndex(this.engine, names, viewMapping(plan), { config: fingerprint })) {
       built = false;
     }
-    const index = engineViewIndex(this.engine, names);
-    const synced: SyncedView = {
-      name: view.name,
-      plan,
-      fingerprint,
-      index,
-      refresher: new ViewRefresher({
-        plan,
-        index: this.lettering(view.name, index),
-        pool: this.pool,
-      }),
-      build: null,
-    };
+    const generation = Number(/\.v(\d+)$/.exec(indexed?.index ?? '')?.[1]) || 1;
+    const synced = this.synced(view.name, plan, fingerprint, names, generation, false);
     this.views.set(view.name, synced);
     this.failed.delete(view.name);
     this.metrics.viewFailed.set({ view: view.name }, 0);
-    if (!built) this.startBuild(synced);
-    else this.logger.log(`view ${view.name}: following changes into ${names.alias}`);
+    if (!built) {
+      this.startBuild(synced, () =>
+        // What the admin's pipeline health reads, whichever replica built it.
+        this.engine.setTableMeta(names.alias, { built: fingerprint, failed: null }),
+      );
+    } else this.logger.log(`view ${view.name}: following changes into ${names.alias}`);
+  }
+
+  private synced(
+    name: string,
+    plan: ViewPlan,
+    fingerprint: string,
+    names: ViewIndexNames,
+    generation: number,
+    building: boolean,
+  ): SyncedView {
+    const index = engineViewIndex(this.engine, {
+      alias: building ? buildingAlias(names.index) : names.alias,
+    });
+    return {
+      name,
+      names,
+      generation,
+      plan,
+      fingerprint,
+      index,
+      refresher: new ViewRefresher({ plan, index: this.lettering(name, index), pool: this.pool }),
+      build: null,
+    };
+  }
+
+  /**
+   * The full new generation becomes the view in one atomic alias change, with no refresh in
+   * flight (they write through its building alias, which the swap removes); the old one is
+   * dropped after searches running on it have had time to finish.
+   */
+  private async swapIn(next: SyncedView, previous: string): Promise<void> {
+    await this.gate.exclusive(async () => {
+      if (this.rebuilding.get(next.name) !== next) return;
+      const building = buildingAlias(next.names.index);
+      await this.engine.setTableMeta(building, { built: next.fingerprint, failed: null });
+      // Searchable before it is searched: what it holds is served the instant it is live.
+      await this.engine.refresh(building);
+      await this.engine.generations.swap(next.names.alias, next.names.index, [previous]);
+      this.rebuilding.delete(next.name);
+      const live = this.synced(
+        next.name,
+        next.plan,
+        next.fingerprint,
+        next.names,
+        next.generation,
+        false,
+      );
+      await this.stopBuild(this.views.get(next.name));
+      this.views.set(next.name, live);
+      this.failed.delete(next.name);
+      this.metrics.viewFailed.set({ view: next.name }, 0);
+    });
+    this.logger.log(`view ${next.name}: ${next.names.index} is live; ${previous} is dropped`);
+    setTimeout(() => {
+      void this.engine.generations
+        .drop([previous])
+        .catch((error: unknown) =>
+          this.logger.warn(`view ${next.name}: ${previous} not dropped: ${describe(error)}`),
+        );
+    }, SWAP_DROP_GRACE_MS).unref();
+  }
+
+  /** Stops a new generation's build and drops it; the next planning starts one again. */
+  private async abandonRebuild(next: SyncedView, why: string): Promise<void> {
+    if (this.rebuilding.get(next.name) !== next) return;
+    this.rebuilding.delete(next.name);
+    await this.stopBuild(next);
+    await this.engine.generations.drop([next.names.index]).catch(() => undefined);
+    this.logger.warn(`view ${next.name}: the build of ${next.names.index} is abandoned: ${why}`);
   }
 
   /**
    * Fills the view from every root row. Also after a view was set aside: the changes it missed
    * are in PostgreSQL, not in Kafka any more.
    */
-  private startBuild(view: SyncedView): void {
+  private startBuild(view: SyncedView, finish: () => Promise<void>): void {
     const abort = new AbortController();
     const labels = { view: view.name };
     this.metrics.viewBuilding.set(labels, 1);
@@ -353,8 +488,7 @@ export class ViewSync {
         { signal: abort.signal },
       );
       view.index.changed();
-      // What the admin's pipeline health reads, whichever replica built it.
-      await this.engine.setTableMeta(view.index.alias, { built: view.fingerprint, failed: null });
+      await finish();
       this.logger.log(
         `view ${view.name}: built, ${result.written} documents from ${result.rows} rows in ${result.batches} batches, ${result.durationMs} ms`,
       );
@@ -378,6 +512,11 @@ export class ViewSync {
 
   /** The view stops following changes until it is planned again (and then built again). */
   private setAside(view: SyncedView, error: unknown): void {
+    if (this.rebuilding.get(view.name) === view) {
+      // The served generation goes on; the new one is tried again with the next planning.
+      void this.abandonRebuild(view, describe(error));
+      return;
+    }
     if (this.views.get(view.name) !== view) return;
     view.build?.abort.abort();
     this.views.delete(view.name);

@@ -504,7 +504,8 @@ export class SearchEngineAdapter implements SearchEngine {
     options: ViewIndexOptions = {},
   ): Promise<boolean> {
     // The transport answers a HEAD with true/false instead of failing on 404.
-    const exists = await this.request<boolean>('HEAD', `/${encodeURIComponent(names.alias)}`);
+    const target = options.building ? names.index : names.alias;
+    const exists = await this.request<boolean>('HEAD', `/${encodeURIComponent(target)}`);
     if (exists) return false;
     const { dialect } = await this.engine();
     try {

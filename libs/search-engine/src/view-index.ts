@@ -9,7 +9,12 @@ import {
 import type { IndexDescription } from './engine-common';
 import { TABLE_INDEX_SETTINGS } from './engine-common';
 import type { JsonObject, MappedField, SearchEngine } from './search-engine';
-import { engineIndexSettings, liveAlias, type TableIndexSettings } from './table-generations';
+import {
+  buildingAlias,
+  engineIndexSettings,
+  liveAlias,
+  type TableIndexSettings,
+} from './table-generations';
 
 /**
  * Indices of document views (libs/document-views): one per view behind an alias, like a table's,
@@ -43,6 +48,12 @@ export interface IndexedView {
 /** What view indices are created with besides their mapping and `_meta`. */
 export interface ViewIndexOptions {
   index?: TableIndexSettings;
+  /**
+   * A new generation of a view already served: created behind its building alias only
+   * (`<index>.building`, written while it fills), its index's existence decides; the swap
+   * (generations.swap) makes it live.
+   */
+  building?: boolean;
 }
 
 /** A view name the index names cannot be made of (config validates `[a-z][a-z0-9_]*`). */
@@ -117,7 +128,7 @@ export function viewIndexBody(
       ...engineIndexSettings(options.index),
     },
     mappings: tableIndexMappings(dialect, withRefs, { searchsync: { ...meta, view: names.view } }),
-    aliases: { [names.alias]: {} },
+    aliases: { [options.building ? buildingAlias(names.index) : names.alias]: {} },
   };
 }
 
