@@ -587,6 +587,34 @@ describe('document views (real stack)', () => {
     expect(reads).toBeGreaterThan(10);
   }, 300_000);
 
+  it('rebuilds a view on request, into a new generation swapped in when full', async () => {
+    const started = await admin<{ id: string; state: string; generation: number }>(
+      'POST',
+      `/v1/tables/${mainView}/rebuild`,
+    );
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ state: 'filling', generation: 3 });
+    const again = await admin<{ message: string }>('POST', `/v1/tables/${mainView}/rebuild`);
+    expect(again.status).toBe(409);
+    const done = await eventually(
+      () =>
+        admin<{ id: string; state: string; index: string }>(
+          'GET',
+          `/v1/tables/${mainView}/rebuild`,
+        ),
+      (r) => r.status === 200 && r.body.state === 'completed',
+      { what: `the requested rebuild of ${mainView}`, timeoutMs: 120_000 },
+    );
+    expect(done.body).toMatchObject({ id: started.body.id, index: `${mainAlias}.v3` });
+    await expectViewToHold(mainAlias, await expectedDocuments(db, main), {
+      what: `${mainView} after the requested rebuild`,
+      timeoutMs: 60_000,
+    });
+    expect(Object.keys((await search('GET', `/_alias/${mainAlias}`)) as object)).toEqual([
+      `${mainAlias}.v3`,
+    ]);
+  }, 200_000);
+
   it('holds exactly the same documents after the whole history of its tables is replayed', async () => {
     const expected = await expectedDocuments(db, main);
     await expectViewToHold(mainAlias, expected, { what: 'the view before', timeoutMs: 60_000 });

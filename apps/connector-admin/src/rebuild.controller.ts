@@ -12,7 +12,7 @@ export class RebuildController {
   @HttpCode(202)
   @ApiOperation({
     summary:
-      'Zero-downtime rebuild: a new index generation filled from PostgreSQL with the current configuration, caught up with the stream, then swapped in atomically; 409 when one runs',
+      'Zero-downtime rebuild of a table or a document view: a new index generation filled from PostgreSQL with the current configuration, caught up with the stream, then swapped in atomically; 409 when one runs',
   })
   rebuild(@Param('table') table: string): Promise<RebuildProgress> {
     return this.rebuilds.start(table);

@@ -28,7 +28,7 @@ import {
 import { sleep } from '@searchsync/retry';
 import { caughtUp } from '@searchsync/stream-position';
 import { ADMIN_CONFIG, TABLE_CONFIG, type AdminConfig } from './admin-config';
-import { AdminError } from './admin.errors';
+import { AdminError, TableNotFoundError } from './admin.errors';
 import { Infrastructure } from './infrastructure.service';
 import {
   fillProgress,
@@ -38,6 +38,7 @@ import {
 } from './rebuild-progress';
 import { ResyncService } from './resync.service';
 import { TableCatalog } from './table-catalog';
+import { ViewRebuilds } from './view-rebuild';
 
 export class RebuildConflictError extends AdminError {
   constructor(message: string) {
@@ -91,6 +92,7 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
   private passing = false;
   private readonly bootedAt = Date.now();
+  private viewRebuilds: ViewRebuilds | null = null;
 
   constructor(
     @Inject(ADMIN_CONFIG) private readonly config: AdminConfig,
@@ -111,13 +113,37 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Starts a rebuild of the table (`table` or `schema.table`); 409 when one is running. */
+  /** Rebuilds of document views: the indexer builds them, the admin asks (view-rebuild.ts). */
+  private get views(): ViewRebuilds {
+    return (this.viewRebuilds ??= new ViewRebuilds(
+      this.infra.engine,
+      this.config.SEARCHSYNC_INDEX_PREFIX,
+    ));
+  }
+
+  /** The table, or else the configured view of that name (tables come first, as in the API). */
+  private async tableOrView(reference: string) {
+    try {
+      return { table: await this.catalog.resolve(reference) };
+    } catch (error) {
+      const view = this.tableConfig.current().views.get(reference);
+      if (error instanceof TableNotFoundError && view) return { view };
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a rebuild of the table (`table` or `schema.table`) or of a document view (its name);
+   * 409 when one is running.
+   */
   async start(
     reference: string,
     reason = 'requested',
     trigger: RebuildProgress['trigger'] = 'request',
   ): Promise<RebuildProgress> {
-    const table = await this.catalog.resolve(reference);
+    const found = await this.tableOrView(reference);
+    if (found.view) return this.views.start(found.view);
+    const table = found.table;
     const key = `${table.schema}.${table.table}`;
     const running = this.rebuilds.get(key);
     if (running && !['completed', 'failed'].includes(running.state)) {
@@ -195,14 +221,19 @@ export class RebuildService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The latest rebuild of the table since the admin started. */
   async progress(reference: string): Promise<RebuildProgress> {
-    const table = await this.catalog.resolve(reference);
+    const resolved = await this.tableOrView(reference);
+    if (resolved.view) return this.views.progress(resolved.view);
+    const table = resolved.table;
     const found = this.rebuilds.get(`${table.schema}.${table.table}`);
     if (!found) throw new RebuildNotFoundError(`${table.schema}.${table.table}`);
     return { ...found };
   }
 
   list(): RebuildProgress[] {
-    return [...this.rebuilds.values()].map((p) => ({ ...p }));
+    return [
+      ...[...this.rebuilds.values()].map((p) => ({ ...p })),
+      ...(this.viewRebuilds?.list() ?? []),
+    ];
   }
 
   /** True while a rebuild of the table is under way (e.g. for pipeline health). */

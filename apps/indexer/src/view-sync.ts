@@ -68,6 +68,8 @@ interface SyncedView {
   index: EngineViewIndex;
   refresher: ViewRefresher;
   build: { done: Promise<void>; abort: AbortController } | null;
+  /** The admin's rebuild request a new generation is built for, if any. */
+  request?: string;
 }
 
 /** What /health says of one view. */
@@ -87,6 +89,9 @@ export interface ViewSyncOptions {
    */
   replanMs?: number;
 }
+
+/** Views are planned again this often without a configuration change (see ViewSyncOptions). */
+const REPLAN_MS = 10_000;
 
 /** Between a swap and dropping the old generation: searches already running on it finish. */
 const SWAP_DROP_GRACE_MS = 3000;
@@ -291,7 +296,8 @@ export class ViewSync {
       withoutLocations({ views: [...config.views.values()], tables: [...config.tables] }),
     );
     const due =
-      key !== this.plannedFor || Date.now() - this.plannedAt >= (this.options.replanMs ?? 30_000);
+      key !== this.plannedFor ||
+      Date.now() - this.plannedAt >= (this.options.replanMs ?? REPLAN_MS);
     if (!due) return;
     this.planning ??= this.planAll(config, key).finally(() => (this.planning = null));
     await this.planning;
@@ -344,11 +350,15 @@ export class ViewSync {
     const failed = this.failed.has(view.name);
     const current = this.views.get(view.name);
     const building = this.rebuilding.get(view.name);
-    if (building?.fingerprint === fingerprint) return;
+    // A rebuild asked for through the admin (view-rebuild.ts there), not yet served.
+    const asked = indexed?.meta.rebuildRequested;
+    const request =
+      typeof asked === 'string' && asked !== indexed?.meta.rebuiltFor ? asked : undefined;
+    if (building?.fingerprint === fingerprint && building.request === request) return;
     if (building) await this.abandonRebuild(building, 'the definition changed again');
-    if (current?.fingerprint === fingerprint && !failed) return;
+    if (current?.fingerprint === fingerprint && !failed && request === undefined) return;
 
-    if (indexed !== undefined && indexed.meta.config !== fingerprint) {
+    if (indexed !== undefined && (indexed.meta.config !== fingerprint || request !== undefined)) {
       // Other fields or joins: a new generation is built behind the served one, following the
       // changes as it fills, and swapped in at once when full — searches never see it fill.
       const generation = (Number(/\.v(\d+)$/.exec(indexed.index)?.[1]) || 1) + 1;
@@ -359,13 +369,17 @@ export class ViewSync {
         this.engine,
         names,
         viewMapping(plan),
-        { config: fingerprint },
+        {
+          config: fingerprint,
+          ...(request ? { rebuildRequested: request, rebuiltFor: request } : {}),
+        },
         { building: true },
       );
       const next = this.synced(view.name, plan, fingerprint, names, generation, true);
+      next.request = request;
       this.rebuilding.set(view.name, next);
       this.logger.warn(
-        `view ${view.name}: its definition or its tables changed; ${names.index} is built and swapped in when full`,
+        `view ${view.name}: ${request ? `rebuild ${request} asked for` : 'its definition or its tables changed'}; ${names.index} is built and swapped in when full`,
       );
       this.startBuild(next, () => this.swapIn(next, indexed.index));
       return;
@@ -532,7 +546,7 @@ export class ViewSync {
     this.failed.set(name, text);
     this.metrics.viewFailed.set({ view: name }, 1);
     this.logger.error(
-      `view ${name} set aside (planned and built again within ${Math.round((this.options.replanMs ?? 30_000) / 1000)} s, or when searchsync.yaml changes): ${text}`,
+      `view ${name} set aside (planned and built again within ${Math.round((this.options.replanMs ?? REPLAN_MS) / 1000)} s, or when searchsync.yaml changes): ${text}`,
     );
   }
 
