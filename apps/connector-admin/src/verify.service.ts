@@ -21,6 +21,7 @@ import {
 } from './admin-config';
 import { Infrastructure } from './infrastructure.service';
 import { TableNotFoundError } from './admin.errors';
+import { finishVerify, startVerify, type VerifyResult } from './verify-result';
 import { documentsById, verifyView } from './view-verify';
 import {
   notReplicatedReason,
@@ -29,35 +30,8 @@ import {
   type TableColumns,
 } from './table-catalog';
 
-export type { NotReplicatedColumn };
+export type { NotReplicatedColumn, VerifyResult };
 export { notReplicatedReason };
-
-export interface VerifyResult {
-  table: string;
-  rows: number;
-  documents: number;
-  missing: string[];
-  extra: string[];
-  mismatched: string[];
-  missingTotal: number;
-  extraTotal: number;
-  mismatchedTotal: number;
-  /** Mismatched documents per column: where to look first. */
-  mismatchedColumns: Record<string, number>;
-  /** Columns not compared because replication does not carry them (generated, unsupported type). */
-  notReplicated: NotReplicatedColumn[];
-  /** Columns not compared because searchsync.yaml keeps them out of the documents. */
-  excluded: string[];
-  /**
-   * Documents that still hold a column searchsync.yaml excludes (indexed before the exclusion
-   * was configured): not mismatched — a rebuild of the table removes the column.
-   */
-  staleExcluded: number;
-  /** The id lists hold at most this many ids each; the totals count all. */
-  limit: number;
-  durationMs: number;
-  rowsPerSecond: number;
-}
 
 const BATCH = 1000;
 const ident = quoteIdent;
@@ -132,28 +106,10 @@ export class VerifyService {
         if (visible) compared.add(column.name);
       }
     }
-    const result: VerifyResult = {
-      table: `${table.schema}.${table.table}`,
-      rows: 0,
-      documents,
-      missing: [],
-      extra: [],
-      mismatched: [],
-      missingTotal: 0,
-      extraTotal: 0,
-      mismatchedTotal: 0,
-      mismatchedColumns: {},
+    const { result, note } = startVerify(`${table.schema}.${table.table}`, documents, limit, {
       notReplicated,
       excluded,
-      staleExcluded: 0,
-      limit,
-      durationMs: 0,
-      rowsPerSecond: 0,
-    };
-    const note = (list: 'missing' | 'extra' | 'mismatched', id: string) => {
-      result[`${list}Total`] += 1;
-      if (result[list].length < limit) result[list].push(id);
-    };
+    });
     const client = await this.infra.pool.connect();
     try {
       await client.query(ROW_SESSION_SETTINGS);
@@ -167,10 +123,7 @@ export class VerifyService {
       await client.query('reset all').catch(() => undefined);
       client.release();
     }
-    result.durationMs = Date.now() - began;
-    result.rowsPerSecond = Math.round(
-      (result.rows + documents) / Math.max(result.durationMs / 1000, 0.001),
-    );
+    finishVerify(result, began);
     this.logger.log(
       `verify ${result.table}: ${result.rows} rows, ${documents} documents, ${result.missingTotal} missing, ${result.extraTotal} extra, ${result.mismatchedTotal} mismatched${result.staleExcluded > 0 ? `, ${result.staleExcluded} still holding excluded columns (rebuild the table)` : ''} in ${result.durationMs} ms`,
     );

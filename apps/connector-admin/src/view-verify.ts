@@ -8,9 +8,7 @@ import {
 } from '@searchsync/document-views';
 import { canonicalJson, viewIndexNames, type SearchEngine } from '@searchsync/search-engine';
 import type { Pool } from 'pg';
-import type { VerifyResult } from './verify.service';
-
-type Note = (list: 'missing' | 'extra' | 'mismatched', id: string) => void;
+import { finishVerify, startVerify, type VerifyResult } from './verify-result';
 
 /** Top-level fields whose values differ between the two documents (where to look first). */
 function differingFields(expected: Record<string, unknown>, found: Record<string, unknown>) {
@@ -44,28 +42,7 @@ export async function verifyView(
     client.release();
   }
   const documents = await engine.count(alias).catch(() => 0);
-  const result: VerifyResult = {
-    table: view.name,
-    rows: 0,
-    documents,
-    missing: [],
-    extra: [],
-    mismatched: [],
-    missingTotal: 0,
-    extraTotal: 0,
-    mismatchedTotal: 0,
-    mismatchedColumns: {},
-    notReplicated: [],
-    excluded: [],
-    staleExcluded: 0,
-    limit,
-    durationMs: 0,
-    rowsPerSecond: 0,
-  };
-  const note: Note = (list, id) => {
-    result[`${list}Total`] += 1;
-    if (result[list].length < limit) result[list].push(id);
-  };
+  const { result, note } = startVerify(view.name, documents, limit);
   const roots = new Set<string>();
   await buildView(plan, pool, async (results: ViewDocumentResult[]) => {
     const present = results.filter((r) => !r.deleted);
@@ -94,11 +71,7 @@ export async function verifyView(
       for (const hit of hits) if (!roots.has(hit.id)) note('extra', hit.id);
     }
   }
-  result.durationMs = Date.now() - began;
-  result.rowsPerSecond = Math.round(
-    (result.rows + documents) / Math.max(result.durationMs / 1000, 0.001),
-  );
-  return result;
+  return finishVerify(result, began);
 }
 
 /** The documents of these ids in the index behind `alias`, by id. */

@@ -4,6 +4,10 @@ import { nestClauses, nestingOf } from './nested-paths';
 
 const PATHS = ['lines', 'lines.product.tags'];
 const TIEBREAK = { idField: 'searchsync_id' };
+const AGGREGATIONS: SearchRequest['aggregations'] = [
+  { name: 'tags', type: 'terms', field: 'lines.product.tags.label', size: 5, keyFormat: 'raw' },
+  { name: 'qty', type: 'stats', field: 'lines.qty' },
+];
 const request = (more: Partial<SearchRequest>): SearchRequest => ({
   indices: ['searchsync-view.order_search'],
   filters: [],
@@ -69,16 +73,7 @@ describe('queries on nested paths (a view’s arrays of objects)', () => {
       request({
         text: { query: 'lamp', fields: ['status', 'lines.product.name'] },
         sort: [{ field: 'lines.qty', order: 'desc' }],
-        aggregations: [
-          {
-            name: 'tags',
-            type: 'terms',
-            field: 'lines.product.tags.label',
-            size: 5,
-            keyFormat: 'raw',
-          },
-          { name: 'qty', type: 'stats', field: 'lines.qty' },
-        ],
+        aggregations: AGGREGATIONS,
       }),
       TIEBREAK,
     );
@@ -121,16 +116,7 @@ describe('queries on nested paths (a view’s arrays of objects)', () => {
     };
     const page = parseSearchResponse(
       request({
-        aggregations: [
-          {
-            name: 'tags',
-            type: 'terms',
-            field: 'lines.product.tags.label',
-            size: 5,
-            keyFormat: 'raw',
-          },
-          { name: 'qty', type: 'stats', field: 'lines.qty' },
-        ],
+        aggregations: AGGREGATIONS,
       }),
       raw,
       (index) => index,
