@@ -1,6 +1,6 @@
 import { StackPaths } from './stack-paths';
 import { down, holdPart, logs, status, up, upDetached } from './stack-runner';
-import { runTests } from './test-runner';
+import { runFaults, runTests } from './test-runner';
 
 const USAGE = `usage: searchsync <command>
   up [--detach]   start PostgreSQL, Kafka, Kafka Connect + Debezium, OpenSearch and the apps
@@ -9,7 +9,8 @@ const USAGE = `usage: searchsync <command>
   stop <part>     stop one part and hold it down (the supervisor does not restart it)
   start <part>    start a part held down by 'stop' again
   logs [part]     the last lines of each log (or of one part)
-  test            run the whole test suite (starts the stack when it is not running)`;
+  test            run the whole test suite (starts the stack when it is not running)
+  faults [--quick] the fault-injection suite, each fault ending with verify (test/faults)`;
 
 async function main(argv: string[]): Promise<number> {
   const paths = new StackPaths();
@@ -29,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return logs(paths, rest[0]);
     case 'test':
       return runTests(paths, __filename, rest);
+    case 'faults':
+      return runFaults(paths, __filename, rest);
     default:
       console.error(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

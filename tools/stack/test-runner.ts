@@ -256,3 +256,43 @@ export async function runTests(
   }
   return ok ? 0 : 1;
 }
+
+/**
+ * `./searchsync faults` (npm run test:faults): the fault-injection suite (test/faults) against
+ * the running stack, or one started for it (on SEARCHSYNC_ENGINE, OpenSearch by default) and
+ * stopped after. `--quick` shortens every fault (CI's form); other arguments go to Jest.
+ */
+export async function runFaults(paths: StackPaths, entry: string, args: string[]): Promise<number> {
+  const quick = args.includes('--quick');
+  const jestArgs = args.filter((arg) => arg !== '--quick');
+  const running = runningSupervisor(paths) !== null ? readStackState(paths.stateFile) : null;
+  const startHere = running?.phase !== 'ready';
+  if (startHere) {
+    console.log('\n=== starting the stack for the fault-injection suite');
+    if ((await upDetached(paths, entry)) !== 0) {
+      await down(paths);
+      return 1;
+    }
+  }
+  // The engine the stack runs (a running one may not be the default's).
+  const state = readStackState(paths.stateFile);
+  const engine = STACK_ENGINES.find((name) => name in (state?.services ?? {}));
+  if (engine) process.env.SEARCHSYNC_ENGINE = engine;
+  const settings = readStackSettings();
+  const ok = step(
+    paths,
+    `fault-injection suite${quick ? ' (quick form)' : ''}`,
+    'jest/bin/jest.js',
+    ['--config', 'test/faults/jest-faults.config.js', '--runInBand', ...jestArgs],
+    {
+      ...appEnvironment(settings, paths),
+      SEARCHSYNC_STACK_ROOT: paths.root,
+      ...(quick ? { SEARCHSYNC_FAULTS_QUICK: '1' } : {}),
+    },
+  );
+  if (startHere) {
+    console.log('\n=== stopping the stack started for the fault-injection suite');
+    await down(paths);
+  }
+  return ok ? 0 : 1;
+}
