@@ -9,12 +9,14 @@ import {
   planView,
   readViewCatalog,
   viewBulkActions,
+  mergeViewChanges,
   viewChanges,
   viewFailures,
   viewMapping,
   viewTables,
   type EngineViewIndex,
   type ViewChanges,
+  type ViewTableChanges,
   type ViewFailure,
   type ViewIndex,
   type ViewPlan,
@@ -70,14 +72,22 @@ interface SyncedView {
   build: { done: Promise<void>; abort: AbortController } | null;
   /** The admin's rebuild request a new generation is built for, if any. */
   request?: string;
+  /**
+   * Rows changed while the build runs: refreshed once more when it has written everything. A
+   * row that leaves a root after the build read the root's page, but before it wrote it, is
+   * found neither by the refs (not written yet) nor in PostgreSQL (no longer related).
+   */
+  changedDuringBuild?: Map<string, ViewTableChanges>;
 }
 
 /** What /health says of one view. */
 export interface ViewStatus {
   view: string;
-  state: 'building' | 'following' | 'failed';
-  /** Why it is set aside (failed), for a person. */
+  state: 'building' | 'following' | 'failed' | 'rebuilding' | 'rebuild_failed';
+  /** Why it is set aside (failed), or why its last rebuild was abandoned, for a person. */
   error?: string;
+  /** The generation being built (rebuilding). */
+  generation?: number;
 }
 
 export interface ViewSyncOptions {
@@ -92,6 +102,9 @@ export interface ViewSyncOptions {
 
 /** Views are planned again this often without a configuration change (see ViewSyncOptions). */
 const REPLAN_MS = 10_000;
+
+/** How long an interrupted build waits before it starts again. */
+const BUILD_RETRY_MS = 10_000;
 
 /** Between a swap and dropping the old generation: searches already running on it finish. */
 const SWAP_DROP_GRACE_MS = 3000;
@@ -180,8 +193,17 @@ export class ViewSync {
   /** New generations being built for a changed definition, by view: swapped in once full. */
   private readonly rebuilding = new Map<string, SyncedView>();
   private readonly gate = new SwapGate();
+  /** Planning passes and swaps, one at a time: a swap never lands in a pass's stale listing. */
+  private serial: Promise<unknown> = Promise.resolve();
+  /** Work waiting on a timer; `onStop` work (dropping a replaced generation) runs at stop. */
+  private readonly timers = new Map<
+    NodeJS.Timeout,
+    { work: () => Promise<unknown>; onStop: boolean }
+  >();
   /** Views that could not be planned or were set aside, with why. */
   private readonly failed = new Map<string, string>();
+  /** Why the last rebuild of a view was abandoned (tried again with the next planning). */
+  private readonly rebuildFailures = new Map<string, string>();
   /** Of the configuration the views were last planned for. */
   private plannedFor: string | null = null;
   private plannedAt = 0;
@@ -207,7 +229,13 @@ export class ViewSync {
       view: view.name,
       state: view.build ? 'building' : 'following',
     }));
+    for (const view of this.rebuilding.values()) {
+      out.push({ view: view.name, state: 'rebuilding', generation: view.generation });
+    }
     for (const [view, error] of this.failed) out.push({ view, state: 'failed', error });
+    for (const [view, error] of this.rebuildFailures) {
+      if (!this.rebuilding.has(view)) out.push({ view, state: 'rebuild_failed', error });
+    }
     return out.sort((a, b) => a.view.localeCompare(b.view));
   }
 
@@ -231,6 +259,11 @@ export class ViewSync {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    const due = [...this.timers].filter(([, pending]) => pending.onStop);
+    for (const timer of this.timers.keys()) clearTimeout(timer);
+    this.timers.clear();
+    // A replaced generation is dropped now rather than never.
+    await Promise.all(due.map(([, pending]) => pending.work().catch(() => undefined)));
     await this.planning?.catch(() => undefined);
     await Promise.all(
       [...this.views.values(), ...this.rebuilding.values()].map((view) => this.stopBuild(view)),
@@ -245,7 +278,11 @@ export class ViewSync {
    */
   async afterBatch(events: readonly ChangeEvent[]): Promise<void> {
     if (this.stopped || (!this.configured() && this.views.size === 0)) return;
-    await this.ensurePlanned();
+    // Planning is the views' business: its failure never fails a batch (the tables' writes are
+    // done); the views go on with their current plans and planning is tried again.
+    await this.ensurePlanned().catch((error: unknown) =>
+      this.logger.warn(`views not planned again (tried later): ${describe(error)}`),
+    );
     if (events.length === 0 || this.views.size + this.rebuilding.size === 0) return;
     await this.gate.enter();
     try {
@@ -263,6 +300,7 @@ export class ViewSync {
   }
 
   private async refresh(view: SyncedView, changes: ViewChanges): Promise<void> {
+    if (view.changedDuringBuild) mergeViewChanges(view.changedDuringBuild, changes);
     const labels = { view: view.name };
     const timer = this.metrics.viewRefreshSeconds.startTimer(labels);
     try {
@@ -299,8 +337,16 @@ export class ViewSync {
       key !== this.plannedFor ||
       Date.now() - this.plannedAt >= (this.options.replanMs ?? REPLAN_MS);
     if (!due) return;
-    this.planning ??= this.planAll(config, key).finally(() => (this.planning = null));
+    this.planning ??= this.inSerial(() => this.planAll(config, key)).finally(
+      () => (this.planning = null),
+    );
     await this.planning;
+  }
+
+  private inSerial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work);
+    this.serial = run.catch(() => undefined);
+    return run;
   }
 
   private async planAll(config: SearchsyncConfig, key: string): Promise<void> {
@@ -381,7 +427,13 @@ export class ViewSync {
       this.logger.warn(
         `view ${view.name}: ${request ? `rebuild ${request} asked for` : 'its definition or its tables changed'}; ${names.index} is built and swapped in when full`,
       );
-      this.startBuild(next, () => this.swapIn(next, indexed.index));
+      this.startBuild(next, () => {
+        // Not awaited by the build: a planning pass may be waiting for the build to stop.
+        void this.inSerial(() => this.swapIn(next, indexed.index)).catch((error: unknown) =>
+          this.setAside(next, error),
+        );
+        return Promise.resolve();
+      });
       return;
     }
 
@@ -433,35 +485,59 @@ export class ViewSync {
    * dropped after searches running on it have had time to finish.
    */
   private async swapIn(next: SyncedView, previous: string): Promise<void> {
-    await this.gate.exclusive(async () => {
-      if (this.rebuilding.get(next.name) !== next) return;
+    if (this.stopped || this.rebuilding.get(next.name) !== next) return;
+    const swapped = await this.gate.exclusive(async () => {
+      if (this.rebuilding.get(next.name) !== next) return false;
+      // The served generation's own build (an older definition) writes through the alias.
+      await this.stopBuild(this.views.get(next.name));
       const building = buildingAlias(next.names.index);
-      await this.engine.setTableMeta(building, { built: next.fingerprint, failed: null });
+      const served = (await this.engine.listViews(this.options.indexPrefix)).find(
+        (v) => v.view === next.name,
+      );
+      const asked = served?.meta.rebuildRequested;
+      await this.engine.setTableMeta(building, {
+        built: next.fingerprint,
+        failed: null,
+        // A rebuild asked for meanwhile, on the served generation: still to be done.
+        ...(typeof asked === 'string' && asked !== served?.meta.rebuiltFor && asked !== next.request
+          ? { rebuildRequested: asked }
+          : {}),
+      });
       // Searchable before it is searched: what it holds is served the instant it is live.
       await this.engine.refresh(building);
       await this.engine.generations.swap(next.names.alias, next.names.index, [previous]);
       this.rebuilding.delete(next.name);
-      const live = this.synced(
+      this.views.set(
         next.name,
-        next.plan,
-        next.fingerprint,
-        next.names,
-        next.generation,
-        false,
+        this.synced(next.name, next.plan, next.fingerprint, next.names, next.generation, false),
       );
-      await this.stopBuild(this.views.get(next.name));
-      this.views.set(next.name, live);
       this.failed.delete(next.name);
       this.metrics.viewFailed.set({ view: next.name }, 0);
+      return true;
     });
+    if (!swapped) return;
     this.logger.log(`view ${next.name}: ${next.names.index} is live; ${previous} is dropped`);
-    setTimeout(() => {
-      void this.engine.generations
-        .drop([previous])
-        .catch((error: unknown) =>
-          this.logger.warn(`view ${next.name}: ${previous} not dropped: ${describe(error)}`),
-        );
-    }, SWAP_DROP_GRACE_MS).unref();
+    this.rebuildFailures.delete(next.name);
+    this.later(
+      SWAP_DROP_GRACE_MS,
+      () =>
+        this.engine.generations
+          .drop([previous])
+          .catch((error: unknown) =>
+            this.logger.warn(`view ${next.name}: ${previous} not dropped: ${describe(error)}`),
+          ),
+      true,
+    );
+  }
+
+  /** Runs `work` after `ms`, unless the indexer stops first (stop clears what is pending). */
+  private later(ms: number, work: () => Promise<unknown>, onStop = false): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void work();
+    }, ms);
+    timer.unref();
+    this.timers.set(timer, { work, onStop });
   }
 
   /** Stops a new generation's build and drops it; the next planning starts one again. */
@@ -469,6 +545,7 @@ export class ViewSync {
     if (this.rebuilding.get(next.name) !== next) return;
     this.rebuilding.delete(next.name);
     await this.stopBuild(next);
+    this.noteRebuildFailed(next.name, why);
     await this.engine.generations.drop([next.names.index]).catch(() => undefined);
     this.logger.warn(`view ${next.name}: the build of ${next.names.index} is abandoned: ${why}`);
   }
@@ -485,6 +562,7 @@ export class ViewSync {
       `view ${view.name}: building ${view.index.alias} from ${view.plan.root.table.name}`,
     );
     const target = this.lettering(view.name, view.index);
+    view.changedDuringBuild = new Map();
     const done = (async () => {
       const result = await buildView(
         view.plan,
@@ -502,6 +580,12 @@ export class ViewSync {
         { signal: abort.signal },
       );
       view.index.changed();
+      // Aborted after its last page was read: it is not this build's to finish.
+      if (abort.signal.aborted) return;
+      const changed = view.changedDuringBuild;
+      view.changedDuringBuild = undefined;
+      if (changed && changed.size > 0) await this.refresh(view, changed);
+      if (abort.signal.aborted) return;
       await finish();
       this.logger.log(
         `view ${view.name}: built, ${result.written} documents from ${result.rows} rows in ${result.batches} batches, ${result.durationMs} ms`,
@@ -509,6 +593,19 @@ export class ViewSync {
     })()
       .catch((error: unknown) => {
         if (abort.signal.aborted || this.stopped) return;
+        if (passingViewFailure(error)) {
+          // An outage: the same build again a little later (its pages are re-read anyway).
+          this.logger.warn(
+            `view ${view.name}: build interrupted, started again: ${describe(error)}`,
+          );
+          this.later(BUILD_RETRY_MS, () => {
+            const current =
+              this.views.get(view.name) === view || this.rebuilding.get(view.name) === view;
+            if (current && !view.build) this.startBuild(view, finish);
+            return Promise.resolve();
+          });
+          return;
+        }
         this.setAside(view, error);
       })
       .finally(() => {
@@ -541,6 +638,10 @@ export class ViewSync {
       .catch(() => undefined);
   }
 
+  private noteRebuildFailed(name: string, why: string): void {
+    this.rebuildFailures.set(name, why);
+  }
+
   private noteFailed(name: string, error: unknown): void {
     const text = describe(error);
     this.failed.set(name, text);
@@ -565,6 +666,9 @@ export class ViewSync {
           await index.write(actions);
         } catch (error) {
           if (!(error instanceof ViewIndexWriteError) || error.retryable) throw error;
+          // The index itself is gone: the view's failure (planned again, index made again and
+          // built), not a dead letter for each of its documents.
+          if (error.failures.some((failure) => failure.outcome === 'missing_index')) throw error;
           const view = this.views.get(name);
           const rootTable = view?.plan.root.table.name ?? '';
           await this.deadLetter(
