@@ -207,6 +207,7 @@ export class ViewSync {
   /** Of the configuration the views were last planned for. */
   private plannedFor: string | null = null;
   private plannedAt = 0;
+  private keyOf: { config: SearchsyncConfig; key: string } | null = null;
   private planning: Promise<void> | null = null;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -330,9 +331,14 @@ export class ViewSync {
   private async ensurePlanned(): Promise<void> {
     if (this.stopped) return;
     const config = this.options.config();
-    const key = viewConfigFingerprint(
-      withoutLocations({ views: [...config.views.values()], tables: [...config.tables] }),
-    );
+    // Once per configuration object (the watcher keeps it until a reload), not once per batch.
+    if (this.keyOf?.config !== config) {
+      const key = viewConfigFingerprint(
+        withoutLocations({ views: [...config.views.values()], tables: [...config.tables] }),
+      );
+      this.keyOf = { config, key };
+    }
+    const key = this.keyOf.key;
     const due =
       key !== this.plannedFor ||
       Date.now() - this.plannedAt >= (this.options.replanMs ?? REPLAN_MS);
